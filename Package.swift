@@ -1,0 +1,57 @@
+// swift-tools-version: 6.0
+// CleanRoom: a cryptographic data clean room engine.
+// Layers (one direction of dependency): cleanroom (CLI) -> CleanRoomCrypto -> C system libraries.
+// The benchmark package lives in Benchmarks/ so that its harness stays out of the default build.
+import PackageDescription
+
+let package = Package(
+    name: "CleanRoom",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "CleanRoomCrypto", targets: ["CleanRoomCrypto"]),
+        .executable(name: "cleanroom", targets: ["cleanroom"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0")
+    ],
+    targets: [
+        // OpenSSL 3 libcrypto (Debian: libssl-dev).
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
+        ),
+        // GNU MP (Debian: libgmp-dev).
+        .systemLibrary(
+            name: "CGMP",
+            providers: [.apt(["libgmp-dev"]), .brew(["gmp"])]
+        ),
+        // Small C shim: OpenSSL/GMP macros and a wiping allocator for GMP.
+        .target(
+            name: "CCleanRoomShim",
+            dependencies: ["COpenSSL", "CGMP"]
+        ),
+        .target(
+            name: "CleanRoomCrypto",
+            dependencies: ["COpenSSL", "CGMP", "CCleanRoomShim"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        // Runs the JSON test vectors in Vectors/ (schema in Vectors/README.md).
+        .target(
+            name: "CleanRoomVectors",
+            dependencies: ["CleanRoomCrypto"]
+        ),
+        .executableTarget(
+            name: "cleanroom",
+            dependencies: [
+                "CleanRoomCrypto",
+                "CleanRoomVectors",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "CleanRoomCryptoTests",
+            dependencies: ["CleanRoomCrypto", "CleanRoomVectors"]
+        ),
+    ]
+)

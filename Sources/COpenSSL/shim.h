@@ -1,0 +1,9 @@
+// OpenSSL 3 libcrypto headers used by CleanRoomCrypto.
+#ifndef CLEANROOM_COPENSSL_SHIM_H
+#define CLEANROOM_COPENSSL_SHIM_H
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#endif

@@ -1,0 +1,56 @@
+// Errors of the CleanRoomCrypto module. Messages name what was wrong; they never carry secrets.
+
+/// Every failure the crypto layer reports. Bad input from a user or a peer surfaces as one of
+/// these, never as a crash.
+public enum CleanRoomCryptoError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// An OpenSSL call failed; `operation` names the call.
+    case openSSLFailure(operation: String)
+    /// A byte string had the wrong length.
+    case wrongLength(what: String, got: Int, expected: Int)
+    /// X25519 produced the all-zero output: the peer's value is a low-order point
+    /// (RFC 7748 §6.1). The element is rejected rather than silently mapped to zero.
+    case lowOrderPoint(index: Int)
+    /// An integer encoding was malformed (for example, not hexadecimal).
+    case malformedInteger(what: String)
+    /// A Paillier ciphertext was outside (0, n²) or shared a factor with n.
+    case invalidCiphertext(reason: String)
+    /// A Paillier public key failed validation.
+    case invalidPublicKey(reason: String)
+    /// A plaintext was outside the range the operation accepts.
+    case plaintextOutOfRange(reason: String)
+    /// A slot value did not fit the slot width, or the layout does not fit the key.
+    case slotOverflow(slot: Int, bits: Int, slotBits: Int)
+    /// The packing layout cannot fit into the plaintext space of the key.
+    case layoutTooWide(totalBits: Int, availableBits: Int)
+    /// Two values that must match (keys, layouts) did not.
+    case mismatch(what: String)
+    /// A parameter was outside what the primitive supports.
+    case unsupportedParameter(what: String)
+
+    public var description: String {
+        switch self {
+        case .openSSLFailure(let operation):
+            return "OpenSSL call failed: \(operation)"
+        case .wrongLength(let what, let got, let expected):
+            return "\(what): got \(got) bytes, expected \(expected)"
+        case .lowOrderPoint(let index):
+            return "element \(index): X25519 result is all zero (low-order point from the peer)"
+        case .malformedInteger(let what):
+            return "\(what): malformed integer encoding"
+        case .invalidCiphertext(let reason):
+            return "invalid Paillier ciphertext: \(reason)"
+        case .invalidPublicKey(let reason):
+            return "invalid Paillier public key: \(reason)"
+        case .plaintextOutOfRange(let reason):
+            return "plaintext out of range: \(reason)"
+        case .slotOverflow(let slot, let bits, let slotBits):
+            return "slot \(slot): value has \(bits) bits, slot holds \(slotBits)"
+        case .layoutTooWide(let totalBits, let availableBits):
+            return "packing layout needs \(totalBits) bits, the key offers \(availableBits)"
+        case .mismatch(let what):
+            return "mismatch: \(what)"
+        case .unsupportedParameter(let what):
+            return "unsupported parameter: \(what)"
+        }
+    }
+}

@@ -1,0 +1,94 @@
+// Commutative blinding for ECDH-PSI: blind(u) = X25519(k, u), RFC 7748 §5, through OpenSSL 3's
+// EVP X25519 key derivation. Clamped scalars commute: X25519(a, X25519(b, u)) =
+// X25519(b, X25519(a, u)) = u-coordinate of [clamp(a)·clamp(b)]P.
+//
+// All-zero results: X25519 returns zero exactly when the peer's u-coordinate is a point of low
+// order (or its twist counterpart), RFC 7748 §6.1. OpenSSL's derive refuses such results; we
+// report them as `CleanRoomCryptoError.lowOrderPoint(index:)` and never emit a zero element. An
+// honest peer produces one with negligible probability, so a session treats it as hostile input.
+// Thread safety: a `BlindingKey` may be shared; each call builds its own derive context.
+import COpenSSL
+
+/// A per-session X25519 scalar used for commutative blinding.
+public final class BlindingKey: @unchecked Sendable {
+    private let pkey: OpaquePointer
+    private let scalar: UnsafeMutableRawBufferPointer
+
+    /// A fresh secret scalar from OpenSSL's private DRBG.
+    public convenience init() throws {
+        var bytes = try SecureRandom.bytes(32)
+        defer { secureWipe(&bytes) }
+        try self.init(privateScalar: bytes)
+    }
+
+    /// A key from an explicit 32-byte scalar. Meant for test vectors and deterministic
+    /// transcripts; sessions use `init()`.
+    /// - Throws: `wrongLength` unless 32 bytes; `openSSLFailure` if OpenSSL rejects the key.
+    public init(privateScalar bytes: [UInt8]) throws {
+        guard bytes.count == 32 else { throw CleanRoomCryptoError.wrongLength(what: "X25519 scalar", got: bytes.count, expected: 32) }
+        scalar = .allocate(byteCount: 32, alignment: 8)
+        scalar.copyBytes(from: bytes)
+        guard let key = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nil, scalar.baseAddress!.assumingMemoryBound(to: UInt8.self), 32) else {
+            secureWipe(scalar); scalar.deallocate()
+            throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_PKEY_new_raw_private_key")
+        }
+        pkey = key
+    }
+
+    deinit {
+        EVP_PKEY_free(pkey)  // OpenSSL cleanses the private key material it holds
+        secureWipe(scalar)
+        scalar.deallocate()
+    }
+
+    /// X25519(k, u) for one 32-byte u-coordinate.
+    /// - Throws: `wrongLength`, or `lowOrderPoint(index: 0)` when the result would be all zero.
+    public func blind(_ u: [UInt8]) throws -> [UInt8] {
+        guard u.count == 32 else { throw CleanRoomCryptoError.wrongLength(what: "X25519 u-coordinate", got: u.count, expected: 32) }
+        var out = [UInt8](repeating: 0, count: 32)
+        try u.withUnsafeBytes { i in try out.withUnsafeMutableBytes { try blindBatch(i, into: $0) } }
+        return out
+    }
+
+    /// Blinds `input.count / 32` consecutive u-coordinates into `output` (same layout).
+    /// One derive context serves the whole batch; OpenSSL still allocates a small peer-key
+    /// object per element, which its EVP API requires.
+    /// - Throws: `wrongLength` for sizes that are not a multiple of 32 or do not match;
+    ///   `lowOrderPoint(index:)` for the first element whose result would be all zero
+    ///   (earlier elements of `output` are valid, later ones unspecified).
+    public func blindBatch(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
+        guard input.count % 32 == 0 else { throw CleanRoomCryptoError.wrongLength(what: "X25519 batch", got: input.count, expected: input.count / 32 * 32) }
+        guard output.count == input.count else { throw CleanRoomCryptoError.wrongLength(what: "X25519 output batch", got: output.count, expected: input.count) }
+        let n = input.count / 32
+        guard n > 0 else { return }
+        guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, pkey, nil) else { throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_PKEY_CTX_new_from_pkey") }
+        defer { EVP_PKEY_CTX_free(ctx) }
+        guard EVP_PKEY_derive_init(ctx) == 1 else { throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_PKEY_derive_init") }
+        let inBase = input.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let outBase = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        for i in 0..<n {
+            guard let peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nil, inBase + 32 * i, 32) else {
+                ERR_clear_error()
+                throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_PKEY_new_raw_public_key")
+            }
+            defer { EVP_PKEY_free(peer) }
+            guard EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) == 1 else {
+                ERR_clear_error()
+                throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_PKEY_derive_set_peer_ex")
+            }
+            var len = 32
+            guard EVP_PKEY_derive(ctx, outBase + 32 * i, &len) == 1, len == 32 else {
+                // The X25519 provider fails derivation only for an all-zero shared value.
+                ERR_clear_error()
+                throw CleanRoomCryptoError.lowOrderPoint(index: i)
+            }
+        }
+    }
+
+    /// The public value X25519(k, 9) (RFC 7748 §6.1); used by vectors, not by PSI.
+    public func publicValue() throws -> [UInt8] {
+        var base = [UInt8](repeating: 0, count: 32)
+        base[0] = 9
+        return try blind(base)
+    }
+}
