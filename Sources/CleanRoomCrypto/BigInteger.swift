@@ -218,3 +218,12 @@ extension BigInteger: Comparable, Equatable, Hashable, CustomStringConvertible {
     /// Decimal representation.
     public var description: String { string(base: 10) }
 }
+
+extension BigInteger {
+    /// True when GMP allocates through CleanRoom's wiping allocator (installed on first use of
+    /// `BigInteger`), so that limbs GMP frees or moves are overwritten first.
+    public static var gmpAllocatorWipes: Bool {
+        _ = gmpWipingAllocator
+        return cr_gmp_wiping_allocator_installed() == 1
+    }
+}

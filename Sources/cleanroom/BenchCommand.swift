@@ -1,10 +1,128 @@
-// `cleanroom bench`: performance measurements.
+// `cleanroom bench`: performance measurements, reported as ratios within one run so that
+// machine noise cancels.
 import ArgumentParser
+import CleanRoomCrypto
+import Foundation
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks.",
-        subcommands: []
+        abstract: "Benchmarks (build with -c release for meaningful numbers).",
+        subcommands: [Crypto.self]
     )
+
+    struct Crypto: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Per-operation cost of the primitives beside raw OpenSSL X25519 and textbook Paillier."
+        )
+
+        @Option(help: "Minimum seconds to spend on each measurement.")
+        var seconds: Double = 1.0
+
+        @Option(help: "Paillier modulus sizes to measure (2048, 3072).")
+        var paillierBits: [Int] = [2048, 3072]
+
+        @Flag(help: "Print the table as JSON instead of text.")
+        var json = false
+
+        func run() throws {
+            var rows: [BenchRow] = []
+            func add(_ name: String, _ perOp: Double, _ note: String = "") {
+                rows.append(BenchRow(operation: name, microseconds: perOp * 1e6, note: note))
+                if !json {
+                    let padded = name.padding(toLength: 56, withPad: " ", startingAt: 0)
+                    print(padded + String(format: "%12.2f µs/op %10.0f op/s  ", perOp * 1e6, 1 / perOp) + note)
+                }
+            }
+            if !json { print("cleanroom bench crypto — single thread, \(seconds) s per row\n") }
+
+            // X25519 baselines and blinding.
+            let rawFixed = try measure(seconds) { n in _ = try X25519Baseline.deriveFixedPeer(iterations: n) }
+            add("x25519 raw (openssl speed ecdhx25519 loop)", rawFixed)
+            let rawNew = try measure(seconds) { n in _ = try X25519Baseline.deriveNewPeer(iterations: n) }
+            add("x25519 raw, new peer key per op", rawNew)
+            let key = try BlindingKey()
+            let batch = 4096
+            let hasher = try HashToCurve25519()
+            var points = [UInt8](repeating: 0, count: 32 * batch)
+            var scratch = [UInt64](repeating: 0, count: 8 * batch)
+            var messages = (0..<batch).map { Array("user\($0)@example.com".utf8) }
+            try messages.withUnsafeMutableBufferPointer { msgs in
+                try points.withUnsafeMutableBytes { out in
+                    try scratch.withUnsafeMutableBytes { scr in
+                        let h2cBatch = try measure(seconds, unit: batch) { n in
+                            for _ in 0..<n {
+                                try hasher.hashToUBatch(count: batch, message: { UnsafeRawBufferPointer(start: msgs[$0].withUnsafeBytes { $0.baseAddress }, count: msgs[$0].count) }, output: out, scratch: scr)
+                            }
+                        }
+                        add("hash_to_curve (RO), batch of \(batch)", h2cBatch, String(format: "%.3f× raw x25519", h2cBatch / rawFixed))
+                    }
+                }
+            }
+            _ = messages.count
+            messages.removeAll()
+            let h2cSingle = try measure(seconds) { n in
+                for i in 0..<n { _ = try hasher.hashToU(Array("user\(i)@example.com".utf8)) }
+            }
+            add("hash_to_curve (RO), one at a time", h2cSingle, String(format: "%.3f× raw x25519", h2cSingle / rawFixed))
+            var blinded = [UInt8](repeating: 0, count: 32 * batch)
+            let blind = try measure(seconds, unit: batch) { n in
+                for _ in 0..<n {
+                    try points.withUnsafeBytes { i in try blinded.withUnsafeMutableBytes { try key.blindBatch(i, into: $0) } }
+                }
+            }
+            add("blind (X25519 via EVP), batch of \(batch)", blind, String(format: "%.3f× raw x25519", blind / rawFixed))
+
+            // Paillier.
+            for bits in paillierBits {
+                let start = ContinuousClock.now
+                let sk = try PaillierPrivateKey.generate(bits: bits)
+                let keygen = (ContinuousClock.now - start).seconds
+                add("paillier-\(bits) keygen + tables (once per session)", keygen)
+                let pk = sk.publicKey
+                let m = BigInteger(123_456_789)
+                let textbook = try measure(seconds) { n in for _ in 0..<n { _ = try pk.encrypt(m) } }
+                add("paillier-\(bits) encrypt, textbook (1+mn)·r^n", textbook)
+                let owner = try measure(seconds) { n in for _ in 0..<n { _ = try sk.encrypt(m, variableTime: true) } }
+                add("paillier-\(bits) encrypt, key owner (CRT + fixed base)", owner, String(format: "%.1f× faster than textbook", textbook / owner))
+                let ownerCT = try measure(seconds) { n in for _ in 0..<n { _ = try sk.encrypt(m, variableTime: false) } }
+                add("paillier-\(bits) encrypt, key owner, constant time", ownerCT, String(format: "%.1f× faster than textbook", textbook / ownerCT))
+                let c1 = try sk.encrypt(m, variableTime: true), c2 = try sk.encrypt(m, variableTime: true)
+                let addT = try measure(seconds) { n in for _ in 0..<n { _ = pk.add(c1, c2) } }
+                add("paillier-\(bits) add", addT)
+                let dec = try measure(seconds) { n in for _ in 0..<n { _ = try sk.decrypt(c1) } }
+                add("paillier-\(bits) decrypt (CRT, powm_sec)", dec)
+                let rer = try measure(seconds) { n in for _ in 0..<n { _ = try pk.rerandomize(c1) } }
+                add("paillier-\(bits) re-randomise (public)", rer)
+            }
+            if json {
+                let data = try JSONEncoder().encode(rows)
+                print(String(decoding: data, as: UTF8.self))
+            }
+        }
+    }
+}
+
+struct BenchRow: Codable {
+    let operation: String
+    let microseconds: Double
+    let note: String
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}
+
+/// Seconds per operation: runs `body(n)` with growing n until `minSeconds` have passed.
+/// `unit` is the number of operations one count of `n` performs.
+func measure(_ minSeconds: Double, unit: Int = 1, _ body: (Int) throws -> Void) throws -> Double {
+    try body(1) // warm-up
+    var n = 1
+    while true {
+        let start = ContinuousClock.now
+        try body(n)
+        let elapsed = (ContinuousClock.now - start).seconds
+        if elapsed >= minSeconds { return elapsed / Double(n * unit) }
+        n = elapsed <= 0 ? n * 10 : max(n * 2, Int(Double(n) * minSeconds / elapsed * 1.1) + 1)
+    }
 }
