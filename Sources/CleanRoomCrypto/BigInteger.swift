@@ -70,7 +70,8 @@ public final class BigInteger: @unchecked Sendable {
     }
 
     convenience init?(string: String, base: Int32) {
-        let allowed: Set<Character> = base == 16
+        let allowed: Set<Character> =
+            base == 16
             ? Set("0123456789abcdefABCDEF") : Set("0123456789")
         var body = Substring(string)
         if body.first == "-" { body = body.dropFirst() }

@@ -24,14 +24,16 @@ public final class ExpandMessageXMD {
     /// The DST actually appended (after the oversize rule), followed by its length byte.
     public let dstPrime: [UInt8]
     private let md: OpaquePointer
-    private let seeded: OpaquePointer   // state after Z_pad
-    private let empty: OpaquePointer    // freshly initialised state
+    private let seeded: OpaquePointer  // state after Z_pad
+    private let empty: OpaquePointer  // freshly initialised state
     private let work: OpaquePointer
 
     /// Creates a context for `hash` and the domain separation tag `dst`.
     /// - Throws: `unsupportedParameter` for an empty DST, `openSSLFailure` when OpenSSL fails.
     public init(hash: XMDHash, dst: [UInt8]) throws {
-        guard !dst.isEmpty else { throw CleanRoomCryptoError.unsupportedParameter(what: "empty DST (RFC 9380 §3.1 requires a nonempty tag)") }
+        guard !dst.isEmpty else {
+            throw CleanRoomCryptoError.unsupportedParameter(what: "empty DST (RFC 9380 §3.1 requires a nonempty tag)")
+        }
         self.hash = hash
         guard let md = EVP_MD_fetch(nil, hash.openSSLName, nil) else {
             throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_MD_fetch(\(hash.openSSLName))")
@@ -50,8 +52,8 @@ public final class ExpandMessageXMD {
         dstPrime = tag + [UInt8(tag.count)]
         let zpad = [UInt8](repeating: 0, count: hash.blockBytes)
         guard EVP_DigestInit_ex(empty, md, nil) == 1,
-              EVP_DigestInit_ex(seeded, md, nil) == 1,
-              EVP_DigestUpdate(seeded, zpad, zpad.count) == 1
+            EVP_DigestInit_ex(seeded, md, nil) == 1,
+            EVP_DigestUpdate(seeded, zpad, zpad.count) == 1
         else { throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_DigestInit_ex") }
     }
 
@@ -100,10 +102,10 @@ public final class ExpandMessageXMD {
             try withUnsafeMutableBytes(of: &bi) { bip in
                 try dstPrime.withUnsafeBytes { dp in
                     guard EVP_MD_CTX_copy_ex(work, seeded) == 1,
-                          message.count == 0 || EVP_DigestUpdate(work, message.baseAddress, message.count) == 1,
-                          withUnsafeBytes(of: &header, { EVP_DigestUpdate(work, $0.baseAddress, 3) }) == 1,
-                          EVP_DigestUpdate(work, dp.baseAddress, dp.count) == 1,
-                          EVP_DigestFinal_ex(work, b0p.baseAddress!.assumingMemoryBound(to: UInt8.self), nil) == 1
+                        message.count == 0 || EVP_DigestUpdate(work, message.baseAddress, message.count) == 1,
+                        withUnsafeBytes(of: &header, { EVP_DigestUpdate(work, $0.baseAddress, 3) }) == 1,
+                        EVP_DigestUpdate(work, dp.baseAddress, dp.count) == 1,
+                        EVP_DigestFinal_ex(work, b0p.baseAddress!.assumingMemoryBound(to: UInt8.self), nil) == 1
                     else { throw CleanRoomCryptoError.openSSLFailure(operation: "expand_message_xmd b0") }
                     var offset = 0
                     for i in 1...ell {
@@ -115,10 +117,10 @@ public final class ExpandMessageXMD {
                         }
                         var index = UInt8(i)
                         guard EVP_MD_CTX_copy_ex(work, empty) == 1,
-                              EVP_DigestUpdate(work, bip.baseAddress, b) == 1,
-                              EVP_DigestUpdate(work, &index, 1) == 1,
-                              EVP_DigestUpdate(work, dp.baseAddress, dp.count) == 1,
-                              EVP_DigestFinal_ex(work, bip.baseAddress!.assumingMemoryBound(to: UInt8.self), nil) == 1
+                            EVP_DigestUpdate(work, bip.baseAddress, b) == 1,
+                            EVP_DigestUpdate(work, &index, 1) == 1,
+                            EVP_DigestUpdate(work, dp.baseAddress, dp.count) == 1,
+                            EVP_DigestFinal_ex(work, bip.baseAddress!.assumingMemoryBound(to: UInt8.self), nil) == 1
                         else { throw CleanRoomCryptoError.openSSLFailure(operation: "expand_message_xmd b\(i)") }
                         let n = min(b, length - offset)
                         UnsafeMutableRawBufferPointer(rebasing: output[offset..<(offset + n)])

@@ -38,9 +38,9 @@ enum F25519 {
     /// Folds the 8-limb value at `t` (< 2^512) into 4 limbs at `r`, using 2^256 ≡ 38.
     @inline(__always) @usableFromInline
     static func reduceWide(_ r: Fe, _ t: Fe) {
-        let c = __gmpn_addmul_1(t, t + 4, 4, 38)          // t[0..3] + 38·t[4..7], carry c < 39
-        let c2 = __gmpn_add_1(t, t, 4, c &* 38)            // fold the carry once more
-        t[0] = t[0] &+ c2 &* 38                            // cannot carry: t < 38·39 after a wrap
+        let c = __gmpn_addmul_1(t, t + 4, 4, 38)  // t[0..3] + 38·t[4..7], carry c < 39
+        let c2 = __gmpn_add_1(t, t, 4, c &* 38)  // fold the carry once more
+        t[0] = t[0] &+ c2 &* 38  // cannot carry: t < 38·39 after a wrap
         r[0] = t[0]; r[1] = t[1]; r[2] = t[2]; r[3] = t[3]
     }
 
@@ -99,7 +99,7 @@ enum F25519 {
     @inline(__always) @usableFromInline
     static func canonicalize(_ r: Fe) {
         let mask63: mp_limb_t = (1 << 63) - 1
-        for _ in 0..<2 { // after two folds r < 2^255
+        for _ in 0..<2 {  // after two folds r < 2^255
             let top = r[3] >> 63
             r[3] &= mask63
             _ = __gmpn_add_1(r, r, 4, top &* 19)
@@ -153,35 +153,35 @@ enum F25519 {
     /// Uses slots t0, t1 as scratch. Fixed addition chain: timing is independent of z.
     @usableFromInline
     static func pow2250m1(_ r: Fe, _ z11: Fe, _ z: Fe, _ t0: Fe, _ t1: Fe, _ w: Fe) {
-        sqr(t0, z, w)                   // z^2
-        sqrN(t1, t0, 2, w)              // z^8
-        mul(t1, t1, z, w)               // z^9
-        mul(z11, t1, t0, w)             // z^11
-        sqr(t0, z11, w)                 // z^22
-        mul(t0, t0, t1, w)              // z^31 = z^(2^5 - 1)
-        sqrN(t1, t0, 5, w); mul(t0, t1, t0, w)     // 2^10 - 1
-        sqrN(t1, t0, 10, w); mul(t1, t1, t0, w)    // 2^20 - 1
-        sqrN(r, t1, 20, w); mul(t1, r, t1, w)      // 2^40 - 1
-        sqrN(t1, t1, 10, w); mul(t0, t1, t0, w)    // 2^50 - 1
-        sqrN(t1, t0, 50, w); mul(t1, t1, t0, w)    // 2^100 - 1
-        sqrN(r, t1, 100, w); mul(t1, r, t1, w)     // 2^200 - 1
-        sqrN(t1, t1, 50, w); mul(r, t1, t0, w)     // 2^250 - 1
+        sqr(t0, z, w)  // z^2
+        sqrN(t1, t0, 2, w)  // z^8
+        mul(t1, t1, z, w)  // z^9
+        mul(z11, t1, t0, w)  // z^11
+        sqr(t0, z11, w)  // z^22
+        mul(t0, t0, t1, w)  // z^31 = z^(2^5 - 1)
+        sqrN(t1, t0, 5, w); mul(t0, t1, t0, w)  // 2^10 - 1
+        sqrN(t1, t0, 10, w); mul(t1, t1, t0, w)  // 2^20 - 1
+        sqrN(r, t1, 20, w); mul(t1, r, t1, w)  // 2^40 - 1
+        sqrN(t1, t1, 10, w); mul(t0, t1, t0, w)  // 2^50 - 1
+        sqrN(t1, t0, 50, w); mul(t1, t1, t0, w)  // 2^100 - 1
+        sqrN(r, t1, 100, w); mul(t1, r, t1, w)  // 2^200 - 1
+        sqrN(t1, t1, 50, w); mul(r, t1, t0, w)  // 2^250 - 1
     }
 
     /// r = z^(p - 2) = z^(2^255 - 21), i.e. 1/z (and 0 for z = 0).
     @usableFromInline
     static func invert(_ r: Fe, _ z: Fe, _ t0: Fe, _ t1: Fe, _ t2: Fe, _ z11: Fe, _ w: Fe) {
         pow2250m1(t2, z11, z, t0, t1, w)
-        sqrN(t2, t2, 5, w)              // 2^255 - 32
-        mul(r, t2, z11, w)              // 2^255 - 21
+        sqrN(t2, t2, 5, w)  // 2^255 - 32
+        mul(r, t2, z11, w)  // 2^255 - 21
     }
 
     /// r = z^((p - 5)/8) = z^(2^252 - 3).
     @usableFromInline
     static func powP58(_ r: Fe, _ z: Fe, _ t0: Fe, _ t1: Fe, _ t2: Fe, _ z11: Fe, _ w: Fe) {
         pow2250m1(t2, z11, z, t0, t1, w)
-        sqrN(t2, t2, 2, w)              // 2^252 - 4
-        mul(r, t2, z, w)                // 2^252 - 3
+        sqrN(t2, t2, 2, w)  // 2^252 - 4
+        mul(r, t2, z, w)  // 2^252 - 3
     }
 
     /// Loads a 32-byte little-endian value (all 256 bits, not reduced).
@@ -203,7 +203,7 @@ enum F25519 {
         precondition(bytes.count <= 64)
         for i in 0..<8 { w[i] = 0 }
         let n = bytes.count
-        for k in 0..<n { // byte k from the end goes to limb k/8, position k%8
+        for k in 0..<n {  // byte k from the end goes to limb k/8, position k%8
             let byte = mp_limb_t(bytes[n - 1 - k])
             w[k >> 3] |= byte << (8 * (k & 7))
         }

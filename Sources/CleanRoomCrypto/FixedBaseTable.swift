@@ -78,11 +78,16 @@ final class FixedBaseTable: @unchecked Sendable {
         defer { BN_clear_free(acc) }
         let perWindow = (1 << window) - 1
         var started = false
+        let limbs = __gmpz_limbs_read(e.z)!
+        let limbCount = Int(__gmpz_size(e.z))
+        let digitMask = UInt64(perWindow)
         for i in 0..<windows {
-            var d = 0
-            for b in 0..<window where i * window + b < exponentBits {
-                d |= Int(__gmpz_tstbit(e.z, mp_bitcnt_t(i * window + b))) << b
-            }
+            // bits [i·w, i·w + w) of e, which may straddle two limbs
+            let bit = i * window
+            let li = bit >> 6, shift = bit & 63
+            var word = li < limbCount ? UInt64(limbs[li]) >> shift : 0
+            if shift + window > 64, li + 1 < limbCount { word |= UInt64(limbs[li + 1]) << (64 - shift) }
+            let d = Int(word & digitMask)
             if d == 0 { continue }
             let entry = table[i * perWindow + d - 1]
             if started {
@@ -98,7 +103,9 @@ final class FixedBaseTable: @unchecked Sendable {
             __gmpz_set_ui(result.z, 1)
             return
         }
-        guard BN_from_montgomery(acc, acc, mont, ctx) == 1 else { throw CleanRoomCryptoError.openSSLFailure(operation: "BN_from_montgomery") }
+        guard BN_from_montgomery(acc, acc, mont, ctx) == 1 else {
+            throw CleanRoomCryptoError.openSSLFailure(operation: "BN_from_montgomery")
+        }
         var bytes = [UInt8](repeating: 0, count: modulusBytes)
         defer { secureWipe(&bytes) }
         guard BN_bn2binpad(acc, &bytes, Int32(modulusBytes)) == Int32(modulusBytes) else {

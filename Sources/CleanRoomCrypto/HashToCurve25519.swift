@@ -110,8 +110,8 @@ public final class HashToCurve25519 {
     public func hashToU(_ message: UnsafeRawBufferPointer, into output: UnsafeMutableRawPointer) throws {
         try hashToEdwards(message)
         let w = arena.wide
-        F25519.add(arena[S.a], arena[S.p0 + 2], arena[S.p0 + 1])   // Z + Y
-        F25519.sub(arena[S.b], arena[S.p0 + 2], arena[S.p0 + 1])   // Z - Y
+        F25519.add(arena[S.a], arena[S.p0 + 2], arena[S.p0 + 1])  // Z + Y
+        F25519.sub(arena[S.b], arena[S.p0 + 2], arena[S.p0 + 1])  // Z - Y
         F25519.invert(arena[S.c], arena[S.b], arena[S.t0], arena[S.t1], arena[S.t2], arena[S.z11], w)
         F25519.mul(arena[S.a], arena[S.a], arena[S.c], w)
         F25519.store(arena[S.a], littleEndian: output)
@@ -138,11 +138,12 @@ public final class HashToCurve25519 {
         scratch: UnsafeMutableRawBufferPointer
     ) throws {
         precondition(output.count >= 32 * count && scratch.count >= 64 * count, "buffers too small")
-        precondition(count == 0 || (Int(bitPattern: output.baseAddress!) | Int(bitPattern: scratch.baseAddress!)) & 7 == 0,
-                     "output and scratch must be 8-byte aligned")
+        precondition(
+            count == 0 || (Int(bitPattern: output.baseAddress!) | Int(bitPattern: scratch.baseAddress!)) & 7 == 0,
+            "output and scratch must be 8-byte aligned")
         guard count > 0 else { return }
-        let nums = scratch.baseAddress!.assumingMemoryBound(to: mp_limb_t.self)   // Z+Y per element
-        let dens = nums + 4 * count                                                 // running products
+        let nums = scratch.baseAddress!.assumingMemoryBound(to: mp_limb_t.self)  // Z+Y per element
+        let dens = nums + 4 * count  // running products
         let w = arena.wide
         let one = arena[S.one]
         // Pass 1: numerators and prefix products of denominators (zero denominators replaced by 1).
@@ -169,8 +170,8 @@ public final class HashToCurve25519 {
             let slot = output.baseAddress!.advanced(by: 32 * i).assumingMemoryBound(to: mp_limb_t.self)
             let denInv = arena[S.d]
             if i > 0 {
-                F25519.mul(denInv, inv, dens + 4 * (i - 1), w)    // 1/den_i
-                F25519.mul(inv, inv, slot, w)                     // 1/(den_0 ... den_(i-1))
+                F25519.mul(denInv, inv, dens + 4 * (i - 1), w)  // 1/den_i
+                F25519.mul(inv, inv, slot, w)  // 1/(den_0 ... den_(i-1))
             } else {
                 F25519.copy(denInv, inv)
             }
@@ -217,44 +218,44 @@ public final class HashToCurve25519 {
         let w = arena.wide
         let A = arena
         func s(_ i: Int) -> Fe { A[i] }
-        F25519.sqr(s(S.tv1), s(S.u), w)                   // 1. tv1 = u^2
-        F25519.add(s(S.tv1), s(S.tv1), s(S.tv1))          // 2. tv1 = 2 u^2
-        F25519.add(s(S.xd), s(S.tv1), s(S.one))           // 3. xd = tv1 + 1
+        F25519.sqr(s(S.tv1), s(S.u), w)  // 1. tv1 = u^2
+        F25519.add(s(S.tv1), s(S.tv1), s(S.tv1))  // 2. tv1 = 2 u^2
+        F25519.add(s(S.xd), s(S.tv1), s(S.one))  // 3. xd = tv1 + 1
         F25519.set(s(S.tmp), 0)
-        F25519.sub(s(S.x1n), s(S.tmp), s(S.cJ))           // 4. x1n = -J
-        F25519.sqr(s(S.tv2), s(S.xd), w)                  // 5. tv2 = xd^2
-        F25519.mul(s(S.gxd), s(S.tv2), s(S.xd), w)        // 6. gxd = xd^3
-        F25519.mul(s(S.gx1), s(S.cJ), s(S.tv1), w)        // 7. gx1 = J tv1
-        F25519.mul(s(S.gx1), s(S.gx1), s(S.x1n), w)       // 8.
-        F25519.add(s(S.gx1), s(S.gx1), s(S.tv2))          // 9.
-        F25519.mul(s(S.gx1), s(S.gx1), s(S.x1n), w)       // 10. gx1 = x1n^3 + J x1n^2 xd + x1n xd^2
-        F25519.sqr(s(S.tv3), s(S.gxd), w)                 // 11. tv3 = gxd^2
-        F25519.sqr(s(S.tv2), s(S.tv3), w)                 // 12. tv2 = gxd^4
-        F25519.mul(s(S.tv3), s(S.tv3), s(S.gxd), w)       // 13. tv3 = gxd^3
-        F25519.mul(s(S.tv3), s(S.tv3), s(S.gx1), w)       // 14. tv3 = gx1 gxd^3
-        F25519.mul(s(S.tv2), s(S.tv2), s(S.tv3), w)       // 15. tv2 = gx1 gxd^7
-        F25519.powP58(s(S.y11), s(S.tv2), s(S.t0), s(S.t1), s(S.t2), s(S.z11), w) // 16.
-        F25519.mul(s(S.y11), s(S.y11), s(S.tv3), w)       // 17.
-        F25519.mul(s(S.y12), s(S.y11), s(S.cSqrtM1), w)   // 18.
-        F25519.sqr(s(S.tv2), s(S.y11), w)                 // 19.
-        F25519.mul(s(S.tv2), s(S.tv2), s(S.gxd), w)       // 20.
-        let e1 = F25519.equalMask(s(S.tv2), s(S.gx1), s(S.tmp))       // 21.
-        F25519.select(s(S.y1), s(S.y12), s(S.y11), e1)    // 22. y1 = e1 ? y11 : y12
-        F25519.mul(s(S.x2n), s(S.x1n), s(S.tv1), w)       // 23.
-        F25519.mul(s(S.y21), s(S.y11), s(S.u), w)         // 24.
-        F25519.mul(s(S.y21), s(S.y21), s(S.cC2), w)       // 25.
-        F25519.mul(s(S.y22), s(S.y21), s(S.cSqrtM1), w)   // 26.
-        F25519.mul(s(S.gx2), s(S.gx1), s(S.tv1), w)       // 27.
-        F25519.sqr(s(S.tv2), s(S.y21), w)                 // 28.
-        F25519.mul(s(S.tv2), s(S.tv2), s(S.gxd), w)       // 29.
-        let e2 = F25519.equalMask(s(S.tv2), s(S.gx2), s(S.tmp))       // 30.
-        F25519.select(s(S.y2), s(S.y22), s(S.y21), e2)    // 31.
-        F25519.sqr(s(S.tv2), s(S.y1), w)                  // 32.
-        F25519.mul(s(S.tv2), s(S.tv2), s(S.gxd), w)       // 33.
-        let e3 = F25519.equalMask(s(S.tv2), s(S.gx1), s(S.tmp))       // 34.
-        F25519.select(s(S.xn), s(S.x2n), s(S.x1n), e3)    // 35.
-        F25519.select(s(S.y), s(S.y2), s(S.y1), e3)       // 36.
-        let e4 = F25519.sgn0Mask(s(S.y))                  // 37.
+        F25519.sub(s(S.x1n), s(S.tmp), s(S.cJ))  // 4. x1n = -J
+        F25519.sqr(s(S.tv2), s(S.xd), w)  // 5. tv2 = xd^2
+        F25519.mul(s(S.gxd), s(S.tv2), s(S.xd), w)  // 6. gxd = xd^3
+        F25519.mul(s(S.gx1), s(S.cJ), s(S.tv1), w)  // 7. gx1 = J tv1
+        F25519.mul(s(S.gx1), s(S.gx1), s(S.x1n), w)  // 8.
+        F25519.add(s(S.gx1), s(S.gx1), s(S.tv2))  // 9.
+        F25519.mul(s(S.gx1), s(S.gx1), s(S.x1n), w)  // 10. gx1 = x1n^3 + J x1n^2 xd + x1n xd^2
+        F25519.sqr(s(S.tv3), s(S.gxd), w)  // 11. tv3 = gxd^2
+        F25519.sqr(s(S.tv2), s(S.tv3), w)  // 12. tv2 = gxd^4
+        F25519.mul(s(S.tv3), s(S.tv3), s(S.gxd), w)  // 13. tv3 = gxd^3
+        F25519.mul(s(S.tv3), s(S.tv3), s(S.gx1), w)  // 14. tv3 = gx1 gxd^3
+        F25519.mul(s(S.tv2), s(S.tv2), s(S.tv3), w)  // 15. tv2 = gx1 gxd^7
+        F25519.powP58(s(S.y11), s(S.tv2), s(S.t0), s(S.t1), s(S.t2), s(S.z11), w)  // 16.
+        F25519.mul(s(S.y11), s(S.y11), s(S.tv3), w)  // 17.
+        F25519.mul(s(S.y12), s(S.y11), s(S.cSqrtM1), w)  // 18.
+        F25519.sqr(s(S.tv2), s(S.y11), w)  // 19.
+        F25519.mul(s(S.tv2), s(S.tv2), s(S.gxd), w)  // 20.
+        let e1 = F25519.equalMask(s(S.tv2), s(S.gx1), s(S.tmp))  // 21.
+        F25519.select(s(S.y1), s(S.y12), s(S.y11), e1)  // 22. y1 = e1 ? y11 : y12
+        F25519.mul(s(S.x2n), s(S.x1n), s(S.tv1), w)  // 23.
+        F25519.mul(s(S.y21), s(S.y11), s(S.u), w)  // 24.
+        F25519.mul(s(S.y21), s(S.y21), s(S.cC2), w)  // 25.
+        F25519.mul(s(S.y22), s(S.y21), s(S.cSqrtM1), w)  // 26.
+        F25519.mul(s(S.gx2), s(S.gx1), s(S.tv1), w)  // 27.
+        F25519.sqr(s(S.tv2), s(S.y21), w)  // 28.
+        F25519.mul(s(S.tv2), s(S.tv2), s(S.gxd), w)  // 29.
+        let e2 = F25519.equalMask(s(S.tv2), s(S.gx2), s(S.tmp))  // 30.
+        F25519.select(s(S.y2), s(S.y22), s(S.y21), e2)  // 31.
+        F25519.sqr(s(S.tv2), s(S.y1), w)  // 32.
+        F25519.mul(s(S.tv2), s(S.tv2), s(S.gxd), w)  // 33.
+        let e3 = F25519.equalMask(s(S.tv2), s(S.gx1), s(S.tmp))  // 34.
+        F25519.select(s(S.xn), s(S.x2n), s(S.x1n), e3)  // 35.
+        F25519.select(s(S.y), s(S.y2), s(S.y1), e3)  // 36.
+        let e4 = F25519.sgn0Mask(s(S.y))  // 37.
         F25519.set(s(S.tmp), 0)
         F25519.sub(s(S.tmp), s(S.tmp), s(S.y))
         F25519.select(s(S.y), s(S.y), s(S.tmp), e3 ^ e4)  // 38. y = (e3 xor e4) ? -y : y
@@ -269,13 +270,13 @@ public final class HashToCurve25519 {
         // The only exceptional input is (0, 0), of order 2; its Edwards image is (0, -1).
         F25519.mul(s(S.tmp), xEd, yEd, w)
         let exceptional = F25519.isZeroMask(s(S.tmp))
-        F25519.select(xEn, xEn, s(S.cJ), exceptional)     // any value: x numerator is 0·... below
-        for k in 0..<4 { xEn[k] &= ~exceptional }          // xEn = 0
-        F25519.select(xEd, xEd, s(S.one), exceptional)     // xEd = 1
+        F25519.select(xEn, xEn, s(S.cJ), exceptional)  // any value: x numerator is 0·... below
+        for k in 0..<4 { xEn[k] &= ~exceptional }  // xEn = 0
+        F25519.select(xEd, xEd, s(S.one), exceptional)  // xEd = 1
         F25519.set(s(S.tmp), 0)
         F25519.sub(s(S.tmp), s(S.tmp), s(S.one))
-        F25519.select(yEn, yEn, s(S.tmp), exceptional)     // yEn = -1
-        F25519.select(yEd, yEd, s(S.one), exceptional)     // yEd = 1
+        F25519.select(yEn, yEn, s(S.tmp), exceptional)  // yEn = -1
+        F25519.select(yEd, yEd, s(S.one), exceptional)  // yEd = 1
         F25519.mul(X, xEn, yEd, w)
         F25519.mul(Y, yEn, xEd, w)
         F25519.mul(Z, xEd, yEd, w)
@@ -290,10 +291,10 @@ public final class HashToCurve25519 {
         let (X1, Y1, Z1, T1) = (A[p], A[p + 1], A[p + 2], A[p + 3])
         let (X2, Y2, Z2, T2) = (A[q], A[q + 1], A[q + 2], A[q + 3])
         let a = A[S.a], b = A[S.b], c = A[S.c], d = A[S.d], e = A[S.e], f = A[S.f], g = A[S.g], h = A[S.h]
-        F25519.sub(a, Y1, X1); F25519.sub(e, Y2, X2); F25519.mul(a, a, e, w)     // A = (Y1-X1)(Y2-X2)
-        F25519.add(b, Y1, X1); F25519.add(e, Y2, X2); F25519.mul(b, b, e, w)     // B = (Y1+X1)(Y2+X2)
-        F25519.mul(c, T1, T2, w); F25519.mul(c, c, A[S.cD2], w)                 // C = 2d T1 T2
-        F25519.mul(d, Z1, Z2, w); F25519.add(d, d, d)                             // D = 2 Z1 Z2
+        F25519.sub(a, Y1, X1); F25519.sub(e, Y2, X2); F25519.mul(a, a, e, w)  // A = (Y1-X1)(Y2-X2)
+        F25519.add(b, Y1, X1); F25519.add(e, Y2, X2); F25519.mul(b, b, e, w)  // B = (Y1+X1)(Y2+X2)
+        F25519.mul(c, T1, T2, w); F25519.mul(c, c, A[S.cD2], w)  // C = 2d T1 T2
+        F25519.mul(d, Z1, Z2, w); F25519.add(d, d, d)  // D = 2 Z1 Z2
         F25519.sub(e, b, a); F25519.sub(f, d, c); F25519.add(g, d, c); F25519.add(h, b, a)
         F25519.mul(A[r], e, f, w)
         F25519.mul(A[r + 1], g, h, w)
@@ -307,14 +308,14 @@ public final class HashToCurve25519 {
         let A = arena
         let (X1, Y1, Z1) = (A[p], A[p + 1], A[p + 2])
         let a = A[S.a], b = A[S.b], c = A[S.c], d = A[S.d], e = A[S.e], f = A[S.f], g = A[S.g], h = A[S.h]
-        F25519.sqr(a, X1, w)                                  // A = X1^2
-        F25519.sqr(b, Y1, w)                                  // B = Y1^2
-        F25519.sqr(c, Z1, w); F25519.add(c, c, c)             // C = 2 Z1^2
-        F25519.set(d, 0); F25519.sub(d, d, a)                 // D = a·A = -A
-        F25519.add(e, X1, Y1); F25519.sqr(e, e, w); F25519.sub(e, e, a); F25519.sub(e, e, b) // E
-        F25519.add(g, d, b)                                   // G = D + B
-        F25519.sub(f, g, c)                                   // F = G - C
-        F25519.sub(h, d, b)                                   // H = D - B
+        F25519.sqr(a, X1, w)  // A = X1^2
+        F25519.sqr(b, Y1, w)  // B = Y1^2
+        F25519.sqr(c, Z1, w); F25519.add(c, c, c)  // C = 2 Z1^2
+        F25519.set(d, 0); F25519.sub(d, d, a)  // D = a·A = -A
+        F25519.add(e, X1, Y1); F25519.sqr(e, e, w); F25519.sub(e, e, a); F25519.sub(e, e, b)  // E
+        F25519.add(g, d, b)  // G = D + B
+        F25519.sub(f, g, c)  // F = G - C
+        F25519.sub(h, d, b)  // H = D - B
         F25519.mul(A[p], e, f, w)
         F25519.mul(A[p + 1], g, h, w)
         F25519.mul(A[p + 3], e, h, w)
@@ -331,11 +332,11 @@ public final class HashToCurve25519 {
         F25519.add(num, Z, Y)
         F25519.sub(den, Z, Y)
         F25519.mul(t, den, X, w)
-        F25519.invert(inv, t, A[S.t0], A[S.t1], A[S.t2], A[S.z11], w)   // 1/((Z-Y)X), 0 if not invertible
+        F25519.invert(inv, t, A[S.t0], A[S.t1], A[S.t2], A[S.z11], w)  // 1/((Z-Y)X), 0 if not invertible
         var u = [UInt8](repeating: 0, count: 32), v = u
-        F25519.mul(t, num, X, w); F25519.mul(t, t, inv, w)                // u
+        F25519.mul(t, num, X, w); F25519.mul(t, t, inv, w)  // u
         u.withUnsafeMutableBytes { F25519.store(t, littleEndian: $0.baseAddress!) }
-        F25519.mul(t, num, Z, w); F25519.mul(t, t, inv, w); F25519.mul(t, t, A[S.cEd], w)   // v
+        F25519.mul(t, num, Z, w); F25519.mul(t, t, inv, w); F25519.mul(t, t, A[S.cEd], w)  // v
         v.withUnsafeMutableBytes { F25519.store(t, littleEndian: $0.baseAddress!) }
         return Curve25519Point(u: u, v: v)
     }

@@ -110,6 +110,10 @@ public final class PaillierPrivateKey: @unchecked Sendable {
         tableQ = try FixedBaseTable(base: hsQ, modulus: qSquared, exponentBits: randomiserBits, window: window)
     }
 
+    /// The secret primes. Only for exporting throwaway keys to cross-check ciphertexts in an
+    /// independent implementation (`cleanroom vectors paillier-export`); sessions never call it.
+    public var secretPrimes: (p: BigInteger, q: BigInteger) { (p, q) }
+
     // MARK: Decryption
 
     /// Decrypts to the residue m ∈ [0, n) (CRT, `mpz_powm_sec` for the secret exponents).
@@ -156,8 +160,10 @@ public final class PaillierPrivateKey: @unchecked Sendable {
         }
     }
 
-    private func combine(alpha: BigInteger, factor: BigInteger, rp: BigInteger, rq: BigInteger,
-                         variableTime: Bool) throws -> PaillierCiphertext {
+    private func combine(
+        alpha: BigInteger, factor: BigInteger, rp: BigInteger, rq: BigInteger,
+        variableTime: Bool
+    ) throws -> PaillierCiphertext {
         if variableTime {
             try tableP.power(alpha, into: rp, variableTime: true)
             try tableQ.power(alpha, into: rq, variableTime: true)

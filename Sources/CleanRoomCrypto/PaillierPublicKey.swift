@@ -163,10 +163,11 @@ public final class PaillierPublicKey: @unchecked Sendable, Equatable {
 
     /// Enc(a + b) = a·b mod n².
     public func add(_ a: PaillierCiphertext, _ b: PaillierCiphertext) -> PaillierCiphertext {
-        PaillierCiphertext(BigInteger { z in
-            __gmpz_mul(z, a.value.z, b.value.z)
-            __gmpz_mod(z, z, self.nSquared.z)
-        })
+        PaillierCiphertext(
+            BigInteger { z in
+                __gmpz_mul(z, a.value.z, b.value.z)
+                __gmpz_mod(z, z, self.nSquared.z)
+            })
     }
 
     /// Adds every ciphertext of `items` to a running product; cheaper than repeated `add`.
@@ -191,10 +192,11 @@ public final class PaillierPublicKey: @unchecked Sendable, Equatable {
     public func addPlaintext(_ c: PaillierCiphertext, _ k: BigInteger) throws -> PaillierCiphertext {
         let factor = plaintextFactor(try encode(k))
         return withExtendedLifetime(factor) {
-            PaillierCiphertext(BigInteger { z in
-                __gmpz_mul(z, c.value.z, factor.z)
-                __gmpz_mod(z, z, self.nSquared.z)
-            })
+            PaillierCiphertext(
+                BigInteger { z in
+                    __gmpz_mul(z, c.value.z, factor.z)
+                    __gmpz_mod(z, z, self.nSquared.z)
+                })
         }
     }
 
@@ -208,11 +210,12 @@ public final class PaillierPublicKey: @unchecked Sendable, Equatable {
     public func rerandomize(_ c: PaillierCiphertext) throws -> PaillierCiphertext {
         let r = try BigInteger.randomUnit(modulus: n)
         return withExtendedLifetime(r) {
-            PaillierCiphertext(BigInteger { z in
-                __gmpz_powm(z, r.z, self.n.z, self.nSquared.z)
-                __gmpz_mul(z, z, c.value.z)
-                __gmpz_mod(z, z, self.nSquared.z)
-            })
+            PaillierCiphertext(
+                BigInteger { z in
+                    __gmpz_powm(z, r.z, self.n.z, self.nSquared.z)
+                    __gmpz_mul(z, z, c.value.z)
+                    __gmpz_mod(z, z, self.nSquared.z)
+                })
         }
     }
 }

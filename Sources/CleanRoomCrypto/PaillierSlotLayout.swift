@@ -58,7 +58,8 @@ public struct PaillierSlotLayout: Sendable, Equatable {
     /// - Throws: `slotOverflow` when the plaintext is negative or wider than the layout.
     public func unpack(_ plaintext: BigInteger) throws -> [BigInteger] {
         guard plaintext.signum >= 0, plaintext.bitWidth <= totalBits else {
-            throw CleanRoomCryptoError.slotOverflow(slot: slotCount, bits: plaintext.signum < 0 ? -1 : plaintext.bitWidth, slotBits: totalBits)
+            throw CleanRoomCryptoError.slotOverflow(
+                slot: slotCount, bits: plaintext.signum < 0 ? -1 : plaintext.bitWidth, slotBits: totalBits)
         }
         return (0..<slotCount).map { plaintext.shiftedRight($0 * slotBits).lowBits(slotBits) }
     }

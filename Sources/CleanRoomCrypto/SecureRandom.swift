@@ -28,7 +28,7 @@ public enum SecureRandom {
     /// A uniformly random integer in `0..<bound` (rejection sampling, no modulo bias).
     public static func uniform(below bound: UInt64) throws -> UInt64 {
         precondition(bound > 0, "bound must be positive")
-        let limit = UInt64.max - (UInt64.max % bound) // values >= limit are rejected
+        let limit = UInt64.max - (UInt64.max % bound)  // values >= limit are rejected
         while true {
             var v: UInt64 = 0
             try withUnsafeMutableBytes(of: &v) { try fill($0) }

@@ -20,7 +20,7 @@ public enum X25519Baseline {
     private static func run(iterations: Int, newPeerEachTime: Bool) throws -> [UInt8] {
         let privBytes = try SecureRandom.bytes(32), peerPrivBytes = try SecureRandom.bytes(32)
         guard let priv = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nil, privBytes, 32),
-              let peerKey = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nil, peerPrivBytes, 32)
+            let peerKey = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nil, peerPrivBytes, 32)
         else {
             throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_PKEY_new_raw_private_key")
         }

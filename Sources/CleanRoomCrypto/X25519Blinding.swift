@@ -28,7 +28,8 @@ public final class BlindingKey: @unchecked Sendable {
         guard bytes.count == 32 else { throw CleanRoomCryptoError.wrongLength(what: "X25519 scalar", got: bytes.count, expected: 32) }
         scalar = .allocate(byteCount: 32, alignment: 8)
         scalar.copyBytes(from: bytes)
-        guard let key = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nil, scalar.baseAddress!.assumingMemoryBound(to: UInt8.self), 32) else {
+        guard let key = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nil, scalar.baseAddress!.assumingMemoryBound(to: UInt8.self), 32)
+        else {
             secureWipe(scalar); scalar.deallocate()
             throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_PKEY_new_raw_private_key")
         }
@@ -57,11 +58,17 @@ public final class BlindingKey: @unchecked Sendable {
     ///   `lowOrderPoint(index:)` for the first element whose result would be all zero
     ///   (earlier elements of `output` are valid, later ones unspecified).
     public func blindBatch(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
-        guard input.count % 32 == 0 else { throw CleanRoomCryptoError.wrongLength(what: "X25519 batch", got: input.count, expected: input.count / 32 * 32) }
-        guard output.count == input.count else { throw CleanRoomCryptoError.wrongLength(what: "X25519 output batch", got: output.count, expected: input.count) }
+        guard input.count % 32 == 0 else {
+            throw CleanRoomCryptoError.wrongLength(what: "X25519 batch", got: input.count, expected: input.count / 32 * 32)
+        }
+        guard output.count == input.count else {
+            throw CleanRoomCryptoError.wrongLength(what: "X25519 output batch", got: output.count, expected: input.count)
+        }
         let n = input.count / 32
         guard n > 0 else { return }
-        guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, pkey, nil) else { throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_PKEY_CTX_new_from_pkey") }
+        guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, pkey, nil) else {
+            throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_PKEY_CTX_new_from_pkey")
+        }
         defer { EVP_PKEY_CTX_free(ctx) }
         guard EVP_PKEY_derive_init(ctx) == 1 else { throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_PKEY_derive_init") }
         let inBase = input.baseAddress!.assumingMemoryBound(to: UInt8.self)

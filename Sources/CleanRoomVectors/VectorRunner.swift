@@ -253,9 +253,9 @@ extension VectorRunner {
     /// The `Vectors/` folder of the source checkout this binary was built from.
     public static var bundledDirectory: URL {
         URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent()   // CleanRoomVectors
-            .deletingLastPathComponent()   // Sources
-            .deletingLastPathComponent()   // package root
+            .deletingLastPathComponent()  // CleanRoomVectors
+            .deletingLastPathComponent()  // Sources
+            .deletingLastPathComponent()  // package root
             .appendingPathComponent("Vectors")
     }
 }

@@ -22,6 +22,9 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Paillier modulus sizes to measure (2048, 3072).")
         var paillierBits: [Int] = [2048, 3072]
 
+        @Option(help: "Fixed-base window width for key-owner Paillier encryption.")
+        var window: Int = 8
+
         @Flag(help: "Print the table as JSON instead of text.")
         var json = false
 
@@ -52,7 +55,11 @@ struct BenchCommand: ParsableCommand {
                     try scratch.withUnsafeMutableBytes { scr in
                         let h2cBatch = try measure(seconds, unit: batch) { n in
                             for _ in 0..<n {
-                                try hasher.hashToUBatch(count: batch, message: { UnsafeRawBufferPointer(start: msgs[$0].withUnsafeBytes { $0.baseAddress }, count: msgs[$0].count) }, output: out, scratch: scr)
+                                try hasher.hashToUBatch(
+                                    count: batch,
+                                    message: {
+                                        UnsafeRawBufferPointer(start: msgs[$0].withUnsafeBytes { $0.baseAddress }, count: msgs[$0].count)
+                                    }, output: out, scratch: scr)
                             }
                         }
                         add("hash_to_curve (RO), batch of \(batch)", h2cBatch, String(format: "%.3f× raw x25519", h2cBatch / rawFixed))
@@ -76,7 +83,7 @@ struct BenchCommand: ParsableCommand {
             // Paillier.
             for bits in paillierBits {
                 let start = ContinuousClock.now
-                let sk = try PaillierPrivateKey.generate(bits: bits)
+                let sk = try PaillierPrivateKey.generate(bits: bits, window: window)
                 let keygen = (ContinuousClock.now - start).seconds
                 add("paillier-\(bits) keygen + tables (once per session)", keygen)
                 let pk = sk.publicKey
@@ -84,9 +91,13 @@ struct BenchCommand: ParsableCommand {
                 let textbook = try measure(seconds) { n in for _ in 0..<n { _ = try pk.encrypt(m) } }
                 add("paillier-\(bits) encrypt, textbook (1+mn)·r^n", textbook)
                 let owner = try measure(seconds) { n in for _ in 0..<n { _ = try sk.encrypt(m, variableTime: true) } }
-                add("paillier-\(bits) encrypt, key owner (CRT + fixed base)", owner, String(format: "%.1f× faster than textbook", textbook / owner))
+                add(
+                    "paillier-\(bits) encrypt, key owner (CRT + fixed base)", owner,
+                    String(format: "%.1f× faster than textbook", textbook / owner))
                 let ownerCT = try measure(seconds) { n in for _ in 0..<n { _ = try sk.encrypt(m, variableTime: false) } }
-                add("paillier-\(bits) encrypt, key owner, constant time", ownerCT, String(format: "%.1f× faster than textbook", textbook / ownerCT))
+                add(
+                    "paillier-\(bits) encrypt, key owner, constant time", ownerCT,
+                    String(format: "%.1f× faster than textbook", textbook / ownerCT))
                 let c1 = try sk.encrypt(m, variableTime: true), c2 = try sk.encrypt(m, variableTime: true)
                 let addT = try measure(seconds) { n in for _ in 0..<n { _ = pk.add(c1, c2) } }
                 add("paillier-\(bits) add", addT)
@@ -116,7 +127,7 @@ extension Duration {
 /// Seconds per operation: runs `body(n)` with growing n until `minSeconds` have passed.
 /// `unit` is the number of operations one count of `n` performs.
 func measure(_ minSeconds: Double, unit: Int = 1, _ body: (Int) throws -> Void) throws -> Double {
-    try body(1) // warm-up
+    try body(1)  // warm-up
     var n = 1
     while true {
         let start = ContinuousClock.now

@@ -1,5 +1,6 @@
 // `cleanroom vectors`: checks the implementation against the JSON test vectors.
 import ArgumentParser
+import CleanRoomCrypto
 import CleanRoomVectors
 import Foundation
 
@@ -7,7 +8,7 @@ struct VectorsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vectors",
         abstract: "Test-vector tools.",
-        subcommands: [Verify.self]
+        subcommands: [Verify.self, PaillierExport.self]
     )
 
     struct Verify: ParsableCommand {
@@ -40,6 +41,54 @@ struct VectorsCommand: ParsableCommand {
             let failed = results.reduce(0) { $0 + $1.failed }
             print("total: \(passed) passed, \(failed) failed")
             if failed > 0 { throw ExitCode(1) }
+        }
+    }
+
+    struct PaillierExport: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "paillier-export",
+            abstract: "Write ciphertexts made by CleanRoom under throwaway keys, for an independent decryptor.",
+            discussion: """
+                The file holds each key's primes and, for every ciphertext, the signed plaintext it must \
+                decrypt to. Check it with: python3 Vectors/tools/paillier_vectors.py crosscheck FILE
+                """
+        )
+
+        @Option(help: "Output JSON file.")
+        var out: String
+
+        @Option(help: "Ciphertexts per key and encryption path.")
+        var count: Int = 8
+
+        func run() throws {
+            var keys: [String: [String: String]] = [:]
+            var items: [[String: String]] = []
+            for bits in [2048, 3072] {
+                let name = "k\(bits)"
+                let sk = try PaillierPrivateKey.generate(bits: bits, window: 4)
+                let pk = sk.publicKey
+                keys[name] = ["p": sk.secretPrimes.p.hexString, "q": sk.secretPrimes.q.hexString]
+                var sum = BigInteger(0)
+                var all: [PaillierCiphertext] = []
+                for i in 0..<count {
+                    var m = try BigInteger.random(below: i == 0 ? pk.maxSignedMagnitude : BigInteger(1).shiftedLeft(64))
+                    if i % 2 == 1 { m = -m }
+                    let encryptions = [
+                        try pk.encrypt(m),
+                        try sk.encrypt(m, variableTime: true),
+                        try sk.encrypt(m, variableTime: false),
+                    ]
+                    for c in encryptions { items.append(["key": name, "c": c.value.hexString, "m": m.description]) }
+                    if i > 0 { sum = sum + m; all.append(encryptions[1]) }
+                }
+                if let total = pk.sum(all) {
+                    items.append(["key": name, "c": try pk.rerandomize(total).value.hexString, "m": sum.description])
+                }
+            }
+            let object: [String: Any] = ["keys": keys, "ciphertexts": items]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            try data.write(to: URL(fileURLWithPath: out), options: .atomic)
+            print("wrote \(items.count) ciphertexts to \(out)")
         }
     }
 }

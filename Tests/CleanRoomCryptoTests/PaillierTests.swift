@@ -15,8 +15,10 @@ enum TestKeys {
         let pk = sk.publicKey
         #expect(pk.bits == bits && pk.modulusBytes == bits / 8)
         let half = pk.maxSignedMagnitude
-        let samples: [BigInteger] = [BigInteger(0), BigInteger(1), BigInteger(-1), half, -half,
-                                      try BigInteger.random(below: half), -(try BigInteger.random(below: half))]
+        let samples: [BigInteger] = [
+            BigInteger(0), BigInteger(1), BigInteger(-1), half, -half,
+            try BigInteger.random(below: half), -(try BigInteger.random(below: half)),
+        ]
         for m in samples {
             #expect(try sk.decryptSigned(pk.encrypt(m)) == m)
             #expect(try sk.decryptSigned(sk.encrypt(m, variableTime: true)) == m)
@@ -60,7 +62,9 @@ enum TestKeys {
         // α = 0 and α of all ones exercise the empty-product and every-digit paths.
         let allOnes = BigInteger(1).shiftedLeft(sk.randomiserBits) - BigInteger(1)
         for alpha in [BigInteger(0), allOnes] {
-            #expect(try sk.encrypt(BigInteger(7), exponent: alpha, variableTime: true) == sk.encrypt(BigInteger(7), exponent: alpha, variableTime: false))
+            #expect(
+                try sk.encrypt(BigInteger(7), exponent: alpha, variableTime: true)
+                    == sk.encrypt(BigInteger(7), exponent: alpha, variableTime: false))
         }
     }
 
@@ -108,11 +112,11 @@ enum TestKeys {
 
     @Test func malformedPublicKeysAreRejected() throws {
         let n = TestKeys.k2048.publicKey.n
-        #expect(throws: CleanRoomCryptoError.self) { try PaillierPublicKey(n: n + BigInteger(1)) }          // even
-        #expect(throws: CleanRoomCryptoError.self) { try PaillierPublicKey(n: n.shiftedRight(8)) }          // wrong size
-        #expect(throws: CleanRoomCryptoError.self) { try PaillierPublicKey(n: BigInteger(1).shiftedLeft(2047) + BigInteger(3 * 7)) } // small factor 3
+        #expect(throws: CleanRoomCryptoError.self) { try PaillierPublicKey(n: n + BigInteger(1)) }  // even
+        #expect(throws: CleanRoomCryptoError.self) { try PaillierPublicKey(n: n.shiftedRight(8)) }  // wrong size
+        #expect(throws: CleanRoomCryptoError.self) { try PaillierPublicKey(n: BigInteger(1).shiftedLeft(2047) + BigInteger(3 * 7)) }  // small factor 3
         let p = TestKeys.k2048.p
-        #expect(throws: CleanRoomCryptoError.self) { try PaillierPublicKey(n: p * p) }                     // square
+        #expect(throws: CleanRoomCryptoError.self) { try PaillierPublicKey(n: p * p) }  // square
         #expect(throws: CleanRoomCryptoError.self) { try PaillierPublicKey.deserialize([UInt8](repeating: 0xff, count: 100)) }
         #expect(throws: CleanRoomCryptoError.self) { try PaillierPrivateKey(p: p, q: p) }
         #expect(throws: CleanRoomCryptoError.self) { try PaillierPrivateKey(p: p, q: p + BigInteger(2)) }  // not prime (even)
