@@ -59,6 +59,16 @@ public final class BigInteger: @unchecked Sendable {
         }
     }
 
+    /// The value of an OpenSSL BIGNUM (non-negative, at most `bytes` bytes).
+    convenience init(bignum: OpaquePointer, bytes: Int) throws {
+        var buffer = [UInt8](repeating: 0, count: bytes)
+        defer { secureWipe(&buffer) }
+        guard BN_bn2binpad(bignum, &buffer, Int32(bytes)) == Int32(bytes) else {
+            throw CleanRoomCryptoError.openSSLFailure(operation: "BN_bn2binpad")
+        }
+        self.init(bigEndian: buffer)
+    }
+
     /// Parses hexadecimal digits (no prefix, optional leading `-`); nil when malformed.
     public convenience init?(hex: String) {
         self.init(string: hex, base: 16)
@@ -186,8 +196,8 @@ public final class BigInteger: @unchecked Sendable {
     /// Greatest common divisor.
     public static func gcd(_ a: BigInteger, _ b: BigInteger) -> BigInteger { BigInteger { __gmpz_gcd($0, a.z, b.z) } }
 
-    /// A uniformly random integer in `[0, bound)` from OpenSSL's private DRBG (rejection sampling).
-    public static func random(below bound: BigInteger) throws -> BigInteger {
+    /// A uniformly random integer in `[0, bound)` (rejection sampling; default source OpenSSL).
+    public static func random(below bound: BigInteger, using source: some RandomSource = SecureRandom.system) throws -> BigInteger {
         precondition(bound.signum > 0, "bound must be positive")
         let bits = bound.bitWidth
         let bytes = (bits + 7) / 8
@@ -195,7 +205,7 @@ public final class BigInteger: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: bytes)
         defer { secureWipe(&buffer) }
         while true {
-            try buffer.withUnsafeMutableBytes { try SecureRandom.fill($0) }
+            try buffer.withUnsafeMutableBytes { try source.fill($0) }
             buffer[0] &= topMask
             let candidate = BigInteger(bigEndian: buffer)
             if candidate < bound { return candidate }
@@ -203,10 +213,10 @@ public final class BigInteger: @unchecked Sendable {
     }
 
     /// A uniformly random unit of Z*_n in [1, n).
-    public static func randomUnit(modulus n: BigInteger) throws -> BigInteger {
+    public static func randomUnit(modulus n: BigInteger, using source: some RandomSource = SecureRandom.system) throws -> BigInteger {
         let one = BigInteger(1)
         while true {
-            let r = try random(below: n)
+            let r = try random(below: n, using: source)
             if !r.isZero && gcd(r, n) == one { return r }
         }
     }

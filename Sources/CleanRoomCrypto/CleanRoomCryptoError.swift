@@ -26,6 +26,8 @@ public enum CleanRoomCryptoError: Error, Equatable, Sendable, CustomStringConver
     case mismatch(what: String)
     /// A parameter was outside what the primitive supports.
     case unsupportedParameter(what: String)
+    /// A group tag did not authenticate: it was altered or not made by this party.
+    case invalidGroupTag
 
     public var description: String {
         switch self {
@@ -51,6 +53,8 @@ public enum CleanRoomCryptoError: Error, Equatable, Sendable, CustomStringConver
             return "mismatch: \(what)"
         case .unsupportedParameter(let what):
             return "unsupported parameter: \(what)"
+        case .invalidGroupTag:
+            return "a group tag returned by the peer does not authenticate (altered or foreign)"
         }
     }
 }

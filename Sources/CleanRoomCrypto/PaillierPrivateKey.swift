@@ -33,41 +33,29 @@ public final class PaillierPrivateKey: @unchecked Sendable {
     private let hsP: BigInteger, hsQ: BigInteger
 
     /// Generates a fresh key with an n of `bits` bits (2048 or 3072).
-    /// - Parameter window: fixed-base window width in bits (memory: 2·(2^w−1)·⌈k/2⌉/w entries
-    ///   of k bits; 8 gives about 17 MB at 2048 bits and 38 MB at 3072).
+    /// - Parameters:
+    ///   - window: fixed-base window width in bits (memory: 2·(2^w−1)·⌈k/2⌉/w entries of k bits;
+    ///     8 gives about 17 MB at 2048 bits and 38 MB at 3072).
+    ///   - source: randomness; sessions use OpenSSL (primes from `BN_generate_prime_ex2`).
     /// - Throws: `unsupportedParameter` for other sizes, `openSSLFailure` if prime generation fails.
-    public static func generate(bits: Int = 2048, window: Int = 8) throws -> PaillierPrivateKey {
+    public static func generate(
+        bits: Int = 2048, window: Int = 8, using source: some RandomSource = SecureRandom.system
+    ) throws -> PaillierPrivateKey {
         guard PaillierPublicKey.supportedBits.contains(bits) else {
             throw CleanRoomCryptoError.unsupportedParameter(what: "Paillier modulus of \(bits) bits (supported: 2048, 3072)")
         }
         while true {
-            let p = try generatePrime(bits: bits / 2)
-            let q = try generatePrime(bits: bits / 2)
+            let p = try source.generatePrime(bits: bits / 2)
+            let q = try source.generatePrime(bits: bits / 2)
             guard p != q, (p * q).bitWidth == bits else { continue }
-            return try PaillierPrivateKey(p: p, q: q, window: window)
+            return try PaillierPrivateKey(p: p, q: q, window: window, using: source)
         }
-    }
-
-    private static func generatePrime(bits: Int) throws -> BigInteger {
-        guard let ctx = BN_CTX_secure_new() else { throw CleanRoomCryptoError.openSSLFailure(operation: "BN_CTX_secure_new") }
-        defer { BN_CTX_free(ctx) }
-        guard let bn = BN_secure_new() else { throw CleanRoomCryptoError.openSSLFailure(operation: "BN_secure_new") }
-        defer { BN_clear_free(bn) }
-        guard BN_generate_prime_ex2(bn, Int32(bits), 0, nil, nil, nil, ctx) == 1 else {
-            throw CleanRoomCryptoError.openSSLFailure(operation: "BN_generate_prime_ex2")
-        }
-        var bytes = [UInt8](repeating: 0, count: (bits + 7) / 8)
-        defer { secureWipe(&bytes) }
-        guard BN_bn2binpad(bn, &bytes, Int32(bytes.count)) == Int32(bytes.count) else {
-            throw CleanRoomCryptoError.openSSLFailure(operation: "BN_bn2binpad")
-        }
-        return BigInteger(bigEndian: bytes)
     }
 
     /// A key from given primes (for test vectors and loading a stored key).
     /// - Throws: `invalidPublicKey` unless p and q are distinct probable primes of equal size
     ///   giving a supported modulus with gcd(n, φ(n)) = 1.
-    public init(p: BigInteger, q: BigInteger, window: Int = 8) throws {
+    public init(p: BigInteger, q: BigInteger, window: Int = 8, using source: some RandomSource = SecureRandom.system) throws {
         for (name, v) in [("p", p), ("q", q)] where __gmpz_probab_prime_p(v.z, 40) == 0 {
             throw CleanRoomCryptoError.invalidPublicKey(reason: "\(name) is not prime")
         }
@@ -101,7 +89,7 @@ public final class PaillierPrivateKey: @unchecked Sendable {
         qSquaredInvModPSquared = qSquared.inverse(modulus: pSquared)!
         // DJN randomiser base: h = −x² mod n, hs = hⁿ mod n².
         randomiserBits = (publicKey.bits + 1) / 2
-        let x = try BigInteger.randomUnit(modulus: n)
+        let x = try BigInteger.randomUnit(modulus: n, using: source)
         let hBase = (-(x * x)).mod(n)
         hs = hBase.power(n, modulus: publicKey.nSquared, variableTime: true)
         hsP = hs.mod(pSquared)
@@ -144,8 +132,10 @@ public final class PaillierPrivateKey: @unchecked Sendable {
     /// - Parameter variableTime: `true` uses the fixed-base tables (fast; table reads depend on
     ///   α, see `FixedBaseTable`); `false` uses `mpz_powm_sec` modulo p² and q² (slower,
     ///   constant time in α).
-    public func encrypt(_ m: BigInteger, variableTime: Bool) throws -> PaillierCiphertext {
-        let alpha = try BigInteger.random(below: BigInteger(1).shiftedLeft(randomiserBits))
+    public func encrypt(
+        _ m: BigInteger, variableTime: Bool, using source: some RandomSource = SecureRandom.system
+    ) throws -> PaillierCiphertext {
+        let alpha = try BigInteger.random(below: BigInteger(1).shiftedLeft(randomiserBits), using: source)
         return try encrypt(m, exponent: alpha, variableTime: variableTime)
     }
 

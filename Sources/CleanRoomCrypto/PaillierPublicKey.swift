@@ -135,9 +135,10 @@ public final class PaillierPublicKey: @unchecked Sendable, Equatable {
         }
     }
 
-    /// Textbook encryption of a signed plaintext with fresh randomness r ∈ Z*n from OpenSSL.
-    public func encrypt(_ m: BigInteger) throws -> PaillierCiphertext {
-        try encrypt(m, randomness: BigInteger.randomUnit(modulus: n))
+    /// Textbook encryption of a signed plaintext with fresh randomness r ∈ Z*n (from OpenSSL
+    /// unless a test passes another source).
+    public func encrypt(_ m: BigInteger, using source: some RandomSource = SecureRandom.system) throws -> PaillierCiphertext {
+        try encrypt(m, randomness: BigInteger.randomUnit(modulus: n, using: source))
     }
 
     /// Encryption with explicit randomness r ∈ Z*n: (1 + m·n)·rⁿ mod n². For test vectors.
@@ -207,8 +208,8 @@ public final class PaillierPublicKey: @unchecked Sendable, Equatable {
     }
 
     /// A fresh encryption of the same plaintext: c·rⁿ mod n² with new randomness.
-    public func rerandomize(_ c: PaillierCiphertext) throws -> PaillierCiphertext {
-        let r = try BigInteger.randomUnit(modulus: n)
+    public func rerandomize(_ c: PaillierCiphertext, using source: some RandomSource = SecureRandom.system) throws -> PaillierCiphertext {
+        let r = try BigInteger.randomUnit(modulus: n, using: source)
         return withExtendedLifetime(r) {
             PaillierCiphertext(
                 BigInteger { z in

@@ -14,9 +14,9 @@ public final class BlindingKey: @unchecked Sendable {
     private let pkey: OpaquePointer
     private let scalar: UnsafeMutableRawBufferPointer
 
-    /// A fresh secret scalar from OpenSSL's private DRBG.
-    public convenience init() throws {
-        var bytes = try SecureRandom.bytes(32)
+    /// A fresh secret scalar (from OpenSSL's private DRBG unless a test passes another source).
+    public convenience init(using source: some RandomSource = SecureRandom.system) throws {
+        var bytes = try SecureRandom.bytes(32, using: source)
         defer { secureWipe(&bytes) }
         try self.init(privateScalar: bytes)
     }
