@@ -12,7 +12,8 @@ let package = Package(
         .executable(name: "cleanroom", targets: ["cleanroom"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
     targets: [
         // OpenSSL 3 libcrypto (Debian: libssl-dev).
@@ -36,6 +37,11 @@ let package = Package(
             dependencies: ["COpenSSL", "CGMP", "CCleanRoomShim"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        // Collaboration files, policy, wire format and session state machines (no I/O).
+        .target(
+            name: "CleanRoomProtocol",
+            dependencies: ["CleanRoomCrypto", .product(name: "Yams", package: "Yams")]
+        ),
         // Runs the JSON test vectors in Vectors/ (schema in Vectors/README.md).
         .target(
             name: "CleanRoomVectors",
@@ -48,6 +54,10 @@ let package = Package(
                 "CleanRoomVectors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .testTarget(
+            name: "CleanRoomProtocolTests",
+            dependencies: ["CleanRoomProtocol", "CleanRoomCrypto"]
         ),
         .testTarget(
             name: "CleanRoomCryptoTests",

@@ -146,3 +146,13 @@ public func secureWipe(_ buffer: UnsafeMutableRawBufferPointer) {
 public func secureWipe(_ array: inout [UInt8]) {
     array.withUnsafeMutableBytes { secureWipe($0) }
 }
+
+/// A type-erased random source, for storing a caller's choice.
+public struct AnyRandomSource: RandomSource {
+    private let base: any RandomSource
+
+    public init(_ base: any RandomSource) { self.base = base }
+
+    public func fill(_ buffer: UnsafeMutableRawBufferPointer) throws { try base.fill(buffer) }
+    public func generatePrime(bits: Int) throws -> BigInteger { try base.generatePrime(bits: bits) }
+}

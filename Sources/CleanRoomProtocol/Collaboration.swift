@@ -1,0 +1,194 @@
+// The collaboration file: who the parties are, which analyses they allow and under which policy.
+// Both parties hold the same file; its canonical digest names it in every session. The YAML
+// format is documented field by field in docs/collaboration.md.
+
+/// A two-party collaboration: parties and allowed analyses.
+public struct Collaboration: Sendable, Equatable, Codable {
+    /// Human-readable name of the collaboration.
+    public var name: String
+    /// The two parties.
+    public var parties: [Party]
+    /// The analyses the parties allow, by unique name.
+    public var analyses: [Analysis]
+
+    /// The analysis called `name`.
+    /// - Throws: `unknownAnalysis`.
+    public func analysis(named name: String) throws -> Analysis {
+        guard let a = analyses.first(where: { $0.name == name }) else {
+            throw CleanRoomProtocolError.unknownAnalysis(name: name, available: analyses.map(\.name))
+        }
+        return a
+    }
+
+    /// The party called `name`.
+    /// - Throws: `unknownParty`.
+    public func party(named name: String) throws -> Party {
+        guard let p = parties.first(where: { $0.name == name }) else { throw CleanRoomProtocolError.unknownParty(name: name) }
+        return p
+    }
+
+    /// The other party's name.
+    public func peer(of name: String) throws -> String {
+        _ = try party(named: name)
+        return parties.first { $0.name != name }!.name
+    }
+}
+
+/// One organisation taking part.
+public struct Party: Sendable, Equatable, Codable {
+    /// Unique party name (used on the command line with `--as`).
+    public var name: String
+    /// SHA-256 fingerprint of the party's TLS certificate, 64 lowercase hex digits.
+    public var certificateSHA256: String
+    /// Where this party listens (`host:port`); exactly one party listens.
+    public var listen: String?
+
+    enum CodingKeys: String, CodingKey {
+        case name
+        case certificateSHA256 = "certificate_sha256"
+        case listen
+    }
+}
+
+/// What an analysis computes.
+public enum AnalysisKind: String, Sendable, Equatable, Codable, CaseIterable {
+    /// Which rows are in the overlap (private set intersection).
+    case intersection
+    /// Only the size of the overlap.
+    case cardinality
+    /// Count and sums of the value owner's columns over the overlap (Private Join and Compute),
+    /// optionally grouped by a column of the other party.
+    case intersectionSum = "intersection-sum"
+}
+
+/// How identifiers are normalised before hashing.
+public enum Normalization: String, Sendable, Equatable, Codable, CaseIterable {
+    /// Trim surrounding whitespace, Unicode NFC, lowercase.
+    case email
+    /// Digits only, country code included (8–15 digits, E.164); a leading `00` is dropped.
+    case phone
+    /// The identifier's bytes as given.
+    case none
+}
+
+/// The identifier column of one party.
+public struct JoinColumn: Sendable, Equatable, Codable {
+    public var party: String
+    public var column: String
+    public var normalize: Normalization
+}
+
+/// A numeric column that is summed.
+public struct ValueColumn: Sendable, Equatable, Codable {
+    /// Column name in the owner's data.
+    public var name: String
+    /// Digits after the decimal point (0...9); values are handled as integers of 10^-scale.
+    public var scale: Int
+    /// Smallest allowed value, in units of 10^-scale.
+    public var min: Int64
+    /// Largest allowed value, in units of 10^-scale.
+    public var max: Int64
+}
+
+/// Minimum and maximum set size (rows of input data) of one party.
+public struct SetSizeBounds: Sendable, Equatable, Codable {
+    public var party: String
+    public var min: Int
+    public var max: Int
+}
+
+/// Statistics an intersection-sum reports.
+public enum Statistic: String, Sendable, Equatable, Codable, CaseIterable {
+    case count, sum, mean
+}
+
+/// What to do with input rows that fail validation.
+public enum BadRowPolicy: String, Sendable, Equatable, Codable {
+    /// Stop before anything is sent (default).
+    case abort
+    /// Leave the row out and count it.
+    case skip
+}
+
+/// One allowed analysis and its policy.
+public struct Analysis: Sendable, Equatable, Codable {
+    public var name: String
+    public var kind: AnalysisKind
+    /// Join column of each party (two entries, sorted by party name).
+    public var join: [JoinColumn]
+    /// Parties that receive the result (sorted by name).
+    public var receivers: [String]
+    /// Smallest overlap that is revealed; smaller overlaps are reported as suppressed.
+    public var minIntersection: Int
+    /// Set-size bounds of each party (two entries, sorted by party name).
+    public var setSize: [SetSizeBounds]
+    /// Rows that fail validation: abort (default) or skip.
+    public var badRows: BadRowPolicy
+    /// intersection-sum: the party owning the value columns (P2, the Paillier key owner).
+    public var valueOwner: String?
+    /// intersection-sum: the summed columns, in slot order.
+    public var values: [ValueColumn]?
+    /// intersection-sum: the other party's column to group by.
+    public var groupBy: String?
+    /// intersection-sum with groups: smallest group that is revealed.
+    public var minGroupSize: Int?
+    /// intersection-sum: statistics to report (sorted).
+    public var statistics: [Statistic]?
+    /// intersection-sum: Paillier modulus size (2048 or 3072).
+    public var keyBits: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case name, kind, join, receivers
+        case minIntersection = "min_intersection"
+        case setSize = "set_size"
+        case badRows = "bad_rows"
+        case valueOwner = "value_owner"
+        case values
+        case groupBy = "group_by"
+        case minGroupSize = "min_group_size"
+        case statistics
+        case keyBits = "key_bits"
+    }
+
+    /// The join column of `party`.
+    public func joinColumn(of party: String) -> JoinColumn { join.first { $0.party == party }! }
+    /// The set-size bounds of `party`.
+    public func bounds(of party: String) -> SetSizeBounds { setSize.first { $0.party == party }! }
+}
+
+/// The two roles of a session (as in Private Join and Compute).
+public enum Role: UInt8, Sendable, Equatable, Codable {
+    /// Sends its blinded identifiers first; computes the overlap; in intersection-sum, adds the
+    /// value owner's ciphertexts over the overlap.
+    case p1 = 1
+    /// Re-blinds P1's set and sends its own; in intersection-sum, owns the Paillier key and values.
+    case p2 = 2
+}
+
+extension Analysis {
+    /// Which party plays `role` in this analysis, given the collaboration's parties.
+    ///
+    /// - intersection-sum: P2 is the value owner.
+    /// - intersection / cardinality: P1 is the party that computes the overlap, so it must be a
+    ///   receiver; when both receive, P1 is the party that listens.
+    public func party(for role: Role, in collaboration: Collaboration) -> String {
+        let names = collaboration.parties.map(\.name)
+        let p1: String
+        switch kind {
+        case .intersectionSum:
+            p1 = names.first { $0 != valueOwner }!
+        case .intersection, .cardinality:
+            if receivers.count == 1 {
+                p1 = receivers[0]
+            } else {
+                p1 = collaboration.parties.first { $0.listen != nil }?.name ?? names.sorted()[0]
+            }
+        }
+        return role == .p1 ? p1 : names.first { $0 != p1 }!
+    }
+
+    /// The role `party` plays.
+    public func role(of party: String, in collaboration: Collaboration) -> Role {
+        self.party(for: .p1, in: collaboration) == party ? .p1 : .p2
+    }
+}

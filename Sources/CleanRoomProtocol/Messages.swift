@@ -1,0 +1,266 @@
+// Typed messages of the CleanRoom protocol and their payload encodings (docs/protocol.md).
+import CleanRoomCrypto
+
+/// HELLO: the first message of each party.
+struct HelloMessage: Equatable {
+    var digest: [UInt8]      // 32 bytes
+    var role: Role
+    var analysis: String
+    var party: String
+    var nonce: [UInt8]       // 32 bytes
+
+    func frame() -> Frame {
+        var w = ByteWriter()
+        w.raw(digest)
+        w.u8(role.rawValue)
+        w.str8(analysis)
+        w.str8(party)
+        w.raw(nonce)
+        return Frame(type: .hello, payload: w.bytes)
+    }
+
+    static func decode(_ f: Frame) throws -> HelloMessage {
+        var r = ByteReader(f)
+        let digest = Array(try r.take(32, "collaboration digest"))
+        let roleByte = try r.u8("role")
+        guard let role = Role(rawValue: roleByte) else { throw r.fail("unknown role \(roleByte)") }
+        let analysis = try r.str8("analysis name")
+        let party = try r.str8("party name")
+        let nonce = Array(try r.take(32, "nonce"))
+        try r.finish()
+        return HelloMessage(digest: digest, role: role, analysis: analysis, party: party, nonce: nonce)
+    }
+}
+
+/// SET_SIZE: the number of unique identifiers the sender will send; P2 of an intersection-sum
+/// adds its Paillier public key.
+struct SetSizeMessage: Equatable {
+    var count: UInt64
+    var paillierKey: [UInt8]?
+
+    func frame() -> Frame {
+        var w = ByteWriter()
+        w.u64(count)
+        if let k = paillierKey {
+            w.u16(UInt16(k.count))
+            w.raw(k)
+        } else {
+            w.u16(0)
+        }
+        return Frame(type: .setSize, payload: w.bytes)
+    }
+
+    static func decode(_ f: Frame) throws -> SetSizeMessage {
+        var r = ByteReader(f)
+        let count = try r.u64("set size")
+        let keyBytes = Int(try r.u16("key length"))
+        guard keyBytes == 0 || keyBytes == 256 || keyBytes == 384 else { throw r.fail("Paillier key of \(keyBytes) bytes") }
+        let key = keyBytes == 0 ? nil : Array(try r.take(keyBytes, "Paillier key"))
+        try r.finish()
+        return SetSizeMessage(count: count, paillierKey: key)
+    }
+}
+
+/// P1_ELEMENTS, P2_REBLINDED, P2_ELEMENTS: a count and `count` fixed-width records.
+struct ElementBatch {
+    var type: MessageType
+    var count: Int
+    var records: [UInt8]
+
+    static let maxCount = 65_536
+
+    func frame() -> Frame {
+        var w = ByteWriter()
+        w.bytes.reserveCapacity(4 + records.count)
+        w.u32(UInt32(count))
+        w.raw(records)
+        return Frame(type: type, payload: w.bytes)
+    }
+
+    /// Decodes a batch of records of exactly `width` bytes, at most `remaining` of them.
+    static func decode(_ f: Frame, width: Int, remaining: Int) throws -> ElementBatch {
+        var r = ByteReader(f)
+        let count = Int(try r.u32("element count"))
+        guard count > 0 else { throw r.fail("empty batch") }
+        guard count <= maxCount else { throw r.fail("\(count) elements in one frame (limit \(maxCount))") }
+        guard count <= remaining else { throw CleanRoomProtocolError.tooManyElements(message: f.type.description, announced: remaining) }
+        guard r.remaining == count * width else {
+            throw r.fail("\(r.remaining) bytes of records, expected \(count) × \(width)")
+        }
+        return ElementBatch(type: f.type, count: count, records: Array(f.payload[4...]))
+    }
+}
+
+/// CARDINALITY: the overlap size, or that it was suppressed.
+struct CardinalityMessage: Equatable {
+    var suppressed: Bool
+    var count: UInt64
+
+    func frame() -> Frame {
+        var w = ByteWriter()
+        w.u8(suppressed ? 1 : 0)
+        w.u64(suppressed ? 0 : count)
+        return Frame(type: .cardinality, payload: w.bytes)
+    }
+
+    static func decode(_ f: Frame) throws -> CardinalityMessage {
+        var r = ByteReader(f)
+        let flag = try r.u8("flags")
+        guard flag <= 1 else { throw r.fail("unknown flags \(flag)") }
+        let count = try r.u64("count")
+        try r.finish()
+        return CardinalityMessage(suppressed: flag == 1, count: count)
+    }
+}
+
+/// MATCHES: positions (in the order of P2_ELEMENTS) of P2's elements that are in the overlap.
+struct MatchesMessage: Equatable {
+    var suppressed: Bool
+    var indices: [UInt32]
+
+    func frame() -> Frame {
+        var w = ByteWriter()
+        w.u8(suppressed ? 1 : 0)
+        w.u32(UInt32(indices.count))
+        for i in indices { w.u32(i) }
+        return Frame(type: .matches, payload: w.bytes)
+    }
+
+    static func decode(_ f: Frame, limit: Int) throws -> MatchesMessage {
+        var r = ByteReader(f)
+        let flag = try r.u8("flags")
+        guard flag <= 1 else { throw r.fail("unknown flags \(flag)") }
+        let n = Int(try r.u32("match count"))
+        guard n <= limit else { throw r.fail("\(n) matches for a set of \(limit)") }
+        guard flag == 0 || n == 0 else { throw r.fail("a suppressed result carries matches") }
+        guard r.remaining == 4 * n else { throw r.fail("\(r.remaining) bytes for \(n) indices") }
+        var indices = [UInt32]()
+        indices.reserveCapacity(n)
+        var previous: Int64 = -1
+        for _ in 0..<n {
+            let i = try r.u32("index")
+            guard Int(i) < limit else { throw r.fail("index \(i) outside the set of \(limit)") }
+            guard Int64(i) > previous else { throw r.fail("indices must be strictly increasing") }
+            previous = Int64(i)
+            indices.append(i)
+        }
+        return MatchesMessage(suppressed: flag == 1, indices: indices)
+    }
+}
+
+/// ENCRYPTED_SUMS: per reported group, optional label and count, and a re-randomised ciphertext.
+struct EncryptedSumsMessage: Equatable {
+    struct Group: Equatable {
+        var label: String?
+        var count: UInt64?
+        var ciphertext: [UInt8]
+    }
+    /// The whole overlap was below the threshold: nothing else is sent.
+    var suppressed: Bool
+    /// Sums carry a mask only P1 knows (P2 is not a receiver).
+    var masked: Bool
+    /// Overlap size (sent when P2 receives the result and it was not suppressed).
+    var intersection: UInt64?
+    var groups: [Group]
+
+    static let flagSuppressed: UInt8 = 1, flagMasked: UInt8 = 2, flagLabels: UInt8 = 4, flagCounts: UInt8 = 8
+
+    func frame(ciphertextBytes: Int) -> Frame {
+        var w = ByteWriter()
+        let hasLabels = groups.first?.label != nil
+        let hasCounts = intersection != nil
+        var flags: UInt8 = 0
+        if suppressed { flags |= Self.flagSuppressed }
+        if masked { flags |= Self.flagMasked }
+        if hasLabels { flags |= Self.flagLabels }
+        if hasCounts { flags |= Self.flagCounts }
+        w.u8(flags)
+        w.u64(intersection ?? 0)
+        w.u32(UInt32(groups.count))
+        for g in groups {
+            if hasLabels { w.str8(g.label!) }
+            if hasCounts { w.u64(g.count!) }
+            precondition(g.ciphertext.count == ciphertextBytes)
+            w.raw(g.ciphertext)
+        }
+        return Frame(type: .encryptedSums, payload: w.bytes)
+    }
+
+    static func decode(_ f: Frame, ciphertextBytes: Int, maxGroups: Int) throws -> EncryptedSumsMessage {
+        var r = ByteReader(f)
+        let flags = try r.u8("flags")
+        guard flags & ~0x0f == 0 else { throw r.fail("unknown flags \(flags)") }
+        let intersection = try r.u64("intersection size")
+        let n = Int(try r.u32("group count"))
+        guard n <= maxGroups else { throw r.fail("\(n) groups, at most \(maxGroups) possible") }
+        let suppressed = flags & flagSuppressed != 0
+        guard !suppressed || (n == 0 && flags == flagSuppressed) else { throw r.fail("a suppressed result carries data") }
+        let masked = flags & flagMasked != 0
+        let hasLabels = flags & flagLabels != 0, hasCounts = flags & flagCounts != 0
+        guard !(masked && (hasLabels || hasCounts)) else { throw r.fail("masked sums must not carry labels or counts") }
+        guard suppressed || n > 0 else { throw r.fail("no groups and not suppressed") }
+        var groups: [Group] = []
+        for _ in 0..<n {
+            let label = hasLabels ? try r.str8("group label") : nil
+            let count = hasCounts ? try r.u64("group count") : nil
+            groups.append(Group(label: label, count: count, ciphertext: Array(try r.take(ciphertextBytes, "ciphertext"))))
+        }
+        try r.finish()
+        return EncryptedSumsMessage(suppressed: suppressed, masked: masked, intersection: hasCounts ? intersection : nil, groups: groups)
+    }
+}
+
+/// DECRYPTED_SUMS: the plaintext (packed slots, possibly masked) of each group, in order.
+struct DecryptedSumsMessage: Equatable {
+    var plaintexts: [[UInt8]]
+
+    func frame() -> Frame {
+        var w = ByteWriter()
+        w.u32(UInt32(plaintexts.count))
+        for p in plaintexts { w.raw(p) }
+        return Frame(type: .decryptedSums, payload: w.bytes)
+    }
+
+    static func decode(_ f: Frame, plaintextBytes: Int, expected: Int) throws -> DecryptedSumsMessage {
+        var r = ByteReader(f)
+        let n = Int(try r.u32("group count"))
+        guard n == expected else { throw r.fail("\(n) plaintexts for \(expected) groups") }
+        var out: [[UInt8]] = []
+        for _ in 0..<n { out.append(Array(try r.take(plaintextBytes, "plaintext"))) }
+        try r.finish()
+        return DecryptedSumsMessage(plaintexts: out)
+    }
+}
+
+/// ABORT: why the sender stopped.
+public struct AbortMessage: Equatable, Sendable {
+    public var code: UInt16
+    public var reason: String
+
+    /// Codes: 1 malformed or unexpected message, 2 handshake mismatch, 3 policy refusal,
+    /// 4 rejected cryptographic value, 5 local failure.
+    public static func code(for error: Error) -> UInt16 {
+        switch error as? CleanRoomProtocolError {
+        case .malformedMessage, .unexpectedMessage, .tooManyElements, .duplicateBlindedElement: return 1
+        case .handshakeMismatch: return 2
+        case .setSizeOutOfPolicy, .invalidCollaboration, .unknownAnalysis, .unknownParty: return 3
+        case .invalidPeerCryptography: return 4
+        default: return error is CleanRoomCryptoError ? 4 : 5
+        }
+    }
+
+    func frame() -> Frame {
+        var w = ByteWriter()
+        w.u16(code)
+        w.str16(reason)
+        return Frame(type: .abort, payload: w.bytes)
+    }
+
+    static func decode(_ f: Frame) throws -> AbortMessage {
+        var r = ByteReader(f)
+        let code = try r.u16("code")
+        let reason = try r.str16("reason")
+        try r.finish()
+        return AbortMessage(code: code, reason: reason)
+    }
+}

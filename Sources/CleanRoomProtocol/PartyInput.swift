@@ -1,0 +1,124 @@
+// A party's input rows, and their preparation for a session: identifiers normalised, rows that
+// fail validation reported (or skipped, as the policy says), duplicates merged.
+import CleanRoomCrypto
+
+/// One party's data: named columns and rows of text cells, as read from a CSV export.
+public struct PartyTable: Sendable {
+    /// Column names (header).
+    public var columns: [String]
+    /// Rows; each has one cell per column.
+    public var rows: [[String]]
+    /// The number shown for each row in error messages (e.g. its line in the file);
+    /// defaults to 1-based positions.
+    public var rowNumbers: [Int]
+
+    public init(columns: [String], rows: [[String]], rowNumbers: [Int]? = nil) {
+        self.columns = columns
+        self.rows = rows
+        self.rowNumbers = rowNumbers ?? (0..<rows.count).map { $0 + 1 }
+    }
+
+    func columnIndex(_ name: String) throws -> Int {
+        guard let i = columns.firstIndex(of: name) else { throw CleanRoomProtocolError.missingColumn(column: name, available: columns) }
+        return i
+    }
+}
+
+/// A prepared set: unique normalised identifiers and what belongs to each.
+struct PreparedSet {
+    /// Unique normalised identifiers, in first-seen order.
+    var identifiers: [[UInt8]]
+    /// For each identifier, the input row positions (0-based) that carried it.
+    var rows: [[Int]]
+    /// P1 with groups: group index per identifier, and the labels.
+    var groupOf: [UInt32] = []
+    var groupLabels: [String] = []
+    /// P2 in intersection-sum: per identifier, the summed slot values (value − min per row, per
+    /// column) followed by the number of rows.
+    var slots: [[UInt64]] = []
+    /// Number of input rows used (after skipping bad rows).
+    var usedRows: Int
+    /// Rows skipped under `bad_rows: skip`.
+    var skippedRows: Int
+}
+
+enum InputPreparation {
+    static func prepare(_ table: PartyTable, party: String, role: Role, analysis: Analysis) throws -> PreparedSet {
+        let join = analysis.joinColumn(of: party)
+        let idColumn = try table.columnIndex(join.column)
+        let groupColumn = try (role == .p1 && analysis.groupBy != nil) ? table.columnIndex(analysis.groupBy!) : nil
+        let valueColumns = (role == .p2 && analysis.kind == .intersectionSum) ? analysis.values! : []
+        let valueIndices = try valueColumns.map { try table.columnIndex($0.name) }
+        var index: [[UInt8]: Int] = [:]
+        var set = PreparedSet(identifiers: [], rows: [], usedRows: 0, skippedRows: 0)
+        var groupIndex: [String: UInt32] = [:]
+        var rowValues = [UInt64](repeating: 0, count: valueColumns.count)
+        for (r, row) in table.rows.enumerated() {
+            let rowNumber = table.rowNumbers[r]
+            do {
+                guard row.count == table.columns.count else {
+                    throw CleanRoomProtocolError.invalidRow(
+                        row: rowNumber, column: join.column, problem: "row has \(row.count) cells, the header has \(table.columns.count)")
+                }
+                let id: [UInt8]
+                switch join.normalize.apply(row[idColumn]) {
+                case .success(let v): id = v
+                case .failure(let f): throw CleanRoomProtocolError.invalidRow(row: rowNumber, column: join.column, problem: f.description)
+                }
+                for (k, col) in valueColumns.enumerated() {
+                    let cell = row[valueIndices[k]].trimmingCharacters(in: .whitespaces)
+                    guard let v = DecimalParser.parse(cell, scale: col.scale) else {
+                        throw CleanRoomProtocolError.invalidRow(
+                            row: rowNumber, column: col.name, problem: "'\(cell)' is not a decimal with scale \(col.scale)")
+                    }
+                    guard v >= col.min && v <= col.max else {
+                        throw CleanRoomProtocolError.invalidRow(
+                            row: rowNumber, column: col.name, problem: "value is outside the allowed range of the collaboration")
+                    }
+                    rowValues[k] = UInt64(v - col.min)
+                }
+                var group: UInt32 = 0
+                if let g = groupColumn {
+                    let label = row[g].trimmingCharacters(in: .whitespaces)
+                    guard !label.isEmpty else { throw CleanRoomProtocolError.invalidRow(row: rowNumber, column: analysis.groupBy!, problem: "group label is empty") }
+                    guard label.utf8.count <= 255 else {
+                        throw CleanRoomProtocolError.invalidRow(row: rowNumber, column: analysis.groupBy!, problem: "group label longer than 255 bytes")
+                    }
+                    if let existing = groupIndex[label] {
+                        group = existing
+                    } else {
+                        group = UInt32(set.groupLabels.count)
+                        groupIndex[label] = group
+                        set.groupLabels.append(label)
+                    }
+                }
+                if let existing = index[id] {
+                    // A duplicate identifier: P2's values are summed; P1's group must agree.
+                    if groupColumn != nil && set.groupOf[existing] != group {
+                        throw CleanRoomProtocolError.invalidRow(
+                            row: rowNumber, column: analysis.groupBy!,
+                            problem: "identifier repeats row \(table.rowNumbers[set.rows[existing][0]]) with a different group")
+                    }
+                    for k in 0..<valueColumns.count {
+                        let (s, o) = set.slots[existing][k].addingReportingOverflow(rowValues[k])
+                        guard !o else { throw CleanRoomProtocolError.invalidRow(row: rowNumber, column: valueColumns[k].name, problem: "sum of duplicate rows overflows") }
+                        set.slots[existing][k] = s
+                    }
+                    if !valueColumns.isEmpty { set.slots[existing][valueColumns.count] += 1 }
+                    set.rows[existing].append(r)
+                } else {
+                    index[id] = set.identifiers.count
+                    set.identifiers.append(id)
+                    set.rows.append([r])
+                    if groupColumn != nil { set.groupOf.append(group) }
+                    if !valueColumns.isEmpty { set.slots.append(rowValues + [1]) }
+                }
+                set.usedRows += 1
+            } catch let error as CleanRoomProtocolError {
+                guard analysis.badRows == .skip else { throw error }
+                set.skippedRows += 1
+            }
+        }
+        return set
+    }
+}

@@ -1,0 +1,80 @@
+// What one party learned from a session. Values below a threshold are never present: they are
+// reported as suppressed with the threshold, so a result file cannot leak them.
+
+/// A number that is either revealed or suppressed because it was below a threshold.
+public struct RevealedCount: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// The number, when revealed.
+    public var value: Int?
+    /// The threshold it fell below, when suppressed.
+    public var suppressedBelow: Int?
+
+    public static func revealed(_ v: Int) -> RevealedCount { RevealedCount(value: v, suppressedBelow: nil) }
+    public static func suppressed(below t: Int) -> RevealedCount { RevealedCount(value: nil, suppressedBelow: t) }
+
+    enum CodingKeys: String, CodingKey {
+        case value
+        case suppressedBelow = "suppressed_below_threshold"
+    }
+
+    public var description: String {
+        if let value { return String(value) }
+        return "suppressed (below threshold \(suppressedBelow ?? 0))"
+    }
+}
+
+/// Sums over the overlap, for one group (or for the whole overlap when ungrouped).
+public struct GroupResult: Sendable, Equatable, Codable {
+    /// The group label (nil when ungrouped, or when the receiver must not learn labels).
+    public var label: String?
+    /// Identifiers of the overlap in this group.
+    public var count: Int?
+    /// Rows of the value owner's data behind those identifiers (duplicates are summed).
+    public var valueRows: Int?
+    /// Sum of each value column, as exact decimals with the column's scale.
+    public var sums: [String: String]?
+    /// Mean per identifier of each value column (scale + 2 digits, rounded half away from zero).
+    public var means: [String: String]?
+
+    enum CodingKeys: String, CodingKey {
+        case label, count
+        case valueRows = "value_rows"
+        case sums, means
+    }
+}
+
+/// The outcome of a session for one party.
+public struct SessionResult: Sendable, Equatable, Codable {
+    public var collaborationDigest: String
+    public var analysis: String
+    public var kind: AnalysisKind
+    public var party: String
+    public var peer: String
+    public var role: Role
+    /// Rows read, rows skipped under `bad_rows: skip`, unique identifiers sent.
+    public var inputRows: Int
+    public var skippedRows: Int
+    public var uniqueIdentifiers: Int
+    /// The peer's number of unique identifiers (always learned: it is announced).
+    public var peerUniqueIdentifiers: Int
+    /// Size of the overlap, when this party learns it.
+    public var intersectionSize: RevealedCount?
+    /// intersection: this party's row numbers that are in the overlap, ascending.
+    public var matchedRows: [Int]?
+    /// intersection-sum: sums per reported group.
+    public var groups: [GroupResult]?
+    /// intersection-sum with groups: how many groups were below `min_group_size` (P1 only).
+    public var suppressedGroups: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case collaborationDigest = "collaboration_digest"
+        case analysis, kind, party, peer, role
+        case inputRows = "input_rows"
+        case skippedRows = "skipped_rows"
+        case uniqueIdentifiers = "unique_identifiers"
+        case peerUniqueIdentifiers = "peer_unique_identifiers"
+        case intersectionSize = "intersection_size"
+        case matchedRows = "matched_rows"
+        case groups
+        case suppressedGroups = "suppressed_groups"
+    }
+}

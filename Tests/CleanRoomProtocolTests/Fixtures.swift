@@ -1,0 +1,158 @@
+import CleanRoomCrypto
+import CleanRoomProtocol
+
+enum Fixtures {
+    static let fingerprintA = String(repeating: "ab", count: 32)
+    static let fingerprintB = String(repeating: "cd", count: 32)
+
+    /// A collaboration between an advertiser (values) and a publisher (campaigns).
+    static func yaml(
+        receiversCardinality: String = "[advertiser, publisher]",
+        receiversIntersection: String = "[advertiser, publisher]",
+        receiversSum: String = "[advertiser, publisher]",
+        minIntersection: Int = 1, minGroup: Int = 1, minSet: Int = 1, maxSet: Int = 10_000,
+        statistics: String = "[count, sum, mean]"
+    ) -> String {
+        """
+        collaboration: acme-news-2026
+        parties:
+          - name: advertiser
+            certificate_sha256: "\(fingerprintA)"
+            listen: 127.0.0.1:7443
+          - name: publisher
+            certificate_sha256: "\(fingerprintB)"
+        analyses:
+          - name: overlap
+            kind: cardinality
+            join:
+              advertiser: { column: email, normalize: email }
+              publisher: { column: email, normalize: email }
+            receivers: \(receiversCardinality)
+            min_intersection: \(minIntersection)
+            set_size:
+              advertiser: { min: \(minSet), max: \(maxSet) }
+              publisher: { min: \(minSet), max: \(maxSet) }
+          - name: shared-customers
+            kind: intersection
+            join:
+              advertiser: { column: email, normalize: email }
+              publisher: { column: email, normalize: email }
+            receivers: \(receiversIntersection)
+            min_intersection: \(minIntersection)
+            set_size:
+              advertiser: { min: \(minSet), max: \(maxSet) }
+              publisher: { min: \(minSet), max: \(maxSet) }
+          - name: spend-by-campaign
+            kind: intersection-sum
+            join:
+              advertiser: { column: email, normalize: email }
+              publisher: { column: email, normalize: email }
+            values:
+              owner: advertiser
+              columns:
+                - { name: purchase_amount, scale: 2, min: "-50.00", max: "10000.00" }
+                - { name: quantity, scale: 0, min: 0, max: 100 }
+            group_by: { party: publisher, column: campaign }
+            min_group_size: \(minGroup)
+            statistics: \(statistics)
+            receivers: \(receiversSum)
+            min_intersection: \(minIntersection)
+            set_size:
+              advertiser: { min: \(minSet), max: \(maxSet) }
+              publisher: { min: \(minSet), max: \(maxSet) }
+          - name: total-spend
+            kind: intersection-sum
+            join:
+              advertiser: { column: email, normalize: email }
+              publisher: { column: email, normalize: email }
+            values:
+              owner: advertiser
+              columns:
+                - { name: purchase_amount, scale: 2, max: "10000.00" }
+            receivers: \(receiversSum)
+            min_intersection: \(minIntersection)
+            set_size:
+              advertiser: { min: \(minSet), max: \(maxSet) }
+              publisher: { min: \(minSet), max: \(maxSet) }
+        """
+    }
+
+    static func collaboration(_ text: String = yaml()) throws -> Collaboration { try Collaboration(yaml: text) }
+}
+
+/// A synthetic dataset pair with a known answer.
+struct Dataset {
+    var advertiser: PartyTable
+    var publisher: PartyTable
+    /// email (normalised) → campaign, for publisher rows
+    var campaignOf: [String: String]
+    /// email (normalised) → (amount cents, quantity, rows)
+    var valuesOf: [String: (Int, Int, Int)]
+
+    /// Overlap of identifiers (normalised).
+    var overlap: Set<String> { Set(campaignOf.keys).intersection(valuesOf.keys) }
+
+    static func make(advertiserOnly: Int, publisherOnly: Int, shared: Int, campaigns: [String] = ["spring", "summer", "autumn"],
+                     duplicates: Int = 0, seed: UInt64 = 1) -> Dataset {
+        var rng = SplitMix(seed: seed)
+        var adRows: [[String]] = [], pubRows: [[String]] = []
+        var campaignOf: [String: String] = [:], valuesOf: [String: (Int, Int, Int)] = [:]
+        func addAd(_ email: String, display: String) {
+            let cents = Int(rng.next() % 1_000_000) - 5000
+            let qty = Int(rng.next() % 101)
+            adRows.append([display, DecimalString.cents(cents), String(qty)])
+            let old = valuesOf[email] ?? (0, 0, 0)
+            valuesOf[email] = (old.0 + cents, old.1 + qty, old.2 + 1)
+        }
+        for i in 0..<shared {
+            let email = "shared\(i)@example.com"
+            let campaign = campaigns[Int(rng.next() % UInt64(campaigns.count))]
+            // case and whitespace variants on either side
+            addAd(email, display: i % 3 == 0 ? "  Shared\(i)@Example.COM " : email)
+            pubRows.append([i % 2 == 0 ? "SHARED\(i)@example.com" : email, campaign])
+            campaignOf[email] = campaign
+        }
+        for i in 0..<advertiserOnly { addAd("ad\(i)@example.org", display: "ad\(i)@example.org") }
+        for i in 0..<publisherOnly {
+            let email = "pub\(i)@example.net"
+            let campaign = campaigns[Int(rng.next() % UInt64(campaigns.count))]
+            pubRows.append([email, campaign])
+            campaignOf[email] = campaign
+        }
+        for i in 0..<duplicates {  // the advertiser repeats some shared customers: values are summed
+            let email = "shared\(i)@example.com"
+            addAd(email, display: email.uppercased())
+        }
+        return Dataset(
+            advertiser: PartyTable(columns: ["email", "purchase_amount", "quantity"], rows: adRows),
+            publisher: PartyTable(columns: ["email", "campaign"], rows: pubRows),
+            campaignOf: campaignOf, valuesOf: valuesOf)
+    }
+}
+
+enum DecimalString {
+    static func cents(_ c: Int) -> String {
+        let sign = c < 0 ? "-" : ""
+        let a = abs(c)
+        return "\(sign)\(a / 100).\(a % 100 < 10 ? "0" : "")\(a % 100)"
+    }
+}
+
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+func runSession(_ c: Collaboration, _ analysis: String, _ d: Dataset, batchSize: Int = 16_384) throws -> (ad: SessionResult, pub: SessionResult) {
+    let ad = try PartySession(collaboration: c, analysis: analysis, party: "advertiser", input: d.advertiser, batchSize: batchSize)
+    let pub = try PartySession(collaboration: c, analysis: analysis, party: "publisher", input: d.publisher, batchSize: batchSize)
+    let (ra, rp, _) = try InMemorySession.run(ad, pub)
+    return (ra, rp)
+}
