@@ -22,10 +22,10 @@ public final class PartySession {
     public let digest: [UInt8]
 
     private let random: AnyRandomSource
-    private let prepared: PreparedSet
+    let prepared: PreparedSet
     private let rowNumbers: [Int]
     private let inputRows: Int
-    private let blinding: BlindingKey
+    let blinding: BlindingKey
     private let hasher: HashToCurve25519
     private let batchSize: Int
 
@@ -173,6 +173,12 @@ public final class PartySession {
         case (.exchanging, .p2Elements) where role == .p1,
             (.exchanging, .p2Reblinded) where role == .p1:
             return try p1OnP2Batch(frame)
+        case (.awaitingResult, .p1Elements) where role == .p2:
+            throw CleanRoomProtocolError.tooManyElements(message: "P1_ELEMENTS", announced: peerCount)
+        case (.awaitingDecryptedSums, .p2Elements) where role == .p1:
+            throw CleanRoomProtocolError.tooManyElements(message: "P2_ELEMENTS", announced: peerCount)
+        case (.awaitingDecryptedSums, .p2Reblinded) where role == .p1:
+            throw CleanRoomProtocolError.tooManyElements(message: "P2_REBLINDED", announced: prepared.identifiers.count)
         case (.awaitingResult, _) where role == .p2:
             return try p2OnResult(frame)
         case (.awaitingDecryptedSums, .decryptedSums) where role == .p1:

@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+
+@testable import CleanRoomProtocol
+
+@Suite struct CollaborationTests {
+    @Test func loadsTheFixture() throws {
+        let c = try Fixtures.collaboration()
+        #expect(c.parties.map(\.name) == ["advertiser", "publisher"])
+        #expect(c.analyses.map(\.name) == ["overlap", "shared-customers", "spend-by-campaign", "total-spend"])
+        let sum = try c.analysis(named: "spend-by-campaign")
+        #expect(sum.kind == .intersectionSum && sum.valueOwner == "advertiser" && sum.groupBy == "campaign")
+        #expect(sum.values?.first == ValueColumn(name: "purchase_amount", scale: 2, min: -5000, max: 1_000_000))
+        #expect(sum.role(of: "advertiser", in: c) == .p2)
+        #expect(sum.keyBits == 2048)
+    }
+
+    @Test func digestIsStableUnderFormattingAndChangesWithMeaning() throws {
+        let base = try Fixtures.collaboration().digestHex()
+        // Reordered keys, flow vs block style, comments, quoting and number formatting.
+        let reformatted = """
+            # the same collaboration, written differently
+            analyses:
+              - kind: "cardinality"
+                name: overlap
+                set_size: { publisher: { max: 10_000, min: 1 }, advertiser: { min: 1, max: 10000 } }
+                receivers: [publisher, advertiser]
+                min_intersection: 1
+                join: { publisher: { normalize: email, column: email }, advertiser: { column: "email", normalize: email } }
+              - name: total-spend
+                kind: intersection-sum
+                join: { advertiser: { column: email, normalize: email }, publisher: { column: email, normalize: email } }
+                values: { owner: advertiser, columns: [ { name: purchase_amount, scale: 2, max: "10000.0", min: 0 } ] }
+                receivers: [advertiser, publisher]
+                min_intersection: 1
+                set_size: { advertiser: { min: 1, max: 10000 }, publisher: { min: 1, max: 10000 } }
+              - name: shared-customers
+                kind: intersection
+                join: { advertiser: { column: email, normalize: email }, publisher: { column: email, normalize: email } }
+                receivers: [advertiser, publisher]
+                min_intersection: 1
+                set_size: { advertiser: { min: 1, max: 10000 }, publisher: { min: 1, max: 10000 } }
+              - name: spend-by-campaign
+                kind: intersection-sum
+                join: { advertiser: { column: email, normalize: email }, publisher: { column: email, normalize: email } }
+                values:
+                  columns:
+                    - { name: purchase_amount, scale: 2, min: "-50", max: "10000.00" }
+                    - { name: quantity, min: 0, max: 100 }
+                  owner: advertiser
+                group_by: { column: campaign, party: publisher }
+                min_group_size: 1
+                statistics: [mean, sum, count, sum]
+                receivers: [advertiser, publisher]
+                min_intersection: 1
+                set_size: { advertiser: { min: 1, max: 10000 }, publisher: { min: 1, max: 10000 } }
+            parties:
+              - { name: publisher, certificate_sha256: "\(Fixtures.fingerprintB.uppercased())" }
+              - name: advertiser
+                listen: "127.0.0.1:7443"
+                certificate_sha256: "\(stride(from: 0, to: 64, by: 2).map { i in String(Array(Fixtures.fingerprintA)[i..<i+2]) }.joined(separator: ":"))"
+            collaboration: acme-news-2026
+            """
+        #expect(try Collaboration(yaml: reformatted).digestHex() == base)
+        // JSON is YAML too.
+        let json = String(decoding: try JSONEncoder().encode(["collaboration": "x"]), as: UTF8.self)
+        #expect(throws: CleanRoomProtocolError.self) { try Collaboration(yaml: json) }  // parses, then misses fields
+        // Any change of meaning changes the digest.
+        for changed in [Fixtures.yaml(minIntersection: 2), Fixtures.yaml(minGroup: 3), Fixtures.yaml(receiversSum: "[publisher]"),
+                        Fixtures.yaml(maxSet: 10_001), Fixtures.yaml(statistics: "[count]")] {
+            #expect(try Collaboration(yaml: changed).digestHex() != base)
+        }
+    }
+
+    /// Replaces the first occurrence of `old` in the fixture and expects loading to fail at `path`.
+    func rejects(_ old: String, _ new: String, path: String, mentioning: String) {
+        let text = Fixtures.yaml().replacingOccurrences(of: old, with: new, options: [], range: Fixtures.yaml().range(of: old))
+        #expect(text != Fixtures.yaml(), "fixture edit did not apply: \(old)")
+        do {
+            _ = try Collaboration(yaml: text)
+            Issue.record("accepted a file with \(mentioning)")
+        } catch let CleanRoomProtocolError.invalidCollaboration(p, problem) {
+            #expect(p.hasPrefix(path), "path \(p)")
+            #expect(problem.contains(mentioning), "problem: \(problem)")
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test func rejectsUnknownMissingAndContradictoryFields() {
+        rejects("collaboration: acme-news-2026", "collaboration: acme\ncolour: blue", path: "colour", mentioning: "unknown field")
+        rejects("    kind: cardinality", "    kind: cardinality\n    min_group: 3", path: "analyses[0].min_group", mentioning: "unknown field")
+        rejects("    min_intersection: 1\n", "", path: "analyses[0]", mentioning: "missing required field 'min_intersection'")
+        rejects("receivers: [advertiser, publisher]", "receivers: [advertiser, broker]", path: "analyses[0].receivers[1]", mentioning: "not a party")
+        rejects("min_intersection: 1", "min_intersection: 0", path: "analyses[0].min_intersection", mentioning: "outside 1...")
+        rejects("group_by: { party: publisher", "group_by: { party: advertiser", path: "analyses[2].group_by.party", mentioning: "party without the values")
+        rejects("    certificate_sha256: \"\(Fixtures.fingerprintB)\"", "    certificate_sha256: \"\(Fixtures.fingerprintB)\"\n    listen: 0.0.0.0:9000",
+                path: "parties", mentioning: "exactly one party must have 'listen")
+        rejects("certificate_sha256: \"\(Fixtures.fingerprintA)\"", "certificate_sha256: \"abc\"", path: "parties[0].certificate_sha256", mentioning: "64 hex digits")
+        rejects("kind: cardinality", "kind: average", path: "analyses[0].kind", mentioning: "expected one of")
+        rejects("advertiser: { min: 1, max: 10000 }", "advertiser: { min: 20, max: 10 }", path: "analyses[0].set_size.advertiser", mentioning: "larger than max")
+        rejects("publisher: { column: email, normalize: email }", "publisher: { column: email, normalize: phone }", path: "analyses[0].join", mentioning: "same way")
+        rejects("max: \"10000.00\" }", "max: \"10000.001\" }", path: "analyses[2].values.columns[0].max", mentioning: "at most 2 digits")
+        rejects("    min_group_size: 1\n", "", path: "analyses[2].group_by", mentioning: "min_group_size")
+        rejects("    kind: cardinality\n", "    kind: cardinality\n    key_bits: 2048\n", path: "analyses[0].key_bits", mentioning: "only an intersection-sum")
+        rejects("{ name: quantity,", "{ name: email,", path: "analyses[2].values.columns[1].name", mentioning: "join column")
+    }
+
+    @Test func rejectsEmptyAndNonYAMLFiles() {
+        #expect(throws: CleanRoomProtocolError.self) { try Collaboration(yaml: "") }
+        #expect(throws: CleanRoomProtocolError.self) { try Collaboration(yaml: "parties: [unclosed") }
+        #expect(throws: CleanRoomProtocolError.self) { try Collaboration(yaml: "- just\n- a list") }
+    }
+
+    @Test func decimalParsing() {
+        #expect(DecimalParser.parse("12.5", scale: 2) == 1250)
+        #expect(DecimalParser.parse("-0.01", scale: 2) == -1)
+        #expect(DecimalParser.parse("7", scale: 0) == 7)
+        #expect(DecimalParser.parse(".5", scale: 1) == 5)
+        for bad in ["12,5", "12.5x", "1.234", "", "-", "1.", "1e3", "١٢"] { #expect(DecimalParser.parse(bad, scale: 2) == nil, "\(bad)") }
+        #expect(DecimalParser.parse("99999999999999999999", scale: 0) == nil)
+    }
+
+    @Test func normalisation() throws {
+        #expect(try Normalization.email.apply("  Alice@Example.COM\t").get() == Array("alice@example.com".utf8))
+        // NFC: "é" precomposed and decomposed normalise to the same bytes.
+        #expect(try Normalization.email.apply("Jos\u{E9}@example.com").get() == Normalization.email.apply("JOSE\u{301}@example.com").get())
+        #expect(Normalization.email.apply("   ") == .failure(.empty))
+        #expect(Normalization.email.apply("no-at-sign") == .failure(.notAnEmail))
+        #expect(try Normalization.phone.apply("+44 (20) 7946-0958").get() == Array("442079460958".utf8))
+        #expect(try Normalization.phone.apply("0044 20 7946 0958").get() == Array("442079460958".utf8))
+        #expect(Normalization.phone.apply("12-34") == .failure(.notAPhoneNumber))
+        #expect(Normalization.phone.apply("call me") == .failure(.notAPhoneNumber))
+        #expect(try Normalization.none.apply(" Keep ").get() == Array(" Keep ".utf8))
+    }
+}

@@ -1,0 +1,98 @@
+import CleanRoomCrypto
+import Testing
+
+@testable import CleanRoomProtocol
+
+/// What a party must NOT learn, checked on the bytes it actually receives.
+@Suite struct LeakageTests {
+    /// Records of `type` sent in the transcript, each `width` bytes, in order.
+    static func records(_ transcript: [TranscriptEntry], _ type: MessageType, width: Int) throws -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        for e in transcript {
+            var d = FrameDecoder()
+            d.append(e.bytes)
+            guard let f = try d.next(), f.type == type else { continue }
+            let batch = try ElementBatch.decode(f, width: width, remaining: .max)
+            for k in 0..<batch.count { out.append(Array(batch.records[(width * k)..<(width * k + width)])) }
+        }
+        return out
+    }
+
+    /// The permutation P2 applied to P1's list: position in P2_REBLINDED of each P1_ELEMENTS record.
+    static func reblindingPermutation(analysis: String, shared: Int) throws -> [Int] {
+        let d = Dataset.make(advertiserOnly: 0, publisherOnly: 0, shared: shared)
+        let c = try Fixtures.collaboration()
+        let ad = try PartySession(collaboration: c, analysis: analysis, party: "advertiser", input: d.advertiser, batchSize: 8)
+        let pub = try PartySession(collaboration: c, analysis: analysis, party: "publisher", input: d.publisher, batchSize: 8)
+        let (_, _, transcript) = try InMemorySession.run(ad, pub)
+        let (p2, p1) = ad.role == .p2 ? (ad, pub) : (pub, ad)
+        #expect(p1.role == .p1)
+        let sent = try records(transcript, .p1Elements, width: 32)
+        let back = try records(transcript, .p2Reblinded, width: 32)
+        #expect(sent.count == shared && back.count == shared)
+        return try sent.map { e in try #require(back.firstIndex(of: try p2.blinding.blind(e))) }
+    }
+
+    @Test func cardinalityReturnsP1sListShuffled() throws {
+        let permutation = try Self.reblindingPermutation(analysis: "overlap", shared: 40)
+        #expect(Set(permutation).count == 40)
+        #expect(permutation != Array(0..<40), "P2 kept P1's order: P1 could tell which of its rows match")
+    }
+
+    @Test func intersectionKeepsP1sOrderSoP1LearnsItsRows() throws {
+        // The control: in PSI, P1 is meant to learn which rows match, so the order is kept.
+        #expect(try Self.reblindingPermutation(analysis: "shared-customers", shared: 20) == Array(0..<20))
+    }
+
+    @Test(arguments: ["overlap", "shared-customers", "spend-by-campaign"])
+    func peerNeverSeesAnUnblindedIdentifier(analysis: String) throws {
+        let d = Dataset.make(advertiserOnly: 5, publisherOnly: 5, shared: 10)
+        let c = try Fixtures.collaboration()
+        let ad = try PartySession(collaboration: c, analysis: analysis, party: "advertiser", input: d.advertiser)
+        let pub = try PartySession(collaboration: c, analysis: analysis, party: "publisher", input: d.publisher)
+        let (_, _, transcript) = try InMemorySession.run(ad, pub)
+        let hasher = try HashToCurve25519()
+        for (session, table) in [(ad, d.advertiser), (pub, d.publisher)] {
+            // Everything this party sent: no identifier, raw or normalised, and no unblinded hash.
+            let sentBytes = transcript.filter { $0.from == session.party }.flatMap(\.bytes)
+            for id in session.prepared.identifiers {
+                let h = try hasher.hashToU(id)
+                #expect(!contains(sentBytes, h), "\(session.party) sent an unblinded H(x)")
+                #expect(!contains(sentBytes, id), "\(session.party) sent an identifier in the clear")
+            }
+            for row in table.rows { #expect(!contains(sentBytes, Array(row[0].utf8))) }
+        }
+    }
+
+    @Test func maskedSumsHideTheTotalsFromTheValueOwner() throws {
+        // Only the publisher (P1) receives: the advertiser decrypts masked values and learns nothing.
+        let d = Dataset.make(advertiserOnly: 5, publisherOnly: 5, shared: 12)
+        let c = try Fixtures.collaboration(Fixtures.yaml(receiversSum: "[publisher]"))
+        let (ad, pub) = try runSession(c, "total-spend", d)
+        #expect(ad.groups == nil && ad.intersectionSize == nil)
+        let expectedCents = d.overlap.map { d.valuesOf[$0]!.0 }.reduce(0, +)
+        #expect(pub.groups?.first?.sums?["purchase_amount"] == DecimalString.cents(expectedCents))
+        #expect(pub.intersectionSize == .revealed(12))
+    }
+
+    @Test func valueOwnerAloneReceivesSums() throws {
+        let d = Dataset.make(advertiserOnly: 3, publisherOnly: 4, shared: 6)
+        let c = try Fixtures.collaboration(Fixtures.yaml(receiversSum: "[advertiser]"))
+        let (ad, pub) = try runSession(c, "total-spend", d)
+        #expect(pub.groups == nil)
+        let expectedCents = d.overlap.map { d.valuesOf[$0]!.0 }.reduce(0, +)
+        #expect(ad.groups?.first?.sums?["purchase_amount"] == DecimalString.cents(expectedCents))
+        #expect(ad.intersectionSize == .revealed(6))
+    }
+}
+
+func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+    guard needle.count > 0, haystack.count >= needle.count else { return false }
+    let first = needle[0]
+    var i = 0
+    while i <= haystack.count - needle.count {
+        if haystack[i] == first && Array(haystack[i..<(i + needle.count)]) == needle { return true }
+        i += 1
+    }
+    return false
+}
