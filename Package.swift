@@ -45,7 +45,12 @@ let package = Package(
         // Runs the JSON test vectors in Vectors/ (schema in Vectors/README.md).
         .target(
             name: "CleanRoomVectors",
-            dependencies: ["CleanRoomCrypto"]
+            dependencies: ["CleanRoomCrypto", "CleanRoomProtocol"]
+        ),
+        // Developer tool that writes the golden transcripts in Vectors/ (not shipped in the CLI).
+        .executableTarget(
+            name: "cleanroom-vectorgen",
+            dependencies: ["CleanRoomVectors", "CleanRoomProtocol"]
         ),
         .executableTarget(
             name: "cleanroom",
@@ -57,7 +62,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CleanRoomProtocolTests",
-            dependencies: ["CleanRoomProtocol", "CleanRoomCrypto"]
+            dependencies: ["CleanRoomProtocol", "CleanRoomCrypto", "CleanRoomVectors"]
         ),
         .testTarget(
             name: "CleanRoomCryptoTests",

@@ -26,7 +26,8 @@ extension Collaboration {
     public init(contentsOf url: URL) throws {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw CleanRoomProtocolError.invalidCollaboration(path: "(file)", problem: "cannot read \(url.path): \(error.localizedDescription)")
+            throw CleanRoomProtocolError.invalidCollaboration(
+                path: "(file)", problem: "cannot read \(url.path): \(error.localizedDescription)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw CleanRoomProtocolError.invalidCollaboration(path: "(file)", problem: "\(url.path) is not UTF-8 text")
@@ -169,8 +170,10 @@ enum CollaborationParser {
 
     static func parseAnalysis(_ node: FieldNode, parties: Set<String>) throws -> Analysis {
         let m = try node.mapping(
-            allowed: ["name", "kind", "join", "receivers", "min_intersection", "set_size", "bad_rows", "values", "group_by",
-                      "min_group_size", "statistics", "key_bits"],
+            allowed: [
+                "name", "kind", "join", "receivers", "min_intersection", "set_size", "bad_rows", "values", "group_by",
+                "min_group_size", "statistics", "key_bits",
+            ],
             required: ["name", "kind", "join", "receivers", "min_intersection", "set_size"])
         let name = try m["name"]!.string()
         guard name.utf8.count <= 128 else { throw m["name"]!.fail("at most 128 bytes") }
@@ -189,7 +192,9 @@ enum CollaborationParser {
         }
         guard join.count == 2 else { throw m["join"]!.fail("give the join column of both parties") }
         let norms = Set(join.map(\.normalize))
-        guard norms.count == 1 else { throw m["join"]!.fail("both parties must normalise identifiers the same way, or nothing would match") }
+        guard norms.count == 1 else {
+            throw m["join"]!.fail("both parties must normalise identifiers the same way, or nothing would match")
+        }
         var receivers: [String] = []
         for r in try m["receivers"]!.sequence() {
             let p = try r.string()

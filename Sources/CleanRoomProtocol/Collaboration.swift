@@ -156,13 +156,30 @@ public struct Analysis: Sendable, Equatable, Codable {
     public func bounds(of party: String) -> SetSizeBounds { setSize.first { $0.party == party }! }
 }
 
-/// The two roles of a session (as in Private Join and Compute).
-public enum Role: UInt8, Sendable, Equatable, Codable {
+/// The two roles of a session (as in Private Join and Compute). On the wire a role is its raw
+/// byte; in JSON it is "P1" or "P2".
+public enum Role: UInt8, Sendable, Equatable, Codable, CustomStringConvertible {
     /// Sends its blinded identifiers first; computes the overlap; in intersection-sum, adds the
     /// value owner's ciphertexts over the overlap.
     case p1 = 1
     /// Re-blinds P1's set and sends its own; in intersection-sum, owns the Paillier key and values.
     case p2 = 2
+
+    public var description: String { "P\(rawValue)" }
+
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        switch text {
+        case "P1": self = .p1
+        case "P2": self = .p2
+        default: throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "role must be P1 or P2"))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
 }
 
 extension Analysis {

@@ -44,7 +44,9 @@ public enum InMemorySession {
             if queues[from].isEmpty {
                 idleRounds += 1
                 if idleRounds > 2 {
-                    throw SessionFailure(party: sessions[0].party, error: CleanRoomProtocolError.unexpectedMessage(type: "nothing", state: "deadlocked"), transcript: transcript)
+                    throw SessionFailure(
+                        party: sessions[0].party, error: CleanRoomProtocolError.unexpectedMessage(type: "nothing", state: "deadlocked"),
+                        transcript: transcript)
                 }
                 continue
             }

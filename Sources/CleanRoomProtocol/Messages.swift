@@ -3,11 +3,11 @@ import CleanRoomCrypto
 
 /// HELLO: the first message of each party.
 struct HelloMessage: Equatable {
-    var digest: [UInt8]      // 32 bytes
+    var digest: [UInt8]  // 32 bytes
     var role: Role
     var analysis: String
     var party: String
-    var nonce: [UInt8]       // 32 bytes
+    var nonce: [UInt8]  // 32 bytes
 
     func frame() -> Frame {
         var w = ByteWriter()

@@ -80,9 +80,12 @@ enum InputPreparation {
                 var group: UInt32 = 0
                 if let g = groupColumn {
                     let label = row[g].trimmingCharacters(in: .whitespaces)
-                    guard !label.isEmpty else { throw CleanRoomProtocolError.invalidRow(row: rowNumber, column: analysis.groupBy!, problem: "group label is empty") }
+                    guard !label.isEmpty else {
+                        throw CleanRoomProtocolError.invalidRow(row: rowNumber, column: analysis.groupBy!, problem: "group label is empty")
+                    }
                     guard label.utf8.count <= 255 else {
-                        throw CleanRoomProtocolError.invalidRow(row: rowNumber, column: analysis.groupBy!, problem: "group label longer than 255 bytes")
+                        throw CleanRoomProtocolError.invalidRow(
+                            row: rowNumber, column: analysis.groupBy!, problem: "group label longer than 255 bytes")
                     }
                     if let existing = groupIndex[label] {
                         group = existing
@@ -101,7 +104,10 @@ enum InputPreparation {
                     }
                     for k in 0..<valueColumns.count {
                         let (s, o) = set.slots[existing][k].addingReportingOverflow(rowValues[k])
-                        guard !o else { throw CleanRoomProtocolError.invalidRow(row: rowNumber, column: valueColumns[k].name, problem: "sum of duplicate rows overflows") }
+                        guard !o else {
+                            throw CleanRoomProtocolError.invalidRow(
+                                row: rowNumber, column: valueColumns[k].name, problem: "sum of duplicate rows overflows")
+                        }
                         set.slots[existing][k] = s
                     }
                     if !valueColumns.isEmpty { set.slots[existing][valueColumns.count] += 1 }

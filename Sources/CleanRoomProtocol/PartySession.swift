@@ -31,9 +31,9 @@ public final class PartySession {
 
     // intersection-sum
     private let layout: PaillierSlotLayout?
-    private var paillier: PaillierPrivateKey?       // P2
-    private var peerPaillier: PaillierPublicKey?    // P1
-    private var tags: GroupTagCipher?               // P1 with groups
+    private var paillier: PaillierPrivateKey?  // P2
+    private var peerPaillier: PaillierPublicKey?  // P1
+    private var tags: GroupTagCipher?  // P1 with groups
 
     private enum State: String {
         case new = "not started"
@@ -55,16 +55,16 @@ public final class PartySession {
     public var isFinished: Bool { state == .finished }
 
     // P1 bookkeeping
-    private var sentOrder: [Int] = []                   // position in P1_ELEMENTS → identifier
-    private var reblindedIndex: [Key32: Int32] = [:]    // P2_REBLINDED element → position
-    private var reblindedTags: [UInt8] = []             // tag of each position (grouped sums)
+    private var sentOrder: [Int] = []  // position in P1_ELEMENTS → identifier
+    private var reblindedIndex: [Key32: Int32] = [:]  // P2_REBLINDED element → position
+    private var reblindedTags: [UInt8] = []  // tag of each position (grouped sums)
     private var reblindedCount = 0
     private var p2Seen: Set<Key32> = []
     private var p2Count = 0
-    private var pendingKeys: [Key32] = []               // P2 elements received before P2_REBLINDED completed
+    private var pendingKeys: [Key32] = []  // P2 elements received before P2_REBLINDED completed
     private var pendingCiphertexts: [UInt8] = []
-    private var matchedPositions: [Int] = []            // P1 positions in the overlap
-    private var matchedP2: [UInt32] = []                // P2_ELEMENTS positions in the overlap
+    private var matchedPositions: [Int] = []  // P1 positions in the overlap
+    private var matchedP2: [UInt32] = []  // P2_ELEMENTS positions in the overlap
     private var groupSums: [UInt32: PaillierCiphertext] = [:]
     private var groupCounts: [UInt32: Int] = [:]
     private var reported: [(group: UInt32, count: Int)] = []
@@ -72,8 +72,8 @@ public final class PartySession {
     private var overlap = 0
 
     // P2 bookkeeping
-    private var p2Order: [Int] = []                     // position in P2_ELEMENTS → identifier
-    private var p1Received: [UInt8] = []                // P1 elements re-blinded (records)
+    private var p2Order: [Int] = []  // position in P2_ELEMENTS → identifier
+    private var p1Received: [UInt8] = []  // P1 elements re-blinded (records)
     private var p1Count = 0
     private var p1Seen: Set<Key32> = []
     private var sentOwnElements = false
@@ -122,7 +122,8 @@ public final class PartySession {
     static func slotLayout(for analysis: Analysis) -> PaillierSlotLayout {
         let maxRows = analysis.bounds(of: analysis.valueOwner!).max
         let rangeBits = analysis.values!.map { c in UInt64(c.max - c.min) }.map { $0 == 0 ? 1 : 64 - $0.leadingZeroBitCount }.max()!
-        return PaillierSlotLayout(valueBits: max(rangeBits, 1), maxAddends: maxRows + 1, guardBits: 1, slotCount: analysis.values!.count + 1)
+        return PaillierSlotLayout(
+            valueBits: max(rangeBits, 1), maxAddends: maxRows + 1, guardBits: 1, slotCount: analysis.values!.count + 1)
     }
 
     // MARK: Driving
@@ -203,7 +204,8 @@ public final class PartySession {
         }
         let expectedRole: Role = role == .p1 ? .p2 : .p1
         guard hello.role == expectedRole else {
-            throw CleanRoomProtocolError.handshakeMismatch(field: "peer role", ours: "P\(expectedRole.rawValue)", theirs: "P\(hello.role.rawValue)")
+            throw CleanRoomProtocolError.handshakeMismatch(
+                field: "peer role", ours: "P\(expectedRole.rawValue)", theirs: "P\(hello.role.rawValue)")
         }
         guard hello.nonce != nonce else {
             throw CleanRoomProtocolError.handshakeMismatch(field: "nonce", ours: "fresh", theirs: "a copy of ours (reflected)")
@@ -222,12 +224,14 @@ public final class PartySession {
     private func onSetSize(_ m: SetSizeMessage) throws -> [Frame] {
         let bounds = analysis.bounds(of: peer)
         guard m.count >= UInt64(bounds.min), m.count <= UInt64(bounds.max) else {
-            throw CleanRoomProtocolError.setSizeOutOfPolicy(party: peer, size: Int(min(m.count, UInt64(Int.max))), min: bounds.min, max: bounds.max)
+            throw CleanRoomProtocolError.setSizeOutOfPolicy(
+                party: peer, size: Int(min(m.count, UInt64(Int.max))), min: bounds.min, max: bounds.max)
         }
         peerCount = Int(m.count)
         let needsKey = role == .p1 && analysis.kind == .intersectionSum
         guard needsKey == (m.paillierKey != nil) else {
-            throw CleanRoomProtocolError.malformedMessage(type: "SET_SIZE", problem: needsKey ? "Paillier key missing" : "unexpected Paillier key")
+            throw CleanRoomProtocolError.malformedMessage(
+                type: "SET_SIZE", problem: needsKey ? "Paillier key missing" : "unexpected Paillier key")
         }
         if needsKey {
             let key: PaillierPublicKey
@@ -235,7 +239,8 @@ public final class PartySession {
                 throw CleanRoomProtocolError.invalidPeerCryptography(problem: "Paillier public key: \(error)")
             }
             guard key.bits == analysis.keyBits! else {
-                throw CleanRoomProtocolError.invalidPeerCryptography(problem: "Paillier key of \(key.bits) bits; the collaboration says \(analysis.keyBits!)")
+                throw CleanRoomProtocolError.invalidPeerCryptography(
+                    problem: "Paillier key of \(key.bits) bits; the collaboration says \(analysis.keyBits!)")
             }
             try layout!.check(fitsIn: key)
             peerPaillier = key
@@ -272,7 +277,8 @@ public final class PartySession {
             try points.withUnsafeMutableBytes { out in
                 try scratch.withUnsafeMutableBytes { s in
                     try hasher.hashToUBatch(
-                        count: count, message: { UnsafeRawBufferPointer(rebasing: all[offsets[$0]..<offsets[$0 + 1]]) }, output: out, scratch: s)
+                        count: count, message: { UnsafeRawBufferPointer(rebasing: all[offsets[$0]..<offsets[$0 + 1]]) }, output: out,
+                        scratch: s)
                 }
             }
         }
@@ -345,7 +351,8 @@ public final class PartySession {
                 // Match what arrived early, then stream the rest.
                 let ctBytes = analysis.kind == .intersectionSum ? peerPaillierCiphertextBytes : 0
                 for (j, key) in pendingKeys.enumerated() {
-                    try p1Match(key, p2Index: j, ciphertext: ctBytes == 0 ? nil : pendingCiphertexts[(ctBytes * j)..<(ctBytes * j + ctBytes)])
+                    try p1Match(
+                        key, p2Index: j, ciphertext: ctBytes == 0 ? nil : pendingCiphertexts[(ctBytes * j)..<(ctBytes * j + ctBytes)])
                 }
                 pendingKeys = []
                 pendingCiphertexts = []
@@ -405,7 +412,9 @@ public final class PartySession {
         switch analysis.kind {
         case .cardinality:
             finish(result)
-            return [p2Receives ? CardinalityMessage(suppressed: suppressed, count: UInt64(overlap)).frame() : Frame(type: .done, payload: [])]
+            return [
+                p2Receives ? CardinalityMessage(suppressed: suppressed, count: UInt64(overlap)).frame() : Frame(type: .done, payload: [])
+            ]
         case .intersection:
             if !suppressed {
                 result.matchedRows = matchedPositions.flatMap { prepared.rows[sentOrder[$0]] }.map { rowNumbers[$0] }.sorted()
@@ -425,7 +434,10 @@ public final class PartySession {
         guard !suppressed else {
             if analysis.groupBy != nil { result.suppressedGroups = prepared.groupLabels.count }
             finish(result)
-            return [EncryptedSumsMessage(suppressed: true, masked: false, intersection: nil, groups: []).frame(ciphertextBytes: key.ciphertextBytes)]
+            return [
+                EncryptedSumsMessage(suppressed: true, masked: false, intersection: nil, groups: []).frame(
+                    ciphertextBytes: key.ciphertextBytes)
+            ]
         }
         let threshold = analysis.minGroupSize ?? 1
         reported = groupCounts.filter { $0.value >= threshold }.map { (group: $0.key, count: $0.value) }.sorted { $0.group < $1.group }
@@ -439,9 +451,10 @@ public final class PartySession {
                 masks.append(mask)
                 c = try key.addPlaintext(c, key.decodeSigned(mask))
             }
-            groups.append(EncryptedSumsMessage.Group(
-                label: (!masked && analysis.groupBy != nil) ? prepared.groupLabels[Int(g.group)] : nil,
-                count: masked ? nil : UInt64(g.count), ciphertext: key.serialize(c)))
+            groups.append(
+                EncryptedSumsMessage.Group(
+                    label: (!masked && analysis.groupBy != nil) ? prepared.groupLabels[Int(g.group)] : nil,
+                    count: masked ? nil : UInt64(g.count), ciphertext: key.serialize(c)))
         }
         let message = EncryptedSumsMessage(suppressed: false, masked: masked, intersection: masked ? nil : UInt64(overlap), groups: groups)
         groupSums = [:]
@@ -463,7 +476,9 @@ public final class PartySession {
         var groups: [GroupResult] = []
         for (i, g) in reported.enumerated() {
             var plain = BigInteger(bigEndian: m.plaintexts[i])
-            guard plain < key.n else { throw CleanRoomProtocolError.malformedMessage(type: "DECRYPTED_SUMS", problem: "plaintext \(i) is not below n") }
+            guard plain < key.n else {
+                throw CleanRoomProtocolError.malformedMessage(type: "DECRYPTED_SUMS", problem: "plaintext \(i) is not below n")
+            }
             if !masks.isEmpty { plain = (plain - masks[i]).mod(key.n) }
             let label = analysis.groupBy != nil ? prepared.groupLabels[Int(g.group)] : nil
             groups.append(try groupResult(label: label, count: g.count, plaintext: plain))
@@ -495,7 +510,8 @@ public final class PartySession {
                 let plaintext = try layout!.pack(prepared.slots[id])
                 let c = try paillier!.encrypt(plaintext, variableTime: true, using: random)
                 try records.withUnsafeMutableBytes {
-                    try paillier!.publicKey.serialize(c, into: UnsafeMutableRawBufferPointer(rebasing: $0[(width * k + 32)..<(width * k + width)]))
+                    try paillier!.publicKey.serialize(
+                        c, into: UnsafeMutableRawBufferPointer(rebasing: $0[(width * k + 32)..<(width * k + width)]))
                 }
             }
             frames.append(ElementBatch(type: .p2Elements, count: ids.count, records: records).frame())
@@ -528,7 +544,8 @@ public final class PartySession {
             try p1Received.withUnsafeMutableBytes { try SecureRandom.shuffle(records: $0, width: width, using: random) }
             for start in batches(peerCount, width: width) {
                 let n = min(batchSize, peerCount - start)
-                frames.append(ElementBatch(type: .p2Reblinded, count: n, records: Array(p1Received[(start * width)..<((start + n) * width)])).frame())
+                frames.append(
+                    ElementBatch(type: .p2Reblinded, count: n, records: Array(p1Received[(start * width)..<((start + n) * width)])).frame())
             }
             p1Received = []
         }
@@ -559,7 +576,8 @@ public final class PartySession {
         case (.intersection, .matches) where receives:
             let m = try MatchesMessage.decode(frame, limit: prepared.identifiers.count)
             guard m.suppressed || m.indices.count >= analysis.minIntersection else {
-                throw CleanRoomProtocolError.malformedMessage(type: "MATCHES", problem: "fewer matches than the threshold, yet not suppressed")
+                throw CleanRoomProtocolError.malformedMessage(
+                    type: "MATCHES", problem: "fewer matches than the threshold, yet not suppressed")
             }
             result.intersectionSize = m.suppressed ? .suppressed(below: analysis.minIntersection) : .revealed(m.indices.count)
             if !m.suppressed {
@@ -586,7 +604,9 @@ public final class PartySession {
             return []
         }
         guard m.masked == !receives else {
-            throw CleanRoomProtocolError.malformedMessage(type: "ENCRYPTED_SUMS", problem: m.masked ? "masked, but we receive the result" : "unmasked, but we do not receive the result")
+            throw CleanRoomProtocolError.malformedMessage(
+                type: "ENCRYPTED_SUMS",
+                problem: m.masked ? "masked, but we receive the result" : "unmasked, but we do not receive the result")
         }
         guard (analysis.groupBy != nil) == (m.groups.first?.label != nil) || m.masked else {
             throw CleanRoomProtocolError.malformedMessage(type: "ENCRYPTED_SUMS", problem: "group labels do not match the analysis")
@@ -603,7 +623,8 @@ public final class PartySession {
             if receives {
                 let count = Int(g.count!)
                 guard count >= (analysis.minGroupSize ?? analysis.minIntersection), count <= prepared.identifiers.count else {
-                    throw CleanRoomProtocolError.malformedMessage(type: "ENCRYPTED_SUMS", problem: "group \(i) count \(count) is outside what the policy allows")
+                    throw CleanRoomProtocolError.malformedMessage(
+                        type: "ENCRYPTED_SUMS", problem: "group \(i) count \(count) is outside what the policy allows")
                 }
                 total += g.count!
                 groups.append(try groupResult(label: g.label, count: count, plaintext: plain))
@@ -613,7 +634,8 @@ public final class PartySession {
         if receives {
             let overlapSize = Int(m.intersection!)
             guard overlapSize >= analysis.minIntersection, total <= m.intersection! else {
-                throw CleanRoomProtocolError.malformedMessage(type: "ENCRYPTED_SUMS", problem: "intersection size inconsistent with the policy or the groups")
+                throw CleanRoomProtocolError.malformedMessage(
+                    type: "ENCRYPTED_SUMS", problem: "intersection size inconsistent with the policy or the groups")
             }
             result.intersectionSize = .revealed(overlapSize)
             result.groups = groups
@@ -671,8 +693,10 @@ struct Key32: Hashable {
 
     init(_ bytes: [UInt8], at offset: Int) {
         (a, b, c, d) = bytes.withUnsafeBytes { p in
-            (p.loadUnaligned(fromByteOffset: offset, as: UInt64.self), p.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self),
-             p.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self), p.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self))
+            (
+                p.loadUnaligned(fromByteOffset: offset, as: UInt64.self), p.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self),
+                p.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self), p.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self)
+            )
         }
     }
 }

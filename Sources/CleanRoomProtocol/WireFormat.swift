@@ -94,14 +94,17 @@ public struct FrameDecoder: Sendable {
         guard buffer.count - start >= Frame.headerBytes else { return nil }
         let version = buffer[start]
         guard version == cleanRoomProtocolVersion else {
-            throw CleanRoomProtocolError.malformedMessage(type: "frame", problem: "protocol version \(version), expected \(cleanRoomProtocolVersion)")
+            throw CleanRoomProtocolError.malformedMessage(
+                type: "frame", problem: "protocol version \(version), expected \(cleanRoomProtocolVersion)")
         }
         guard let type = MessageType(rawValue: buffer[start + 1]) else {
-            throw CleanRoomProtocolError.malformedMessage(type: "frame", problem: "unknown message type 0x\(String(buffer[start + 1], radix: 16))")
+            throw CleanRoomProtocolError.malformedMessage(
+                type: "frame", problem: "unknown message type 0x\(String(buffer[start + 1], radix: 16))")
         }
         let length = Int(buffer[start + 2]) << 24 | Int(buffer[start + 3]) << 16 | Int(buffer[start + 4]) << 8 | Int(buffer[start + 5])
         guard length <= maxPayloadBytes else {
-            throw CleanRoomProtocolError.malformedMessage(type: type.description, problem: "payload of \(length) bytes exceeds the limit of \(maxPayloadBytes)")
+            throw CleanRoomProtocolError.malformedMessage(
+                type: type.description, problem: "payload of \(length) bytes exceeds the limit of \(maxPayloadBytes)")
         }
         guard buffer.count - start - Frame.headerBytes >= length else { return nil }
         let payloadStart = start + Frame.headerBytes

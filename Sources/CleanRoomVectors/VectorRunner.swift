@@ -44,6 +44,10 @@ public enum VectorRunner {
                 outcomes = try JSONDecoder().decode(CasesFile<X25519Case>.self, from: data).cases.map { ($0.id, check($0)) }
             case "paillier":
                 outcomes = try checkPaillier(JSONDecoder().decode(PaillierFile.self, from: data))
+            case "transcript":
+                outcomes = try JSONDecoder().decode(CasesFile<TranscriptCase>.self, from: data).cases.map {
+                    ($0.id, TranscriptReplay.check($0))
+                }
             default:
                 throw VectorParseError(description: "unknown kind '\(envelope.kind)'")
             }

@@ -107,3 +107,39 @@ import Testing
         #expect(r.failed == 1)
     }
 }
+
+@Suite struct TranscriptVectorTests {
+    @Test func everyAnalysisHasAGoldenTranscript() throws {
+        let r = VectorRunner.verify(file: VectorRunner.bundledDirectory.appendingPathComponent("transcripts.json"))
+        #expect(r.passed == 4 && r.failed == 0, "\(r.failures)")
+    }
+
+    @Test func aChangedByteInAnyMessageIsDetected() throws {
+        let t = VectorFileTests()
+        let r = try t.verifyEdited("transcripts.json") { json in
+            var cases = json["cases"] as! [[String: Any]]
+            var messages = cases[2]["messages"] as! [[String: Any]]
+            var hex = messages[9]["hex"] as! String
+            let i = hex.index(hex.startIndex, offsetBy: 40)
+            hex.replaceSubrange(i...i, with: hex[i] == "0" ? "1" : "0")
+            messages[9]["hex"] = hex
+            cases[2]["messages"] = messages
+            json["cases"] = cases
+        }
+        #expect(r.failed == 1 && r.failures.first?.contains("message 9") == true, "\(r.failures)")
+    }
+
+    @Test func aChangedResultIsDetected() throws {
+        let t = VectorFileTests()
+        let r = try t.verifyEdited("transcripts.json") { json in
+            var cases = json["cases"] as! [[String: Any]]
+            var results = cases[0]["results"] as! [String: Any]
+            var pub = results["publisher"] as! [String: Any]
+            pub["intersection_size"] = ["value": 5]
+            results["publisher"] = pub
+            cases[0]["results"] = results
+            json["cases"] = cases
+        }
+        #expect(r.failed == 1 && r.failures.first?.contains("result of publisher") == true, "\(r.failures)")
+    }
+}

@@ -66,8 +66,10 @@ import Testing
         let json = String(decoding: try JSONEncoder().encode(["collaboration": "x"]), as: UTF8.self)
         #expect(throws: CleanRoomProtocolError.self) { try Collaboration(yaml: json) }  // parses, then misses fields
         // Any change of meaning changes the digest.
-        for changed in [Fixtures.yaml(minIntersection: 2), Fixtures.yaml(minGroup: 3), Fixtures.yaml(receiversSum: "[publisher]"),
-                        Fixtures.yaml(maxSet: 10_001), Fixtures.yaml(statistics: "[count]")] {
+        for changed in [
+            Fixtures.yaml(minIntersection: 2), Fixtures.yaml(minGroup: 3), Fixtures.yaml(receiversSum: "[publisher]"),
+            Fixtures.yaml(maxSet: 10_001), Fixtures.yaml(statistics: "[count]"),
+        ] {
             #expect(try Collaboration(yaml: changed).digestHex() != base)
         }
     }
@@ -89,20 +91,35 @@ import Testing
 
     @Test func rejectsUnknownMissingAndContradictoryFields() {
         rejects("collaboration: acme-news-2026", "collaboration: acme\ncolour: blue", path: "colour", mentioning: "unknown field")
-        rejects("    kind: cardinality", "    kind: cardinality\n    min_group: 3", path: "analyses[0].min_group", mentioning: "unknown field")
+        rejects(
+            "    kind: cardinality", "    kind: cardinality\n    min_group: 3", path: "analyses[0].min_group", mentioning: "unknown field")
         rejects("    min_intersection: 1\n", "", path: "analyses[0]", mentioning: "missing required field 'min_intersection'")
-        rejects("receivers: [advertiser, publisher]", "receivers: [advertiser, broker]", path: "analyses[0].receivers[1]", mentioning: "not a party")
+        rejects(
+            "receivers: [advertiser, publisher]", "receivers: [advertiser, broker]", path: "analyses[0].receivers[1]",
+            mentioning: "not a party")
         rejects("min_intersection: 1", "min_intersection: 0", path: "analyses[0].min_intersection", mentioning: "outside 1...")
-        rejects("group_by: { party: publisher", "group_by: { party: advertiser", path: "analyses[2].group_by.party", mentioning: "party without the values")
-        rejects("    certificate_sha256: \"\(Fixtures.fingerprintB)\"", "    certificate_sha256: \"\(Fixtures.fingerprintB)\"\n    listen: 0.0.0.0:9000",
-                path: "parties", mentioning: "exactly one party must have 'listen")
-        rejects("certificate_sha256: \"\(Fixtures.fingerprintA)\"", "certificate_sha256: \"abc\"", path: "parties[0].certificate_sha256", mentioning: "64 hex digits")
+        rejects(
+            "group_by: { party: publisher", "group_by: { party: advertiser", path: "analyses[2].group_by.party",
+            mentioning: "party without the values")
+        rejects(
+            "    certificate_sha256: \"\(Fixtures.fingerprintB)\"",
+            "    certificate_sha256: \"\(Fixtures.fingerprintB)\"\n    listen: 0.0.0.0:9000",
+            path: "parties", mentioning: "exactly one party must have 'listen")
+        rejects(
+            "certificate_sha256: \"\(Fixtures.fingerprintA)\"", "certificate_sha256: \"abc\"", path: "parties[0].certificate_sha256",
+            mentioning: "64 hex digits")
         rejects("kind: cardinality", "kind: average", path: "analyses[0].kind", mentioning: "expected one of")
-        rejects("advertiser: { min: 1, max: 10000 }", "advertiser: { min: 20, max: 10 }", path: "analyses[0].set_size.advertiser", mentioning: "larger than max")
-        rejects("publisher: { column: email, normalize: email }", "publisher: { column: email, normalize: phone }", path: "analyses[0].join", mentioning: "same way")
+        rejects(
+            "advertiser: { min: 1, max: 10000 }", "advertiser: { min: 20, max: 10 }", path: "analyses[0].set_size.advertiser",
+            mentioning: "larger than max")
+        rejects(
+            "publisher: { column: email, normalize: email }", "publisher: { column: email, normalize: phone }", path: "analyses[0].join",
+            mentioning: "same way")
         rejects("max: \"10000.00\" }", "max: \"10000.001\" }", path: "analyses[2].values.columns[0].max", mentioning: "at most 2 digits")
         rejects("    min_group_size: 1\n", "", path: "analyses[2].group_by", mentioning: "min_group_size")
-        rejects("    kind: cardinality\n", "    kind: cardinality\n    key_bits: 2048\n", path: "analyses[0].key_bits", mentioning: "only an intersection-sum")
+        rejects(
+            "    kind: cardinality\n", "    kind: cardinality\n    key_bits: 2048\n", path: "analyses[0].key_bits",
+            mentioning: "only an intersection-sum")
         rejects("{ name: quantity,", "{ name: email,", path: "analyses[2].values.columns[1].name", mentioning: "join column")
     }
 

@@ -92,8 +92,10 @@ struct Dataset {
     /// Overlap of identifiers (normalised).
     var overlap: Set<String> { Set(campaignOf.keys).intersection(valuesOf.keys) }
 
-    static func make(advertiserOnly: Int, publisherOnly: Int, shared: Int, campaigns: [String] = ["spring", "summer", "autumn"],
-                     duplicates: Int = 0, seed: UInt64 = 1) -> Dataset {
+    static func make(
+        advertiserOnly: Int, publisherOnly: Int, shared: Int, campaigns: [String] = ["spring", "summer", "autumn"],
+        duplicates: Int = 0, seed: UInt64 = 1
+    ) -> Dataset {
         var rng = SplitMix(seed: seed)
         var adRows: [[String]] = [], pubRows: [[String]] = []
         var campaignOf: [String: String] = [:], valuesOf: [String: (Int, Int, Int)] = [:]
@@ -150,7 +152,9 @@ struct SplitMix {
     }
 }
 
-func runSession(_ c: Collaboration, _ analysis: String, _ d: Dataset, batchSize: Int = 16_384) throws -> (ad: SessionResult, pub: SessionResult) {
+func runSession(_ c: Collaboration, _ analysis: String, _ d: Dataset, batchSize: Int = 16_384) throws -> (
+    ad: SessionResult, pub: SessionResult
+) {
     let ad = try PartySession(collaboration: c, analysis: analysis, party: "advertiser", input: d.advertiser, batchSize: batchSize)
     let pub = try PartySession(collaboration: c, analysis: analysis, party: "publisher", input: d.publisher, batchSize: batchSize)
     let (ra, rp, _) = try InMemorySession.run(ad, pub)

@@ -22,7 +22,8 @@ import Testing
             }
         } catch let f as SessionFailure {
             // The side that did not fail first learns the reason through ABORT.
-            if case .peerAborted = f.peerError as? CleanRoomProtocolError {} else {
+            if case .peerAborted = f.peerError as? CleanRoomProtocolError {
+            } else {
                 Issue.record("peer saw \(String(describing: f.peerError)) instead of peerAborted")
             }
             return f
@@ -103,7 +104,9 @@ import Testing
             guard type == .p2Elements else { return bytes }
             return Self.withPayload(bytes) { p in p.replaceSubrange(4..<36, with: [UInt8](repeating: 0, count: 32)) }
         }
-        guard case .invalidPeerCryptography(let problem) = f.error as? CleanRoomProtocolError else { Issue.record("got \(f.error)"); return }
+        guard case .invalidPeerCryptography(let problem) = f.error as? CleanRoomProtocolError else {
+            Issue.record("got \(f.error)"); return
+        }
         #expect(problem.contains("low-order"))
     }
 
@@ -120,7 +123,9 @@ import Testing
                 }
             }
         }
-        guard case .invalidPeerCryptography(let problem) = f.error as? CleanRoomProtocolError else { Issue.record("got \(f.error)"); return }
+        guard case .invalidPeerCryptography(let problem) = f.error as? CleanRoomProtocolError else {
+            Issue.record("got \(f.error)"); return
+        }
         #expect(problem.contains("not below n²"))
     }
 
@@ -147,8 +152,13 @@ import Testing
             guard type == .setSize else { return bytes }
             return Self.withPayload(bytes) { p in p.replaceSubrange(0..<8, with: [0, 0, 0, 0, 0, 0x98, 0x96, 0x80]) }  // 10,000,000
         }
-        guard case .setSizeOutOfPolicy(_, 10_000_000, _, 10_000) = f.error as? CleanRoomProtocolError else { Issue.record("got \(f.error)"); return }
-        #expect(!f.transcript.contains { MessageType(rawValue: $0.bytes[1]) == .p1Elements || MessageType(rawValue: $0.bytes[1]) == .p2Elements })
+        guard case .setSizeOutOfPolicy(_, 10_000_000, _, 10_000) = f.error as? CleanRoomProtocolError else {
+            Issue.record("got \(f.error)"); return
+        }
+        #expect(
+            !f.transcript.contains {
+                MessageType(rawValue: $0.bytes[1]) == .p1Elements || MessageType(rawValue: $0.bytes[1]) == .p2Elements
+            })
     }
 
     @Test func wrongPaillierKeySizeIsRejected() throws {
@@ -156,7 +166,9 @@ import Testing
             guard type == .setSize, bytes.count > 20 else { return bytes }
             return Self.withPayload(bytes) { p in p[8...] = [0, 0] }  // drop the key
         }
-        guard case .malformedMessage("SET_SIZE", let problem) = f.error as? CleanRoomProtocolError else { Issue.record("got \(f.error)"); return }
+        guard case .malformedMessage("SET_SIZE", let problem) = f.error as? CleanRoomProtocolError else {
+            Issue.record("got \(f.error)"); return
+        }
         #expect(problem.contains("Paillier key missing"))
     }
 

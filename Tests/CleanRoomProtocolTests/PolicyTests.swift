@@ -23,7 +23,7 @@ import Testing
     @Test func smallGroupsAreSuppressedBeforeAnythingIsSent() throws {
         // 3 campaigns: sizes are controlled by putting every shared customer in "big", a few in "small".
         var d = Dataset.make(advertiserOnly: 2, publisherOnly: 2, shared: 14, campaigns: ["big"])
-        for i in 0..<3 { d.publisher.rows[i][1] = "small" ; d.campaignOf["shared\(i)@example.com"] = "small" }
+        for i in 0..<3 { d.publisher.rows[i][1] = "small"; d.campaignOf["shared\(i)@example.com"] = "small" }
         let c = try Fixtures.collaboration(Fixtures.yaml(minGroup: 4))
         let (ad, pub) = try runSession(c, "spend-by-campaign", d)
         for r in [ad, pub] {
@@ -56,24 +56,33 @@ import Testing
 
     @Test func badRowsAreReportedWithTheirRowNumber() throws {
         let c = try Fixtures.collaboration()
-        var t = PartyTable(columns: ["email", "purchase_amount", "quantity"], rows: [["a@x.com", "1.00", "1"], ["  ", "2.00", "1"]], rowNumbers: [2, 3])
+        var t = PartyTable(
+            columns: ["email", "purchase_amount", "quantity"], rows: [["a@x.com", "1.00", "1"], ["  ", "2.00", "1"]], rowNumbers: [2, 3])
         #expect(throws: CleanRoomProtocolError.invalidRow(row: 3, column: "email", problem: "identifier is empty")) {
             try PartySession(collaboration: c, analysis: "spend-by-campaign", party: "advertiser", input: t)
         }
         t.rows[1] = ["b@x.com", "12,5x", "1"]
-        #expect(throws: CleanRoomProtocolError.invalidRow(row: 3, column: "purchase_amount", problem: "'12,5x' is not a decimal with scale 2")) {
+        #expect(
+            throws: CleanRoomProtocolError.invalidRow(row: 3, column: "purchase_amount", problem: "'12,5x' is not a decimal with scale 2")
+        ) {
             try PartySession(collaboration: c, analysis: "spend-by-campaign", party: "advertiser", input: t)
         }
         t.rows[1] = ["b@x.com", "20000.00", "1"]
-        #expect(throws: CleanRoomProtocolError.self) { try PartySession(collaboration: c, analysis: "spend-by-campaign", party: "advertiser", input: t) }
+        #expect(throws: CleanRoomProtocolError.self) {
+            try PartySession(collaboration: c, analysis: "spend-by-campaign", party: "advertiser", input: t)
+        }
         t.rows[1] = ["b@x.com", "1.00"]
-        #expect(throws: CleanRoomProtocolError.self) { try PartySession(collaboration: c, analysis: "spend-by-campaign", party: "advertiser", input: t) }
+        #expect(throws: CleanRoomProtocolError.self) {
+            try PartySession(collaboration: c, analysis: "spend-by-campaign", party: "advertiser", input: t)
+        }
         let noColumn = PartyTable(columns: ["mail"], rows: [["a@x.com"]])
         #expect(throws: CleanRoomProtocolError.missingColumn(column: "email", available: ["mail"])) {
             try PartySession(collaboration: c, analysis: "overlap", party: "advertiser", input: noColumn)
         }
         let conflicting = PartyTable(columns: ["email", "campaign"], rows: [["a@x.com", "one"], ["A@x.com", "two"]])
-        #expect(throws: CleanRoomProtocolError.self) { try PartySession(collaboration: c, analysis: "spend-by-campaign", party: "publisher", input: conflicting) }
+        #expect(throws: CleanRoomProtocolError.self) {
+            try PartySession(collaboration: c, analysis: "spend-by-campaign", party: "publisher", input: conflicting)
+        }
     }
 
     @Test func skipPolicyCountsSkippedRows() throws {
@@ -110,6 +119,8 @@ import Testing
         let c = try Fixtures.collaboration()
         let t = PartyTable(columns: ["email"], rows: [["a@x.com"]])
         #expect(throws: CleanRoomProtocolError.self) { try PartySession(collaboration: c, analysis: "nope", party: "publisher", input: t) }
-        #expect(throws: CleanRoomProtocolError.unknownParty(name: "broker")) { try PartySession(collaboration: c, analysis: "overlap", party: "broker", input: t) }
+        #expect(throws: CleanRoomProtocolError.unknownParty(name: "broker")) {
+            try PartySession(collaboration: c, analysis: "overlap", party: "broker", input: t)
+        }
     }
 }
