@@ -42,6 +42,11 @@ let package = Package(
             name: "CleanRoomProtocol",
             dependencies: ["CleanRoomCrypto", .product(name: "Yams", package: "Yams")]
         ),
+        // Everything that touches files, processes and the network: CSV ingest, transport, results.
+        .target(
+            name: "CleanRoomRunner",
+            dependencies: ["CleanRoomProtocol", "CleanRoomCrypto"]
+        ),
         // Runs the JSON test vectors in Vectors/ (schema in Vectors/README.md).
         .target(
             name: "CleanRoomVectors",
@@ -56,6 +61,8 @@ let package = Package(
             name: "cleanroom",
             dependencies: [
                 "CleanRoomCrypto",
+                "CleanRoomProtocol",
+                "CleanRoomRunner",
                 "CleanRoomVectors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
