@@ -14,6 +14,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
     ],
     targets: [
         // OpenSSL 3 libcrypto (Debian: libssl-dev).
@@ -45,7 +48,13 @@ let package = Package(
         // Everything that touches files, processes and the network: CSV ingest, transport, results.
         .target(
             name: "CleanRoomRunner",
-            dependencies: ["CleanRoomProtocol", "CleanRoomCrypto"]
+            dependencies: [
+                "CleanRoomProtocol", "CleanRoomCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Runs the JSON test vectors in Vectors/ (schema in Vectors/README.md).
         .target(
@@ -65,6 +74,7 @@ let package = Package(
                 "CleanRoomRunner",
                 "CleanRoomVectors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -1,6 +1,7 @@
 // The collaboration file: who the parties are, which analyses they allow and under which policy.
 // Both parties hold the same file; its canonical digest names it in every session. The YAML
 // format is documented field by field in docs/collaboration.md.
+import Foundation
 
 /// A two-party collaboration: parties and allowed analyses.
 public struct Collaboration: Sendable, Equatable, Codable {
@@ -88,6 +89,10 @@ public struct ValueColumn: Sendable, Equatable, Codable {
     public var min: Int64
     /// Largest allowed value, in units of 10^-scale.
     public var max: Int64
+
+    /// Parses a cell of this column into units of 10^-scale (nil when it is not a decimal with at
+    /// most `scale` fraction digits; bounds are not checked here).
+    public func parse(_ text: String) -> Int64? { DecimalParser.parse(text.trimmingCharacters(in: .whitespaces), scale: scale) }
 }
 
 /// Minimum and maximum set size (rows of input data) of one party.

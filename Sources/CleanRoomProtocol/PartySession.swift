@@ -53,6 +53,8 @@ public final class PartySession {
     public private(set) var result: SessionResult?
     /// True once the session finished successfully.
     public var isFinished: Bool { state == .finished }
+    /// What the session is doing, for progress and error messages.
+    public var stateDescription: String { state.rawValue }
 
     // P1 bookkeeping
     private var sentOrder: [Int] = []  // position in P1_ELEMENTS → identifier

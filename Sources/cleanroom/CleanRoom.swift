@@ -2,10 +2,13 @@
 import ArgumentParser
 
 @main
-struct CleanRoomCommand: ParsableCommand {
+struct CleanRoomCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cleanroom",
         abstract: "A cryptographic data clean room: private set intersection and secure aggregation.",
-        subcommands: [VectorsCommand.self, BenchCommand.self]
+        subcommands: [
+            DemoCommand.self, RunCommand.self, KeysCommand.self, SampleCommand.self, CollaborationCommand.self,
+            VectorsCommand.self, BenchCommand.self,
+        ]
     )
 }

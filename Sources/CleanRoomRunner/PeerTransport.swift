@@ -1,0 +1,192 @@
+// Mutually authenticated TLS 1.3 between the two parties (SwiftNIO + swift-nio-ssl). Each side
+// presents its self-signed certificate; trust is the SHA-256 fingerprint pinned in the
+// collaboration file, checked in the handshake's verification callback, so a peer with any other
+// certificate is refused before a single protocol byte is exchanged.
+import CleanRoomCrypto
+import CleanRoomProtocol
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// Everything the transport needs to know about this party and its peer.
+public struct TransportConfiguration: Sendable {
+    public var certificatePEM: String
+    public var privateKeyPEM: String
+    /// The peer's pinned certificate fingerprint (64 hex digits).
+    public var peerFingerprint: String
+    /// Give up on a silent peer after this long.
+    public var idleTimeout: Duration
+    /// How long the connecting side keeps retrying, and the listening side waits for the peer.
+    public var connectTimeout: Duration
+
+    public init(certificatePEM: String, privateKeyPEM: String, peerFingerprint: String,
+                idleTimeout: Duration = .seconds(120), connectTimeout: Duration = .seconds(60)) {
+        self.certificatePEM = certificatePEM
+        self.privateKeyPEM = privateKeyPEM
+        self.peerFingerprint = peerFingerprint
+        self.idleTimeout = idleTimeout
+        self.connectTimeout = connectTimeout
+    }
+}
+
+/// Records what the peer presented, so a refused handshake can say why.
+final class PinnedCertificateVerifier: @unchecked Sendable {
+    let expected: String
+    private let lock = NSLock()
+    private var _seen: String?
+    var seen: String? { lock.withLock { _seen } }
+
+    init(expected: String) { self.expected = expected }
+
+    func verify(_ certificates: [NIOSSLCertificate], _ promise: EventLoopPromise<NIOSSLVerificationResult>) {
+        guard let leaf = certificates.first, let der = try? leaf.toDERBytes(), let fp = try? TLSIdentity.fingerprint(derCertificate: der) else {
+            promise.succeed(.failed)
+            return
+        }
+        lock.withLock { _seen = fp }
+        promise.succeed(fp == expected ? .certificateVerified : .failed)
+    }
+}
+
+/// Closes the channel when nothing was read for the idle timeout, and remembers that it did.
+final class IdleCloser: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    private(set) var fired = false
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let e = event as? IdleStateHandler.IdleStateEvent, e == .read {
+            fired = true
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
+
+typealias FrameChannel = NIOAsyncChannel<ByteBuffer, ByteBuffer>
+
+/// Opens the TLS connection to the peer, as the collaboration file says (listen or connect).
+enum PeerTransport {
+    static func tlsContext(_ config: TransportConfiguration, server: Bool) throws -> NIOSSLContext {
+        do {
+            let cert = try NIOSSLCertificate(bytes: Array(config.certificatePEM.utf8), format: .pem)
+            let key = try NIOSSLPrivateKey(bytes: Array(config.privateKeyPEM.utf8), format: .pem)
+            var tls = server
+                ? TLSConfiguration.makeServerConfiguration(certificateChain: [.certificate(cert)], privateKey: .privateKey(key))
+                : TLSConfiguration.makeClientConfiguration()
+            if !server {
+                tls.certificateChain = [.certificate(cert)]
+                tls.privateKey = .privateKey(key)
+            }
+            tls.minimumTLSVersion = .tlsv13
+            // Chain validation is replaced by the pinned-fingerprint callback; a certificate is
+            // still required from both sides.
+            tls.certificateVerification = .noHostnameVerification
+            return try NIOSSLContext(configuration: tls)
+        } catch {
+            throw RunnerError(.identity, "cannot use the certificate or key: \(error)")
+        }
+    }
+
+    static func configure(_ channel: Channel, handler: ChannelHandler, idle: IdleCloser, timeout: Duration) throws -> FrameChannel {
+        let ops = channel.pipeline.syncOperations
+        try ops.addHandler(handler)
+        let nanos = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        try ops.addHandler(IdleStateHandler(readTimeout: .nanoseconds(nanos)))
+        try ops.addHandler(idle)
+        return try FrameChannel(wrappingChannelSynchronously: channel)
+    }
+
+    /// Listens on `host:port`, accepts the first connection and runs `body` on it.
+    static func listen<R: Sendable>(
+        host: String, port: Int, config: TransportConfiguration, group: EventLoopGroup,
+        body: @escaping @Sendable (FrameChannel, PinnedCertificateVerifier, IdleCloser) async throws -> R
+    ) async throws -> R {
+        let context = try tlsContext(config, server: true)
+        let verifier = PinnedCertificateVerifier(expected: config.peerFingerprint)
+        let idle = IdleCloser()
+        let server: NIOAsyncChannel<FrameChannel, Never>
+        do {
+            server = try await ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try configure(channel, handler: NIOSSLServerHandler(context: context, customVerificationCallback: verifier.verify),
+                                      idle: idle, timeout: config.idleTimeout)
+                    }
+                }
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw RunnerError(.listen, "address \(host):\(port) is already in use")
+        } catch {
+            throw RunnerError(.listen, "cannot listen on \(host):\(port): \(error)")
+        }
+        return try await server.executeThenClose { connections in
+            let accepted = try await withTimeout(config.connectTimeout) {
+                var it = connections.makeAsyncIterator()
+                return try await it.next()
+            }
+            guard let channel = accepted ?? nil else {
+                throw RunnerError(.listen, "no peer connected to \(host):\(port) within \(config.connectTimeout)")
+            }
+            return try await body(channel, verifier, idle)
+        }
+    }
+
+    /// Connects to `host:port`, retrying with backoff while the peer is not up yet, then runs `body`.
+    static func connect<R: Sendable>(
+        host: String, port: Int, config: TransportConfiguration, group: EventLoopGroup,
+        body: @escaping @Sendable (FrameChannel, PinnedCertificateVerifier, IdleCloser) async throws -> R
+    ) async throws -> R {
+        let context = try tlsContext(config, server: false)
+        let verifier = PinnedCertificateVerifier(expected: config.peerFingerprint)
+        let idle = IdleCloser()
+        let deadline = ContinuousClock.now + config.connectTimeout
+        var delay = Duration.milliseconds(100)
+        var lastError: Error?
+        while ContinuousClock.now < deadline {
+            do {
+                let channel = try await ClientBootstrap(group: group)
+                    .connectTimeout(.seconds(5))
+                    .connect(host: host, port: port) { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            let handler = try NIOSSLClientHandler(context: context, serverHostname: nil, customVerificationCallback: verifier.verify)
+                            return try configure(channel, handler: handler, idle: idle, timeout: config.idleTimeout)
+                        }
+                    }
+                return try await body(channel, verifier, idle)
+            } catch let error as RunnerError {
+                throw error
+            } catch {
+                // Only failures to open the TCP connection are retried.
+                guard isRetryable(error) else { throw RunnerError(.connect, "cannot connect to \(host):\(port): \(error)") }
+                lastError = error
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(2))
+            }
+        }
+        throw RunnerError(.connect, "gave up connecting to \(host):\(port) after \(config.connectTimeout): \(lastError.map { "\($0)" } ?? "timed out")")
+    }
+
+    static func isRetryable(_ error: Error) -> Bool {
+        if let io = error as? IOError { return [ECONNREFUSED, ECONNRESET, ENETUNREACH, EHOSTUNREACH, ETIMEDOUT].contains(io.errnoCode) }
+        if error is ChannelError { return true }
+        let text = "\(error)"
+        return text.contains("connectTimeout") || text.contains("Connection refused") || text.contains("connection reset")
+    }
+}
+
+/// Runs `operation`, failing with nil if it takes longer than `timeout`.
+func withTimeout<T: Sendable>(_ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T? {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            return nil
+        }
+        let first = try await group.next()!
+        group.cancelAll()
+        return first
+    }
+}

@@ -1,0 +1,148 @@
+// Writing what a session produced: the result file (JSON, written atomically: a temporary file in
+// the same folder, then rename, so a failed run never leaves a partial file), a readable table for
+// the terminal, and one audit line per session.
+import CleanRoomProtocol
+import Foundation
+
+/// The result file: the session result plus its context.
+public struct ResultDocument: Codable, Sendable {
+    public var schema = "cleanroom-result/v1"
+    public var collaboration: String
+    public var finishedAt: String
+    public var result: SessionResult
+
+    public init(collaboration: String, finishedAt: Date, result: SessionResult) {
+        self.collaboration = collaboration
+        self.finishedAt = ISO8601DateFormatter().string(from: finishedAt)
+        self.result = result
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schema, collaboration
+        case finishedAt = "finished_at"
+        case result
+    }
+}
+
+public enum ResultOutput {
+    /// Writes `data` to `path` atomically (temporary file in the same folder, then rename).
+    public static func writeAtomically(_ data: Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        do {
+            try data.write(to: temp)
+            if rename(temp.path, url.path) != 0 {
+                let reason = String(cString: strerror(errno))
+                try? FileManager.default.removeItem(at: temp)
+                throw RunnerError(.output, "cannot move the result into \(path): \(reason)")
+            }
+        } catch let error as RunnerError {
+            throw error
+        } catch {
+            try? FileManager.default.removeItem(at: temp)
+            throw RunnerError(.output, "cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// The result document as pretty JSON with sorted keys.
+    public static func json(_ document: ResultDocument) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(document)
+    }
+
+    /// A readable summary of what this party learned.
+    public static func table(_ r: SessionResult, collaboration: String, valueColumns: [String]) -> String {
+        var lines: [String] = []
+        lines.append("CleanRoom — \(r.analysis) (\(r.kind.rawValue)) as \(r.party), \(r.role)")
+        lines.append("collaboration   \(collaboration) (digest \(r.collaborationDigest.prefix(16))…)")
+        lines.append("your data       \(r.inputRows) rows, \(r.uniqueIdentifiers) unique identifiers, \(r.skippedRows) skipped")
+        lines.append("peer            \(r.peer): \(r.peerUniqueIdentifiers) unique identifiers")
+        lines.append("overlap         \(r.intersectionSize?.description ?? "not revealed to you")")
+        if let rows = r.matchedRows { lines.append("matched rows    \(rows.count) of yours (row numbers in the result file)") }
+        if let suppressed = r.suppressedGroups, suppressed > 0 { lines.append("groups          \(suppressed) suppressed (below the minimum group size)") }
+        if let groups = r.groups, !groups.isEmpty {
+            var header = ["group", "count"]
+            for c in valueColumns {
+                if groups.first?.sums != nil { header.append("\(c) sum") }
+                if groups.first?.means != nil { header.append("\(c) mean") }
+            }
+            var rows = [header]
+            for g in groups {
+                var row = [g.label ?? "(all)", g.count.map(String.init) ?? "-"]
+                for c in valueColumns {
+                    if let s = g.sums { row.append(s[c] ?? "-") }
+                    if let m = g.means { row.append(m[c] ?? "-") }
+                }
+                rows.append(row)
+            }
+            let widths = header.indices.map { i in rows.map { $0[i].count }.max()! }
+            lines.append("")
+            for (k, row) in rows.enumerated() {
+                lines.append(row.enumerated().map { i, cell in
+                    i < 1 ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[i] - cell.count) + cell
+                }.joined(separator: "  "))
+                if k == 0 { lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// One line of the audit log (JSON Lines).
+public struct AuditRecord: Codable, Sendable {
+    public var time: String
+    public var collaboration: String?
+    public var collaborationDigest: String?
+    public var analysis: String?
+    public var party: String
+    public var peer: String?
+    public var peerCertificateSHA256: String?
+    public var ownUniqueIdentifiers: Int?
+    public var peerUniqueIdentifiers: Int?
+    /// What this party learned, in words (never row-level data).
+    public var learned: String?
+    /// completed, refused (policy) or failed.
+    public var outcome: String
+    public var stage: String?
+    public var reason: String?
+
+    enum CodingKeys: String, CodingKey {
+        case time, collaboration
+        case collaborationDigest = "collaboration_digest"
+        case analysis, party, peer
+        case peerCertificateSHA256 = "peer_certificate_sha256"
+        case ownUniqueIdentifiers = "own_unique_identifiers"
+        case peerUniqueIdentifiers = "peer_unique_identifiers"
+        case learned, outcome, stage, reason
+    }
+
+    public init(party: String, outcome: String) {
+        self.time = ISO8601DateFormatter().string(from: Date())
+        self.party = party
+        self.outcome = outcome
+    }
+
+    /// A summary of a result for the audit log.
+    public static func learned(_ r: SessionResult) -> String {
+        var parts: [String] = []
+        parts.append("overlap: \(r.intersectionSize?.description ?? "not revealed")")
+        if let rows = r.matchedRows { parts.append("\(rows.count) matched rows") }
+        if let g = r.groups { parts.append("\(g.count) group result(s)") }
+        if let s = r.suppressedGroups, s > 0 { parts.append("\(s) group(s) suppressed") }
+        return parts.joined(separator: "; ")
+    }
+
+    /// Appends the record to `path` as one JSON line (O_APPEND, so concurrent runs do not interleave lines).
+    public func append(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var line = try encoder.encode(self)
+        line.append(0x0A)
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        guard fd >= 0 else { throw RunnerError(.output, "cannot open the audit log \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == line.count else { throw RunnerError(.output, "cannot append to the audit log \(path)") }
+    }
+}

@@ -1,0 +1,166 @@
+// Runs one party's side of a session over the network: the collaboration file says who listens;
+// frames from the protocol codec cross a pinned mutual-TLS connection; the session state machine
+// decides everything else. A failure on either side ends both, with the stage named.
+import CleanRoomCrypto
+import CleanRoomProtocol
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// What `cleanroom run` needs to run a session.
+public struct RunConfiguration: Sendable {
+    public var collaboration: Collaboration
+    public var analysis: String
+    public var party: String
+    public var input: PartyTable
+    public var transport: TransportConfiguration
+    public var batchSize: Int
+
+    public init(collaboration: Collaboration, analysis: String, party: String, input: PartyTable,
+                transport: TransportConfiguration, batchSize: Int = 16_384) {
+        self.collaboration = collaboration
+        self.analysis = analysis
+        self.party = party
+        self.input = input
+        self.transport = transport
+        self.batchSize = batchSize
+    }
+}
+
+/// Progress of a running session, reported after every frame.
+public struct RunProgress: Sendable {
+    public var stage: String
+    public var framesIn: Int
+    public var framesOut: Int
+    public var bytesIn: Int
+    public var bytesOut: Int
+}
+
+/// Runs sessions over TLS.
+public enum SessionRunner {
+    /// Runs the session and returns what this party learned.
+    /// - Throws: `RunnerError` naming the stage that failed.
+    public static func run(_ config: RunConfiguration, progress: (@Sendable (RunProgress) -> Void)? = nil) async throws -> SessionResult {
+        let me = try config.collaboration.party(named: config.party)
+        let peer = try config.collaboration.party(named: config.collaboration.peer(of: config.party))
+        let session: PartySession
+        do {
+            session = try PartySession(
+                collaboration: config.collaboration, analysis: config.analysis, party: config.party, input: config.input,
+                batchSize: config.batchSize)
+        } catch let error as CleanRoomProtocolError {
+            switch error {
+            case .invalidRow, .missingColumn: throw RunnerError(.data, error.description)
+            case .setSizeOutOfPolicy: throw RunnerError(.policy, error.description)
+            default: throw RunnerError(.configuration, error.description)
+            }
+        }
+        let box = SessionBox(session)
+        let group = MultiThreadedEventLoopGroup.singleton
+        let body: @Sendable (FrameChannel, PinnedCertificateVerifier, IdleCloser) async throws -> SessionResult = { channel, verifier, idle in
+            try await drive(box, channel, verifier: verifier, idle: idle, timeout: config.transport.idleTimeout, progress: progress)
+        }
+        if let listen = me.listen {
+            let (host, port) = split(listen)
+            return try await PeerTransport.listen(host: host, port: port, config: config.transport, group: group, body: body)
+        }
+        let (host, port) = split(peer.listen!)
+        return try await PeerTransport.connect(host: host, port: port, config: config.transport, group: group, body: body)
+    }
+
+    static func split(_ endpoint: String) -> (String, Int) {
+        let colon = endpoint.lastIndex(of: ":")!
+        var host = String(endpoint[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, Int(endpoint[endpoint.index(after: colon)...])!)
+    }
+
+    /// Exchanges frames until the session finishes.
+    static func drive(
+        _ box: SessionBox, _ channel: FrameChannel, verifier: PinnedCertificateVerifier, idle: IdleCloser, timeout: Duration,
+        progress: (@Sendable (RunProgress) -> Void)?
+    ) async throws -> SessionResult {
+        let session = box.session
+        var stats = RunProgress(stage: "TLS handshake", framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0)
+        func tlsOrTransport(_ error: Error) -> RunnerError {
+            if let seen = verifier.seen, seen != verifier.expected {
+                return RunnerError(.tls, "the peer presented certificate \(seen); the collaboration file pins \(verifier.expected)")
+            }
+            if error is NIOSSLError || error is BoringSSLError || "\(error)".contains("SSL") {
+                if verifier.seen == nil && stats.framesIn == 0 {
+                    return RunnerError(.tls, "handshake failed before the peer's certificate was checked (the peer may have refused ours, or does not pin it): \(error)")
+                }
+                return RunnerError(.tls, "\(error)")
+            }
+            if idle.fired { return RunnerError(.peer, "no data from the peer for \(timeout.components.seconds) s while \(session.stateDescription)") }
+            return RunnerError(.peer, "connection failed while \(session.stateDescription): \(error)")
+        }
+        return try await channel.executeThenClose { inbound, outbound in
+            func send(_ frames: [Frame]) async throws {
+                for f in frames {
+                    let bytes = f.encoded()
+                    try await outbound.write(ByteBuffer(bytes: bytes))
+                    stats.framesOut += 1
+                    stats.bytesOut += bytes.count
+                }
+            }
+            var decoder = FrameDecoder()
+            var iterator = inbound.makeAsyncIterator()
+            var sentLast = false
+            do {
+                try await send(try session.start())
+                while !session.isFinished {
+                    let next: ByteBuffer?
+                    do { next = try await iterator.next() } catch { throw tlsOrTransport(error) }
+                    guard var buffer = next else {
+                        if let seen = verifier.seen, seen != verifier.expected { throw tlsOrTransport(ChannelError.eof) }
+                        if idle.fired { throw tlsOrTransport(ChannelError.eof) }
+                        throw RunnerError(.peer, "the peer closed the connection while \(session.stateDescription)")
+                    }
+                    stats.bytesIn += buffer.readableBytes
+                    decoder.append(buffer.readBytes(length: buffer.readableBytes)!)
+                    while let frame = try decoder.next() {
+                        stats.framesIn += 1
+                        let replies = try session.handle(frame)
+                        try await send(replies)
+                        stats.stage = session.stateDescription
+                        progress?(stats)
+                        if session.isFinished {
+                            sentLast = !replies.isEmpty
+                            break
+                        }
+                    }
+                }
+            } catch let error as RunnerError {
+                throw error
+            } catch let error as CleanRoomProtocolError {
+                if case .peerAborted = error { throw RunnerError(.peer, error.description) }
+                try? await send([session.abortFrame(for: error)])
+                throw RunnerError(.session, error.description)
+            } catch let error as CleanRoomCryptoError {
+                try? await send([session.abortFrame(for: error)])
+                throw RunnerError(.session, error.description)
+            } catch {
+                throw tlsOrTransport(error)
+            }
+            if sentLast {
+                // We sent the final frame: wait for the peer to close, so it surely arrived.
+                let underlying = channel.channel
+                let closer = Task {
+                    try await Task.sleep(for: .seconds(30))
+                    underlying.close(promise: nil)
+                }
+                while (try? await iterator.next()) != nil {}
+                closer.cancel()
+            }
+            return session.result!
+        }
+    }
+}
+
+/// Carries the (non-Sendable) session into the channel's task; only that task touches it.
+final class SessionBox: @unchecked Sendable {
+    let session: PartySession
+    init(_ session: PartySession) { self.session = session }
+}

@@ -1,0 +1,166 @@
+// `cleanroom demo`: the whole thing on one machine. Sample data and throwaway keys in a temporary
+// folder, a collaboration file with a cardinality and a grouped intersection-sum analysis, two
+// separate `cleanroom run` processes per analysis talking TLS over loopback, and what each party
+// learned beside the answer computed directly from the sample files.
+import ArgumentParser
+import CleanRoomProtocol
+import CleanRoomRunner
+import Foundation
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run a two-party demo over loopback TLS and check it against the plaintext answer."
+    )
+
+    @Option(help: "Rows per party.")
+    var rows: Int = 5_000
+
+    @Option(help: "Fraction of shared customers (0...1).")
+    var overlap: Double = 0.3
+
+    @Option(help: "Seed of the sample data.")
+    var seed: UInt64 = 7
+
+    @Flag(help: "Keep the temporary folder (data, keys, results, audit log).")
+    var keep = false
+
+    func run() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cleanroom-demo-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { if !keep { try? FileManager.default.removeItem(atPath: dir) } }
+        func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
+
+        print("CleanRoom demo — working in \(dir)\(keep ? "" : " (removed afterwards; --keep to keep it)")")
+        let (adCSV, pubCSV) = try SampleData.write(rows: rows, overlap: overlap, seed: seed, to: dir)
+        print("sample data: \(rows) advertiser rows (email, purchase_amount, quantity), \(rows) publisher rows (email, campaign)")
+        let keys = path("keys")
+        let adFP = try Identity.generate(party: "advertiser", directory: keys)
+        let pubFP = try Identity.generate(party: "publisher", directory: keys)
+        let port = try freeLoopbackPort()
+        let yaml = Self.collaboration(advertiser: adFP, publisher: pubFP, port: port, rows: rows)
+        try yaml.write(toFile: path("collaboration.yaml"), atomically: true, encoding: .utf8)
+        let collaboration = try Collaboration(yaml: yaml)
+        print("collaboration \(collaboration.name), digest \(try collaboration.digestHex().prefix(16))…, advertiser listens on 127.0.0.1:\(port)\n")
+
+        let tables = [
+            "advertiser": try CSVReader.read(path: adCSV, columns: ["email", "purchase_amount", "quantity"]),
+            "publisher": try CSVReader.read(path: pubCSV, columns: ["email", "campaign"]),
+        ]
+        var allMatch = true
+        for analysis in ["overlap", "spend-by-campaign"] {
+            let start = ContinuousClock.now
+            var processes: [(String, Process, Pipe)] = []
+            for (party, csv) in [("advertiser", adCSV), ("publisher", pubCSV)] {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+                p.arguments = [
+                    "run", path("collaboration.yaml"), "--as", party, "--data", csv, "--analysis", analysis,
+                    "--out", path("\(analysis)-\(party).json"), "--identity", keys, "--audit", path("audit.jsonl"), "--quiet",
+                ]
+                let out = Pipe()
+                p.standardOutput = out
+                p.standardError = out
+                try p.run()
+                processes.append((party, p, out))
+            }
+            var failed = false
+            for (party, p, out) in processes {
+                let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                p.waitUntilExit()
+                if p.terminationStatus != 0 {
+                    failed = true
+                    print("\(party) failed (exit \(p.terminationStatus)):\n\(text)")
+                }
+            }
+            let seconds = Double((ContinuousClock.now - start).components.seconds) + Double((ContinuousClock.now - start).components.attoseconds) * 1e-18
+            guard !failed else { throw ExitCode(1) }
+            let expected = try ReferenceAnswer.compute(collaboration, analysis: analysis, tables: tables)
+            let spec = try collaboration.analysis(named: analysis)
+            print("== \(analysis) (\(spec.kind.rawValue)), two processes over TLS: \(String(format: "%.2f", seconds)) s")
+            for party in ["advertiser", "publisher"] {
+                let data = try Data(contentsOf: URL(fileURLWithPath: path("\(analysis)-\(party).json")))
+                let doc = try JSONDecoder().decode(ResultDocument.self, from: data)
+                let learned = ReferenceAnswer.from(doc.result)
+                let ok = learned == expected
+                allMatch = allMatch && ok
+                print("\(party) learned: overlap \(doc.result.intersectionSize?.description ?? "-")  [\(ok ? "matches" : "DIFFERS FROM") the plaintext answer]")
+            }
+            print("plaintext answer computed from both files: overlap \(expected.intersectionSize)")
+            if !expected.groups.isEmpty {
+                print("  campaign            count   purchase_amount sum   quantity sum")
+                for label in expected.groups.keys.sorted() {
+                    let g = expected.groups[label]!
+                    print("  " + label.padding(toLength: 18, withPad: " ", startingAt: 0)
+                          + String(format: "%6d", g.count) + "   " + (g.sums["purchase_amount"] ?? "").leftPad(19) + "   " + (g.sums["quantity"] ?? "").leftPad(12))
+                }
+            }
+            print("")
+        }
+        print(allMatch ? "Both parties learned exactly the plaintext answer, and nothing else left either process." : "MISMATCH between what the parties learned and the plaintext answer.")
+        if !allMatch { throw ExitCode(1) }
+    }
+
+    static func collaboration(advertiser: String, publisher: String, port: Int, rows: Int) -> String {
+        """
+        # Written by `cleanroom demo`.
+        collaboration: demo-advertiser-publisher
+        parties:
+          - name: advertiser
+            certificate_sha256: "\(advertiser)"
+            listen: 127.0.0.1:\(port)
+          - name: publisher
+            certificate_sha256: "\(publisher)"
+        analyses:
+          - name: overlap
+            kind: cardinality
+            join:
+              advertiser: { column: email, normalize: email }
+              publisher: { column: email, normalize: email }
+            receivers: [advertiser, publisher]
+            min_intersection: 10
+            set_size:
+              advertiser: { min: 10, max: \(max(rows, 10)) }
+              publisher: { min: 10, max: \(max(rows, 10)) }
+          - name: spend-by-campaign
+            kind: intersection-sum
+            join:
+              advertiser: { column: email, normalize: email }
+              publisher: { column: email, normalize: email }
+            values:
+              owner: advertiser
+              columns:
+                - { name: purchase_amount, scale: 2, min: "0", max: "1000.00" }
+                - { name: quantity, scale: 0, min: 0, max: 100 }
+            group_by: { party: publisher, column: campaign }
+            min_group_size: 5
+            statistics: [count, sum, mean]
+            receivers: [advertiser, publisher]
+            min_intersection: 10
+            set_size:
+              advertiser: { min: 10, max: \(max(rows, 10)) }
+              publisher: { min: 10, max: \(max(rows, 10)) }
+        """
+    }
+}
+
+extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+}
+
+/// A loopback port that was free a moment ago (bind to port 0, read it, close).
+func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw ValidationError("cannot create a socket") }
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &addr) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+    }
+    guard ok else { throw ValidationError("cannot find a free loopback port") }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}

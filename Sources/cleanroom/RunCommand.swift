@@ -1,0 +1,179 @@
+// `cleanroom run`: one party's side of an analysis, over mutually authenticated TLS.
+import ArgumentParser
+import CleanRoomProtocol
+import CleanRoomRunner
+import Foundation
+import Logging
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run an analysis of a collaboration file against the other party.",
+        discussion: """
+            Loads and checks the collaboration file, reads this party's CSV, connects to (or waits \
+            for) the peer over mutually authenticated TLS, runs the session, prints what this party \
+            learned, writes it to --out (atomically) and appends an audit record.
+            """
+    )
+
+    @Argument(help: "The collaboration file (YAML or JSON), identical on both sides.")
+    var file: String
+
+    @Option(name: .customLong("as"), help: "This party's name in the collaboration file.")
+    var party: String
+
+    @Option(help: "This party's CSV file (header row; columns named as in the collaboration file).")
+    var data: String
+
+    @Option(help: "The analysis to run (required when the file has more than one).")
+    var analysis: String?
+
+    @Option(help: "Write the result as JSON here (atomically).")
+    var out: String?
+
+    @Option(help: "Folder with PARTY.key.pem and PARTY.cert.pem (from `cleanroom keys generate`).")
+    var identity: String = "keys"
+
+    @Option(help: "Append the audit record (JSON Lines) here.")
+    var audit: String = "cleanroom-audit.jsonl"
+
+    @Option(help: "Seconds to keep trying to reach the peer (or to wait for it when listening).")
+    var connectTimeout: Int = 60
+
+    @Option(help: "Seconds of silence from the peer before giving up.")
+    var idleTimeout: Int = 120
+
+    @Option(help: "Elements per frame (1...65536).")
+    var batchSize: Int = 16_384
+
+    @Flag(help: "No progress output.")
+    var quiet = false
+
+    @Flag(help: "Print progress lines even when stderr is not a terminal.")
+    var progress = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "warning"
+
+    func validate() throws {
+        guard (1...65_536).contains(batchSize) else { throw ValidationError("--batch-size must be 1...65536") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = Logger.Level(rawValue: logLevel)!
+            return h
+        }
+        let logger = Logger(label: "cleanroom.run")
+        var record = AuditRecord(party: party, outcome: "failed")
+        do {
+            let result = try await runSession(logger: logger, record: &record)
+            record.outcome = "completed"
+            record.learned = AuditRecord.learned(result)
+            try? record.append(to: audit)
+        } catch let error as RunnerError {
+            record.outcome = error.stage == .policy ? "refused" : "failed"
+            record.stage = error.stage.rawValue
+            record.reason = error.message
+            try? record.append(to: audit)
+            FileHandle.standardError.write(Data("cleanroom run: \(error)\n".utf8))
+            throw ExitCode(error.stage == .policy ? 3 : 1)
+        }
+    }
+
+    private func runSession(logger: Logger, record: inout AuditRecord) async throws -> SessionResult {
+        let collaboration: Collaboration
+        do { collaboration = try Collaboration(contentsOf: URL(fileURLWithPath: file)) } catch {
+            throw RunnerError(.configuration, "\(error)")
+        }
+        record.collaboration = collaboration.name
+        record.collaborationDigest = try collaboration.digestHex()
+        let me: Party, peer: Party
+        do {
+            me = try collaboration.party(named: party)
+            peer = try collaboration.party(named: collaboration.peer(of: party))
+        } catch { throw RunnerError(.configuration, "\(error)") }
+        record.peer = peer.name
+        record.peerCertificateSHA256 = peer.certificateSHA256
+        let analysisName: String
+        if let analysis {
+            analysisName = analysis
+        } else if collaboration.analyses.count == 1 {
+            analysisName = collaboration.analyses[0].name
+        } else {
+            throw RunnerError(.configuration, "the file has \(collaboration.analyses.count) analyses; choose one with --analysis (\(collaboration.analyses.map(\.name).joined(separator: ", ")))")
+        }
+        record.analysis = analysisName
+        let spec: Analysis
+        do { spec = try collaboration.analysis(named: analysisName) } catch { throw RunnerError(.configuration, "\(error)") }
+
+        // Identity: our certificate must be the one the collaboration file pins for us.
+        let certPath = (identity as NSString).appendingPathComponent("\(party).cert.pem")
+        let keyPath = (identity as NSString).appendingPathComponent("\(party).key.pem")
+        guard let certPEM = try? String(contentsOfFile: certPath, encoding: .utf8), let keyPEM = try? String(contentsOfFile: keyPath, encoding: .utf8) else {
+            throw RunnerError(.identity, "cannot read \(certPath) and \(keyPath) (create them with `cleanroom keys generate --party \(party) --out \(identity)`)")
+        }
+        let ownFingerprint = try Identity.fingerprint(pem: certPEM)
+        guard ownFingerprint == me.certificateSHA256 else {
+            throw RunnerError(.identity, "\(certPath) has fingerprint \(ownFingerprint), but the collaboration file pins \(me.certificateSHA256) for \(party)")
+        }
+
+        // Data: only the columns this analysis needs.
+        var columns = [spec.joinColumn(of: party).column]
+        if spec.kind == .intersectionSum {
+            if spec.valueOwner == party { columns += spec.values!.map(\.name) } else if let g = spec.groupBy { columns.append(g) }
+        }
+        let table: PartyTable
+        do { table = try CSVReader.read(path: data, columns: columns) } catch { throw RunnerError(.data, "\(data): \(error)") }
+        logger.info("read \(table.rows.count) rows from \(data)")
+
+        let transport = TransportConfiguration(
+            certificatePEM: certPEM, privateKeyPEM: keyPEM, peerFingerprint: peer.certificateSHA256,
+            idleTimeout: .seconds(idleTimeout), connectTimeout: .seconds(connectTimeout))
+        let config = RunConfiguration(collaboration: collaboration, analysis: analysisName, party: party, input: table, transport: transport, batchSize: batchSize)
+        let showProgress = !quiet && (progress || isatty(2) == 1)
+        let reporter = ProgressReporter(enabled: showProgress, terminal: isatty(2) == 1)
+        let result = try await SessionRunner.run(config) { reporter.report($0) }
+        reporter.finish()
+        record.ownUniqueIdentifiers = result.uniqueIdentifiers
+        record.peerUniqueIdentifiers = result.peerUniqueIdentifiers
+        if let out {
+            try ResultOutput.writeAtomically(try ResultOutput.json(ResultDocument(collaboration: collaboration.name, finishedAt: Date(), result: result)), to: out)
+        }
+        print(ResultOutput.table(result, collaboration: collaboration.name, valueColumns: spec.values?.map(\.name) ?? []))
+        return result
+    }
+}
+
+/// Progress on stderr: a rewritten line on a terminal, throttled lines otherwise.
+final class ProgressReporter: @unchecked Sendable {
+    let enabled: Bool
+    let terminal: Bool
+    private let start = ContinuousClock.now
+    private var last = ContinuousClock.now - .seconds(10)
+    private let lock = NSLock()
+
+    init(enabled: Bool, terminal: Bool) {
+        self.enabled = enabled
+        self.terminal = terminal
+    }
+
+    func report(_ p: RunProgress) {
+        guard enabled else { return }
+        lock.withLock {
+            let now = ContinuousClock.now
+            guard now - last >= .milliseconds(terminal ? 100 : 500) else { return }
+            last = now
+            let elapsed = Double((now - start).components.seconds) + Double((now - start).components.attoseconds) * 1e-18
+            let line = String(format: "[%@] frames %d in / %d out, %.1f MB in / %.1f MB out, %.1f s",
+                              p.stage as NSString, p.framesIn, p.framesOut, Double(p.bytesIn) / 1e6, Double(p.bytesOut) / 1e6, elapsed)
+            FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
+        }
+    }
+
+    func finish() {
+        if enabled && terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}
