@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 #include <openssl/bio.h>
 #include <openssl/ec.h>
+#include <openssl/obj_mac.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #endif

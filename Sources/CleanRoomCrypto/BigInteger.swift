@@ -199,7 +199,8 @@ public final class BigInteger: @unchecked Sendable {
     /// A uniformly random integer in `[0, bound)` (rejection sampling; default source OpenSSL).
     public static func random(below bound: BigInteger, using source: some RandomSource = SecureRandom.system) throws -> BigInteger {
         precondition(bound.signum > 0, "bound must be positive")
-        let bits = bound.bitWidth
+        // Candidates of exactly as many bits as bound − 1 (so a power-of-two bound never rejects).
+        let bits = max((bound - BigInteger(1)).bitWidth, 1)
         let bytes = (bits + 7) / 8
         let topMask: UInt8 = bits % 8 == 0 ? 0xff : UInt8((1 << (bits % 8)) - 1)
         var buffer = [UInt8](repeating: 0, count: bytes)

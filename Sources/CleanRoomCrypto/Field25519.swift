@@ -2,9 +2,14 @@
 // (https://gmplib.org/manual/Low_002dlevel-Functions).
 //
 // Elements are four 64-bit limbs holding any value below 2^256 (partially reduced); only
-// `canonicalize` brings them into [0, p). Every operation runs the same mpn calls on the same
-// sizes whatever the values, and selections use masks, not branches, so timing does not depend
-// on the (private) inputs. Not thread-safe: each `Field25519Arena` belongs to one thread.
+// `canonicalize` brings them into [0, p). Timing: multiplications and reductions use GMP's
+// fixed-size kernels (mpn_mul_n, mpn_sqr, mpn_addmul_1, mpn_mul_1, mpn_add_n, mpn_sub_n), which
+// at four limbs run straight loops without value-dependent exits; carries of single limbs are
+// propagated in Swift through every limb (GMP's mpn_add_1 / mpn_sub_1 stop early, so they are not
+// used); selections use masks, not branches. These are not GMP's documented side-channel-silent
+// mpn_sec_ functions, so the guarantee is "no data-dependent branches or table lookups in our
+// code and in the kernels as built", not a formal one. Not thread-safe: each
+// `Field25519Arena` belongs to one thread.
 import CGMP
 
 /// Pointer to the four little-endian limbs of a field element.
@@ -39,9 +44,34 @@ enum F25519 {
     @inline(__always) @usableFromInline
     static func reduceWide(_ r: Fe, _ t: Fe) {
         let c = __gmpn_addmul_1(t, t + 4, 4, 38)  // t[0..3] + 38·t[4..7], carry c < 39
-        let c2 = __gmpn_add_1(t, t, 4, c &* 38)  // fold the carry once more
+        let c2 = addSmall(t, c &* 38)  // fold the carry once more
         t[0] = t[0] &+ c2 &* 38  // cannot carry: t < 38·39 after a wrap
         r[0] = t[0]; r[1] = t[1]; r[2] = t[2]; r[3] = t[3]
+    }
+
+    /// r += v over four limbs with the carry propagated through every limb (GMP's mpn_add_1
+    /// stops early when the carry dies out, which would make timing depend on the value).
+    @inline(__always) @usableFromInline
+    static func addSmall(_ r: Fe, _ v: mp_limb_t) -> mp_limb_t {
+        var carry = v
+        for i in 0..<4 {
+            let (s, o) = r[i].addingReportingOverflow(carry)
+            r[i] = s
+            carry = o ? 1 : 0
+        }
+        return carry
+    }
+
+    /// r −= v over four limbs, borrow propagated through every limb; returns the final borrow.
+    @inline(__always) @usableFromInline
+    static func subSmall(_ r: Fe, _ v: mp_limb_t) -> mp_limb_t {
+        var borrow = v
+        for i in 0..<4 {
+            let (d, o) = r[i].subtractingReportingOverflow(borrow)
+            r[i] = d
+            borrow = o ? 1 : 0
+        }
+        return borrow
     }
 
     @inline(__always) @usableFromInline
@@ -66,14 +96,14 @@ enum F25519 {
     @inline(__always) @usableFromInline
     static func add(_ r: Fe, _ a: Fe, _ b: Fe) {
         let c = __gmpn_add_n(r, a, b, 4)
-        let c2 = __gmpn_add_1(r, r, 4, c &* 38)
+        let c2 = addSmall(r, c &* 38)
         r[0] = r[0] &+ c2 &* 38
     }
 
     @inline(__always) @usableFromInline
     static func sub(_ r: Fe, _ a: Fe, _ b: Fe) {
         let bw = __gmpn_sub_n(r, a, b, 4)
-        let bw2 = __gmpn_sub_1(r, r, 4, bw &* 38)
+        let bw2 = subSmall(r, bw &* 38)
         r[0] = r[0] &- bw2 &* 38
     }
 
@@ -81,7 +111,7 @@ enum F25519 {
     @inline(__always) @usableFromInline
     static func mulSmall(_ r: Fe, _ a: Fe, _ k: mp_limb_t) {
         let c = __gmpn_mul_1(r, a, 4, k)
-        let c2 = __gmpn_add_1(r, r, 4, c &* 38)
+        let c2 = addSmall(r, c &* 38)
         r[0] = r[0] &+ c2 &* 38
     }
 
@@ -102,7 +132,7 @@ enum F25519 {
         for _ in 0..<2 {  // after two folds r < 2^255
             let top = r[3] >> 63
             r[3] &= mask63
-            _ = __gmpn_add_1(r, r, 4, top &* 19)
+            _ = addSmall(r, top &* 19)
         }
         // r >= p  <=>  r + 19 >= 2^255
         var t = (r[0], r[1], r[2], r[3])

@@ -1,79 +1,189 @@
-// Opaque group tags for grouped intersection-sum (NIST SP 800-38D, AES-256-GCM through OpenSSL
-// EVP). P1 attaches to each blinded identifier a tag = nonce ‖ AES-GCM(k, group index) ‖ auth tag
-// under a key only P1 holds; P2 carries the tag through re-blinding and shuffling without
-// learning anything from it (fresh random nonces make equal groups look unrelated), and P1 opens
-// it afterwards. The authentication tag means a peer cannot forge or alter a tag unnoticed.
-// Thread safety: immutable after construction; `seal` and `open` may run concurrently.
+// Re-randomisable group tags for grouped intersection-sum: EC-ElGamal over NIST P-256 (OpenSSL
+// EC; T. ElGamal, "A public key cryptosystem and a signature scheme based on discrete
+// logarithms", 1985, in its additive form on an elliptic curve).
+//
+// P1 holds the key y (Y = y·G) and tags each blinded identifier with Enc(g) = (r·G, (g+1)·G + r·Y)
+// for its group index g. P2 re-randomises every tag it carries, (c1 + s·G, c2 + s·Y) with fresh s,
+// before shuffling, so the tags P1 gets back cannot be linked to the ones it sent: P2's shuffle
+// keeps hiding which of P1's identifiers matched. P1 decrypts c2 − y·c1 = (g+1)·G and looks it
+// up among its few group points. (An AEAD tag would pass through P2 unchanged and let P1 undo
+// the shuffle; this construction exists to prevent exactly that.)
+// Tags authenticate nothing: a hostile P2 can move or replace them (semi-honest model), but every
+// point is checked to be on the curve and every tag must decrypt to a known group.
+// Thread safety: immutable after construction; all methods may run concurrently.
 import COpenSSL
 
-/// Seals and opens 32-byte group tags: 12-byte nonce, 4-byte encrypted group index, 16-byte tag.
-public final class GroupTagCipher: @unchecked Sendable {
-    /// Size of one sealed tag in bytes.
-    public static let tagBytes = 32
-    private let key: UnsafeMutableRawBufferPointer
-    private let cipher: OpaquePointer
-    private static let aad = Array("CLEANROOM-GROUP-TAG-V1".utf8)
+/// Shared P-256 plumbing.
+public enum GroupTag {
+    /// One tag: two compressed P-256 points.
+    public static let tagBytes = 66
+    /// A public key: one compressed point.
+    public static let publicKeyBytes = 33
 
-    /// A cipher with a fresh key (from OpenSSL unless a test passes another source).
-    public init(using source: some RandomSource = SecureRandom.system) throws {
-        key = .allocate(byteCount: 32, alignment: 8)
-        do {
-            try source.fill(key)
-        } catch {
-            key.deallocate()
-            throw error
+    /// The P-256 group; EC_GROUP objects are read-only after creation and safe to share.
+    nonisolated(unsafe) static let curve: OpaquePointer = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1)!
+
+    static func fail(_ op: String) -> CleanRoomCryptoError { .openSSLFailure(operation: op) }
+
+    /// A uniformly random scalar in [1, order) from `source` (48 bytes reduced: bias below 2^-128).
+    static func randomScalar(_ source: some RandomSource, ctx: OpaquePointer) throws -> OpaquePointer {
+        var bytes = try SecureRandom.bytes(48, using: source)
+        defer { secureWipe(&bytes) }
+        guard let k = BN_secure_new(), let wide = BN_bin2bn(bytes, 48, nil) else { throw fail("BN_bin2bn") }
+        defer { BN_clear_free(wide) }
+        let order = EC_GROUP_get0_order(curve)!
+        guard let orderMinus1 = BN_dup(order) else { throw fail("BN_dup") }
+        defer { BN_free(orderMinus1) }
+        // k = wide mod (order − 1) + 1, in [1, order)
+        guard BN_sub_word(orderMinus1, 1) == 1, BN_nnmod(k, wide, orderMinus1, ctx) == 1, BN_add_word(k, 1) == 1 else {
+            BN_clear_free(k)
+            throw fail("BN_nnmod")
         }
-        guard let c = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil) else {
-            secureWipe(key); key.deallocate()
-            throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_CIPHER_fetch(AES-256-GCM)")
-        }
-        cipher = c
+        return k
     }
 
-    deinit {
-        EVP_CIPHER_free(cipher)
-        secureWipe(key)
-        key.deallocate()
+    static func encode(_ p: OpaquePointer, into out: UnsafeMutablePointer<UInt8>, ctx: OpaquePointer) throws {
+        guard EC_POINT_point2oct(curve, p, POINT_CONVERSION_COMPRESSED, out, 33, ctx) == 33 else { throw fail("EC_POINT_point2oct") }
     }
 
-    /// Seals `group` into the 32 bytes at `out`, with a nonce drawn from `source`.
-    public func seal(group: UInt32, into out: UnsafeMutableRawPointer, using source: some RandomSource = SecureRandom.system) throws {
-        let o = out.assumingMemoryBound(to: UInt8.self)
-        try source.fill(UnsafeMutableRawBufferPointer(start: out, count: 12))
-        guard let ctx = EVP_CIPHER_CTX_new() else { throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_CIPHER_CTX_new") }
-        defer { EVP_CIPHER_CTX_free(ctx) }
-        var plain = group.bigEndian
-        var len: Int32 = 0
-        let ok = withUnsafeBytes(of: &plain) { p -> Bool in
-            EVP_EncryptInit_ex2(ctx, cipher, key.baseAddress!.assumingMemoryBound(to: UInt8.self), o, nil) == 1
-                && EVP_EncryptUpdate(ctx, nil, &len, Self.aad, Int32(Self.aad.count)) == 1
-                && EVP_EncryptUpdate(ctx, o + 12, &len, p.baseAddress!.assumingMemoryBound(to: UInt8.self), 4) == 1
-                && EVP_EncryptFinal_ex(ctx, o + 16, &len) == 1
-                && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, o + 16) == 1
-        }
-        guard ok else { throw CleanRoomCryptoError.openSSLFailure(operation: "AES-256-GCM seal") }
-    }
-
-    /// Opens a tag sealed by this cipher.
-    /// - Throws: `invalidGroupTag` when the tag was not produced by this key or was altered.
-    public func open(_ tag: UnsafeRawPointer) throws -> UInt32 {
-        let t = tag.assumingMemoryBound(to: UInt8.self)
-        guard let ctx = EVP_CIPHER_CTX_new() else { throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_CIPHER_CTX_new") }
-        defer { EVP_CIPHER_CTX_free(ctx) }
-        var plain = [UInt8](repeating: 0, count: 16)  // room for the 4 bytes and whatever Final may flush
-        var len: Int32 = 0
-        var authTag = [UInt8](UnsafeBufferPointer(start: t + 16, count: 16))
-        let ok = plain.withUnsafeMutableBufferPointer { p -> Bool in
-            EVP_DecryptInit_ex2(ctx, cipher, key.baseAddress!.assumingMemoryBound(to: UInt8.self), t, nil) == 1
-                && EVP_DecryptUpdate(ctx, nil, &len, Self.aad, Int32(Self.aad.count)) == 1
-                && EVP_DecryptUpdate(ctx, p.baseAddress!, &len, t + 12, 4) == 1
-                && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, &authTag) == 1
-                && EVP_DecryptFinal_ex(ctx, p.baseAddress! + 4, &len) == 1
-        }
-        guard ok else {
+    /// Decodes a compressed point; rejects encodings off the curve and the point at infinity.
+    static func decode(_ bytes: UnsafePointer<UInt8>, ctx: OpaquePointer) throws -> OpaquePointer {
+        guard let p = EC_POINT_new(curve) else { throw fail("EC_POINT_new") }
+        guard bytes[0] == 2 || bytes[0] == 3, EC_POINT_oct2point(curve, p, bytes, 33, ctx) == 1, EC_POINT_is_at_infinity(curve, p) == 0
+        else {
+            EC_POINT_free(p)
             ERR_clear_error()
             throw CleanRoomCryptoError.invalidGroupTag
         }
-        return UInt32(plain[0]) << 24 | UInt32(plain[1]) << 16 | UInt32(plain[2]) << 8 | UInt32(plain[3])
+        return p
+    }
+
+    static func context() throws -> OpaquePointer {
+        guard let ctx = BN_CTX_new() else { throw fail("BN_CTX_new") }
+        return ctx
+    }
+}
+
+/// P1's side: the ElGamal key, sealing and opening tags.
+public final class GroupTagKey: @unchecked Sendable {
+    private let y: OpaquePointer  // secret scalar (BN_secure)
+    private let publicPoint: OpaquePointer  // Y = y·G
+    /// Compressed Y, sent to P2 so it can re-randomise tags.
+    public let publicKey: [UInt8]
+    /// Compressed (g+1)·G → g, for the groups this key opens.
+    private let lookup: [[UInt8]: UInt32]
+
+    /// A fresh key able to open tags of groups 0..<groupCount.
+    public init(groupCount: Int, using source: some RandomSource = SecureRandom.system) throws {
+        precondition(groupCount >= 1 && groupCount <= Int(UInt32.max))
+        let ctx = try GroupTag.context()
+        defer { BN_CTX_free(ctx) }
+        y = try GroupTag.randomScalar(source, ctx: ctx)
+        guard let Y = EC_POINT_new(GroupTag.curve), EC_POINT_mul(GroupTag.curve, Y, y, nil, nil, ctx) == 1 else {
+            BN_clear_free(y)
+            throw GroupTag.fail("EC_POINT_mul")
+        }
+        publicPoint = Y
+        var pk = [UInt8](repeating: 0, count: 33)
+        try pk.withUnsafeMutableBufferPointer { try GroupTag.encode(Y, into: $0.baseAddress!, ctx: ctx) }
+        publicKey = pk
+        var table: [[UInt8]: UInt32] = [:]
+        table.reserveCapacity(groupCount)
+        let generator = EC_GROUP_get0_generator(GroupTag.curve)!
+        guard let acc = EC_POINT_dup(generator, GroupTag.curve) else { throw GroupTag.fail("EC_POINT_dup") }
+        defer { EC_POINT_free(acc) }
+        var buffer = [UInt8](repeating: 0, count: 33)
+        for g in 0..<groupCount {
+            try buffer.withUnsafeMutableBufferPointer { try GroupTag.encode(acc, into: $0.baseAddress!, ctx: ctx) }
+            table[buffer] = UInt32(g)
+            guard EC_POINT_add(GroupTag.curve, acc, acc, generator, ctx) == 1 else { throw GroupTag.fail("EC_POINT_add") }
+        }
+        lookup = table
+    }
+
+    deinit {
+        BN_clear_free(y)
+        EC_POINT_free(publicPoint)
+    }
+
+    /// Writes Enc(group) (66 bytes) at `out`, with randomness from `source`.
+    public func seal(group: UInt32, into out: UnsafeMutablePointer<UInt8>, using source: some RandomSource = SecureRandom.system) throws {
+        guard Int(group) < lookup.count else {
+            throw CleanRoomCryptoError.unsupportedParameter(what: "group \(group) beyond the key's table")
+        }
+        let ctx = try GroupTag.context()
+        defer { BN_CTX_free(ctx) }
+        let r = try GroupTag.randomScalar(source, ctx: ctx)
+        defer { BN_clear_free(r) }
+        guard let g1 = BN_new() else { throw GroupTag.fail("BN_new") }
+        defer { BN_free(g1) }
+        guard let c1 = EC_POINT_new(GroupTag.curve), let c2 = EC_POINT_new(GroupTag.curve) else { throw GroupTag.fail("EC_POINT_new") }
+        defer { EC_POINT_free(c1); EC_POINT_free(c2) }
+        // c1 = r·G; c2 = (g+1)·G + r·Y in one double-scalar multiplication
+        guard BN_set_word(g1, UInt(group) + 1) == 1,
+            EC_POINT_mul(GroupTag.curve, c1, r, nil, nil, ctx) == 1,
+            EC_POINT_mul(GroupTag.curve, c2, g1, publicPoint, r, ctx) == 1
+        else { throw GroupTag.fail("EC_POINT_mul") }
+        try GroupTag.encode(c1, into: out, ctx: ctx)
+        try GroupTag.encode(c2, into: out + 33, ctx: ctx)
+    }
+
+    /// Decrypts a tag to its group index.
+    /// - Throws: `invalidGroupTag` for points off the curve or a tag of no known group.
+    public func open(_ tag: UnsafePointer<UInt8>) throws -> UInt32 {
+        let ctx = try GroupTag.context()
+        defer { BN_CTX_free(ctx) }
+        let c1 = try GroupTag.decode(tag, ctx: ctx)
+        defer { EC_POINT_free(c1) }
+        let c2 = try GroupTag.decode(tag + 33, ctx: ctx)
+        defer { EC_POINT_free(c2) }
+        guard let m = EC_POINT_new(GroupTag.curve) else { throw GroupTag.fail("EC_POINT_new") }
+        defer { EC_POINT_clear_free(m) }
+        // m = c2 − y·c1
+        guard EC_POINT_mul(GroupTag.curve, m, nil, c1, y, ctx) == 1, EC_POINT_invert(GroupTag.curve, m, ctx) == 1,
+            EC_POINT_add(GroupTag.curve, m, m, c2, ctx) == 1
+        else { throw GroupTag.fail("EC_POINT_mul") }
+        guard EC_POINT_is_at_infinity(GroupTag.curve, m) == 0 else { throw CleanRoomCryptoError.invalidGroupTag }
+        var buffer = [UInt8](repeating: 0, count: 33)
+        try buffer.withUnsafeMutableBufferPointer { try GroupTag.encode(m, into: $0.baseAddress!, ctx: ctx) }
+        guard let g = lookup[buffer] else { throw CleanRoomCryptoError.invalidGroupTag }
+        return g
+    }
+}
+
+/// P2's side: re-randomises tags under P1's public key without learning anything from them.
+public final class GroupTagRerandomizer: @unchecked Sendable {
+    private let publicPoint: OpaquePointer
+
+    /// - Throws: `invalidGroupTag` when `publicKey` is not a compressed P-256 point.
+    public init(publicKey: [UInt8]) throws {
+        guard publicKey.count == GroupTag.publicKeyBytes else {
+            throw CleanRoomCryptoError.wrongLength(what: "group-tag public key", got: publicKey.count, expected: GroupTag.publicKeyBytes)
+        }
+        let ctx = try GroupTag.context()
+        defer { BN_CTX_free(ctx) }
+        publicPoint = try publicKey.withUnsafeBufferPointer { try GroupTag.decode($0.baseAddress!, ctx: ctx) }
+    }
+
+    deinit { EC_POINT_free(publicPoint) }
+
+    /// Replaces the 66-byte tag at `tag` by (c1 + s·G, c2 + s·Y) with fresh s.
+    /// - Throws: `invalidGroupTag` when either point is not on the curve.
+    public func rerandomize(_ tag: UnsafeMutablePointer<UInt8>, using source: some RandomSource = SecureRandom.system) throws {
+        let ctx = try GroupTag.context()
+        defer { BN_CTX_free(ctx) }
+        let c1 = try GroupTag.decode(tag, ctx: ctx)
+        defer { EC_POINT_free(c1) }
+        let c2 = try GroupTag.decode(tag + 33, ctx: ctx)
+        defer { EC_POINT_free(c2) }
+        let s = try GroupTag.randomScalar(source, ctx: ctx)
+        defer { BN_clear_free(s) }
+        guard let t = EC_POINT_new(GroupTag.curve) else { throw GroupTag.fail("EC_POINT_new") }
+        defer { EC_POINT_clear_free(t) }
+        guard EC_POINT_mul(GroupTag.curve, t, s, nil, nil, ctx) == 1, EC_POINT_add(GroupTag.curve, c1, c1, t, ctx) == 1,
+            EC_POINT_mul(GroupTag.curve, t, nil, publicPoint, s, ctx) == 1, EC_POINT_add(GroupTag.curve, c2, c2, t, ctx) == 1
+        else { throw GroupTag.fail("EC_POINT_mul") }
+        try GroupTag.encode(c1, into: tag, ctx: ctx)
+        try GroupTag.encode(c2, into: tag + 33, ctx: ctx)
     }
 }

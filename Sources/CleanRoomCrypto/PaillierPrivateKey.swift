@@ -3,7 +3,7 @@
 // - Decryption uses the Chinese remainder theorem with mpz_powm_sec for the secret exponents
 //   p − 1 and q − 1 (Paillier 1999, §7 "decryption using CRT").
 // - Key-owner encryption follows Damgård, Jurik and Nielsen ("A generalization of Paillier's
-//   public-key system with applications to electronic voting", IJIS 2010, §4.1): h = −x² mod n
+//   public-key system with applications to electronic voting", IJIS 2010, §4.1): p ≡ q ≡ 3 (mod 4), h = −x² mod n
 //   for random x, hs = hⁿ mod n², and the randomiser is hs^α for α uniform in [0, 2^⌈k/2⌉)
 //   (k = bits of n). The key owner evaluates hs^α modulo p² and q² with fixed-base tables and
 //   recombines by CRT, so an encryption costs about 2·⌈k/2⌉/w multiplications of k-bit numbers.
@@ -44,9 +44,17 @@ public final class PaillierPrivateKey: @unchecked Sendable {
         guard PaillierPublicKey.supportedBits.contains(bits) else {
             throw CleanRoomCryptoError.unsupportedParameter(what: "Paillier modulus of \(bits) bits (supported: 2048, 3072)")
         }
+        // Primes ≡ 3 (mod 4), as Damgård–Jurik–Nielsen assume for h = −x² (then −1 is a
+        // non-residue modulo both primes); half the candidates qualify.
+        func prime() throws -> BigInteger {
+            while true {
+                let p = try source.generatePrime(bits: bits / 2)
+                if __gmpz_fdiv_ui(p.z, 4) == 3 { return p }
+            }
+        }
         while true {
-            let p = try source.generatePrime(bits: bits / 2)
-            let q = try source.generatePrime(bits: bits / 2)
+            let p = try prime()
+            let q = try prime()
             guard p != q, (p * q).bitWidth == bits else { continue }
             return try PaillierPrivateKey(p: p, q: q, window: window, using: source)
         }

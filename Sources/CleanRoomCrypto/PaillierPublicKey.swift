@@ -94,6 +94,20 @@ public final class PaillierPublicKey: @unchecked Sendable, Equatable {
         return try ciphertext(value: BigInteger(bigEndian: bytes))
     }
 
+    /// Decodes a ciphertext and checks only its range, 0 < c < n² (`requireUnit: false`). The
+    /// unit check protects the key owner alone (a non-unit would reveal a factor of n), so a party
+    /// adding the owner's ciphertexts may skip its cost; the key owner never does.
+    public func ciphertext(bytes: UnsafeRawBufferPointer, requireUnit: Bool) throws -> PaillierCiphertext {
+        if requireUnit { return try ciphertext(bytes: bytes) }
+        guard bytes.count == ciphertextBytes else {
+            throw CleanRoomCryptoError.wrongLength(what: "Paillier ciphertext", got: bytes.count, expected: ciphertextBytes)
+        }
+        let c = BigInteger(bigEndian: bytes)
+        guard c.signum > 0 else { throw CleanRoomCryptoError.invalidCiphertext(reason: "not positive") }
+        guard c < nSquared else { throw CleanRoomCryptoError.invalidCiphertext(reason: "not below n²") }
+        return PaillierCiphertext(c)
+    }
+
     /// Decodes and validates a ciphertext from bytes.
     public func ciphertext(bytes: [UInt8]) throws -> PaillierCiphertext {
         try bytes.withUnsafeBytes { try ciphertext(bytes: $0) }

@@ -66,7 +66,9 @@ public struct TLSIdentity: Sendable {
         let length = Int(BIO_ctrl_pending(bio))
         var buffer = [UInt8](repeating: 0, count: length)
         defer { secureWipe(&buffer) }
-        guard BIO_read(bio, &buffer, Int32(length)) == Int32(length) else { throw CleanRoomCryptoError.openSSLFailure(operation: "BIO_read") }
+        guard BIO_read(bio, &buffer, Int32(length)) == Int32(length) else {
+            throw CleanRoomCryptoError.openSSLFailure(operation: "BIO_read")
+        }
         return String(decoding: buffer, as: UTF8.self)
     }
 }

@@ -62,7 +62,6 @@ struct FieldNode {
                 throw child(key, v).fail("unknown field (allowed here: \(allowed.sorted().joined(separator: ", ")))")
             }
             guard out[key] == nil else { throw child(key, v).fail("field appears twice") }
-            if case .alias = v { throw child(key, v).fail("YAML aliases are not allowed") }
             out[key] = child(key, v)
         }
         for key in required.sorted() where out[key] == nil {
@@ -146,7 +145,7 @@ enum CollaborationParser {
         let name = try partyName(m["name"]!)
         let fpNode = m["certificate_sha256"]!
         let fp = try fpNode.string().lowercased().filter { $0 != ":" && $0 != " " }
-        guard fp.count == 64, fp.allSatisfy({ $0.isHexDigit }) else {
+        guard fp.utf8.count == 64, fp.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
             throw fpNode.fail("expected a SHA-256 fingerprint: 64 hex digits (colons allowed)")
         }
         var listen: String?
@@ -162,8 +161,8 @@ enum CollaborationParser {
 
     static func partyName(_ node: FieldNode) throws -> String {
         let name = try node.string()
-        guard name.count <= 64, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-            throw node.fail("party names use letters, digits, '-', '_' and '.', at most 64 characters")
+        guard name.utf8.count <= 64, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            throw node.fail("party names use letters, digits, '-', '_' and '.', at most 64 bytes of UTF-8")
         }
         return name
     }
@@ -241,7 +240,8 @@ enum CollaborationParser {
             let lo = try cm["min"]?.decimal(scale: scale) ?? 0
             let hi = try cm["max"]!.decimal(scale: scale)
             guard lo <= hi else { throw cn.fail("min is larger than max") }
-            guard hi - lo < (1 << 52) else { throw cn.fail("max − min must be below 2^52 units of 10^-\(scale)") }
+            let (range, overflow) = hi.subtractingReportingOverflow(lo)
+            guard !overflow, range < (1 << 52) else { throw cn.fail("max − min must be below 2^52 units of 10^-\(scale)") }
             let colName = try cm["name"]!.string()
             guard !columns.contains(where: { $0.name == colName }) else { throw cm["name"]!.fail("column '\(colName)' is listed twice") }
             guard colName != analysis.joinColumn(of: owner).column else {
@@ -279,6 +279,13 @@ enum CollaborationParser {
         let bits = try m["key_bits"]?.int(in: 2048...3072) ?? 2048
         guard bits == 2048 || bits == 3072 else { throw m["key_bits"]!.fail("Paillier keys are 2048 or 3072 bits") }
         analysis.keyBits = bits
+        // The packed plaintext (one slot per column plus a row counter) must fit the key.
+        let layout = PartySession.slotLayout(for: analysis)
+        guard layout.totalBits <= bits - 2 else {
+            throw node.fail(
+                "the value columns need \(layout.totalBits) bits of Paillier plaintext (\(layout.slotCount) slots of \(layout.slotBits) bits: value range plus log2 of the owner's max set size), but a \(bits)-bit key offers \(bits - 2); narrow min/max, lower the max set size, drop columns or use key_bits: 3072"
+            )
+        }
         return analysis
     }
 }

@@ -95,7 +95,9 @@ public struct ValueColumn: Sendable, Equatable, Codable {
     public func parse(_ text: String) -> Int64? { DecimalParser.parse(text.trimmingCharacters(in: .whitespaces), scale: scale) }
 }
 
-/// Minimum and maximum set size (rows of input data) of one party.
+/// Set-size bounds of one party: `min` applies to its unique identifiers (after normalisation and
+/// de-duplication), `max` to the rows it uses (so it also bounds how many rows a sum can add);
+/// the peer checks the announced number of unique identifiers against both.
 public struct SetSizeBounds: Sendable, Equatable, Codable {
     public var party: String
     public var min: Int

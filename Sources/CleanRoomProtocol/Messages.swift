@@ -33,20 +33,19 @@ struct HelloMessage: Equatable {
 }
 
 /// SET_SIZE: the number of unique identifiers the sender will send; P2 of an intersection-sum
-/// adds its Paillier public key.
+/// adds its Paillier public key, P1 of a grouped intersection-sum its group-tag public key.
 struct SetSizeMessage: Equatable {
     var count: UInt64
     var paillierKey: [UInt8]?
+    var groupKey: [UInt8]?
 
     func frame() -> Frame {
         var w = ByteWriter()
         w.u64(count)
-        if let k = paillierKey {
-            w.u16(UInt16(k.count))
-            w.raw(k)
-        } else {
-            w.u16(0)
-        }
+        w.u16(UInt16(paillierKey?.count ?? 0))
+        if let k = paillierKey { w.raw(k) }
+        w.u8(UInt8(groupKey?.count ?? 0))
+        if let g = groupKey { w.raw(g) }
         return Frame(type: .setSize, payload: w.bytes)
     }
 
@@ -56,8 +55,11 @@ struct SetSizeMessage: Equatable {
         let keyBytes = Int(try r.u16("key length"))
         guard keyBytes == 0 || keyBytes == 256 || keyBytes == 384 else { throw r.fail("Paillier key of \(keyBytes) bytes") }
         let key = keyBytes == 0 ? nil : Array(try r.take(keyBytes, "Paillier key"))
+        let groupBytes = Int(try r.u8("group key length"))
+        guard groupBytes == 0 || groupBytes == GroupTag.publicKeyBytes else { throw r.fail("group-tag key of \(groupBytes) bytes") }
+        let group = groupBytes == 0 ? nil : Array(try r.take(groupBytes, "group-tag key"))
         try r.finish()
-        return SetSizeMessage(count: count, paillierKey: key)
+        return SetSizeMessage(count: count, paillierKey: key, groupKey: group)
     }
 }
 
@@ -109,6 +111,7 @@ struct CardinalityMessage: Equatable {
         guard flag <= 1 else { throw r.fail("unknown flags \(flag)") }
         let count = try r.u64("count")
         try r.finish()
+        guard flag == 0 || count == 0 else { throw r.fail("a suppressed result carries a count") }
         return CardinalityMessage(suppressed: flag == 1, count: count)
     }
 }
@@ -148,32 +151,34 @@ struct MatchesMessage: Equatable {
     }
 }
 
-/// ENCRYPTED_SUMS: per reported group, optional label and count, and a re-randomised ciphertext.
+/// ENCRYPTED_SUMS: per group, optional label and count, and a re-randomised ciphertext.
 struct EncryptedSumsMessage: Equatable {
     struct Group: Equatable {
         var label: String?
         var count: UInt64?
         var ciphertext: [UInt8]
     }
-    /// The whole overlap was below the threshold: nothing else is sent.
+    /// The whole overlap was below the threshold (only when P2 receives: masked messages never say).
     var suppressed: Bool
-    /// Sums carry a mask only P1 knows (P2 is not a receiver).
+    /// Sums carry masks only P1 knows (P2 is not a receiver); the list then has a fixed length.
     var masked: Bool
-    /// Overlap size (sent when P2 receives the result and it was not suppressed).
+    /// Overlap size, when P2 receives it (withheld when a group was suppressed, because the
+    /// difference would reveal the suppressed groups' size).
     var intersection: UInt64?
     var groups: [Group]
 
-    static let flagSuppressed: UInt8 = 1, flagMasked: UInt8 = 2, flagLabels: UInt8 = 4, flagCounts: UInt8 = 8
+    static let flagSuppressed: UInt8 = 1, flagMasked: UInt8 = 2, flagLabels: UInt8 = 4, flagCounts: UInt8 = 8, flagTotal: UInt8 = 16
 
     func frame(ciphertextBytes: Int) -> Frame {
         var w = ByteWriter()
         let hasLabels = groups.first?.label != nil
-        let hasCounts = intersection != nil
+        let hasCounts = groups.first?.count != nil
         var flags: UInt8 = 0
         if suppressed { flags |= Self.flagSuppressed }
         if masked { flags |= Self.flagMasked }
         if hasLabels { flags |= Self.flagLabels }
         if hasCounts { flags |= Self.flagCounts }
+        if intersection != nil { flags |= Self.flagTotal }
         w.u8(flags)
         w.u64(intersection ?? 0)
         w.u32(UInt32(groups.count))
@@ -189,16 +194,17 @@ struct EncryptedSumsMessage: Equatable {
     static func decode(_ f: Frame, ciphertextBytes: Int, maxGroups: Int) throws -> EncryptedSumsMessage {
         var r = ByteReader(f)
         let flags = try r.u8("flags")
-        guard flags & ~0x0f == 0 else { throw r.fail("unknown flags \(flags)") }
-        let intersection = try r.u64("intersection size")
+        guard flags & ~0x1f == 0 else { throw r.fail("unknown flags \(flags)") }
+        let total = try r.u64("intersection size")
         let n = Int(try r.u32("group count"))
         guard n <= maxGroups else { throw r.fail("\(n) groups, at most \(maxGroups) possible") }
         let suppressed = flags & flagSuppressed != 0
-        guard !suppressed || (n == 0 && flags == flagSuppressed) else { throw r.fail("a suppressed result carries data") }
+        guard !suppressed || (n == 0 && flags == flagSuppressed && total == 0) else { throw r.fail("a suppressed result carries data") }
         let masked = flags & flagMasked != 0
-        let hasLabels = flags & flagLabels != 0, hasCounts = flags & flagCounts != 0
-        guard !(masked && (hasLabels || hasCounts)) else { throw r.fail("masked sums must not carry labels or counts") }
-        guard suppressed || n > 0 else { throw r.fail("no groups and not suppressed") }
+        let hasLabels = flags & flagLabels != 0, hasCounts = flags & flagCounts != 0, hasTotal = flags & flagTotal != 0
+        guard !(masked && (hasLabels || hasCounts || hasTotal)) else { throw r.fail("masked sums must not carry labels, counts or totals") }
+        guard !masked || n > 0 else { throw r.fail("masked sums always carry at least one ciphertext") }
+        guard hasTotal || total == 0 else { throw r.fail("a total without its flag") }
         var groups: [Group] = []
         for _ in 0..<n {
             let label = hasLabels ? try r.str8("group label") : nil
@@ -206,7 +212,7 @@ struct EncryptedSumsMessage: Equatable {
             groups.append(Group(label: label, count: count, ciphertext: Array(try r.take(ciphertextBytes, "ciphertext"))))
         }
         try r.finish()
-        return EncryptedSumsMessage(suppressed: suppressed, masked: masked, intersection: hasCounts ? intersection : nil, groups: groups)
+        return EncryptedSumsMessage(suppressed: suppressed, masked: masked, intersection: hasTotal ? total : nil, groups: groups)
     }
 }
 
@@ -245,14 +251,24 @@ public struct AbortMessage: Equatable, Sendable {
         case .handshakeMismatch: return 2
         case .setSizeOutOfPolicy, .invalidCollaboration, .unknownAnalysis, .unknownParty: return 3
         case .invalidPeerCryptography: return 4
-        default: return error is CleanRoomCryptoError ? 4 : 5
+        default:
+            switch error as? CleanRoomCryptoError {
+            case .lowOrderPoint, .invalidCiphertext, .invalidPublicKey, .invalidGroupTag: return 4
+            default: return 5
+            }
         }
     }
 
     func frame() -> Frame {
         var w = ByteWriter()
         w.u16(code)
-        w.str16(reason)
+        // At most 1,024 bytes, cut on a character boundary.
+        var text = ""
+        for ch in reason {
+            if text.utf8.count + String(ch).utf8.count > 1024 { break }
+            text.append(ch)
+        }
+        w.str16(text)
         return Frame(type: .abort, payload: w.bytes)
     }
 
@@ -261,6 +277,11 @@ public struct AbortMessage: Equatable, Sendable {
         let code = try r.u16("code")
         let reason = try r.str16("reason")
         try r.finish()
-        return AbortMessage(code: code, reason: reason)
+        return AbortMessage(code: code, reason: sanitized(reason))
     }
+}
+
+/// Peer-supplied text with control characters replaced, safe to print and log.
+func sanitized(_ s: String) -> String {
+    String(s.unicodeScalars.map { $0.properties.generalCategory == .control ? "\u{FFFD}" : Character($0) })
 }

@@ -77,9 +77,9 @@ enum InputPreparation {
                     }
                     rowValues[k] = UInt64(v - col.min)
                 }
-                var group: UInt32 = 0
+                var label = ""
                 if let g = groupColumn {
-                    let label = row[g].trimmingCharacters(in: .whitespaces)
+                    label = row[g].trimmingCharacters(in: .whitespaces)
                     guard !label.isEmpty else {
                         throw CleanRoomProtocolError.invalidRow(row: rowNumber, column: analysis.groupBy!, problem: "group label is empty")
                     }
@@ -87,36 +87,45 @@ enum InputPreparation {
                         throw CleanRoomProtocolError.invalidRow(
                             row: rowNumber, column: analysis.groupBy!, problem: "group label longer than 255 bytes")
                     }
-                    if let existing = groupIndex[label] {
-                        group = existing
-                    } else {
-                        group = UInt32(set.groupLabels.count)
-                        groupIndex[label] = group
-                        set.groupLabels.append(label)
-                    }
                 }
                 if let existing = index[id] {
                     // A duplicate identifier: P2's values are summed; P1's group must agree.
-                    if groupColumn != nil && set.groupOf[existing] != group {
+                    if groupColumn != nil && set.groupLabels[Int(set.groupOf[existing])] != label {
                         throw CleanRoomProtocolError.invalidRow(
                             row: rowNumber, column: analysis.groupBy!,
                             problem: "identifier repeats row \(table.rowNumbers[set.rows[existing][0]]) with a different group")
                     }
-                    for k in 0..<valueColumns.count {
-                        let (s, o) = set.slots[existing][k].addingReportingOverflow(rowValues[k])
-                        guard !o else {
-                            throw CleanRoomProtocolError.invalidRow(
-                                row: rowNumber, column: valueColumns[k].name, problem: "sum of duplicate rows overflows")
+                    if !valueColumns.isEmpty {
+                        // Computed in full before anything is stored, so a failing row changes nothing.
+                        var updated = set.slots[existing]
+                        for k in 0..<valueColumns.count {
+                            let (s, o) = updated[k].addingReportingOverflow(rowValues[k])
+                            guard !o else {
+                                throw CleanRoomProtocolError.invalidRow(
+                                    row: rowNumber, column: valueColumns[k].name, problem: "sum of duplicate rows overflows")
+                            }
+                            updated[k] = s
                         }
-                        set.slots[existing][k] = s
+                        updated[valueColumns.count] += 1
+                        set.slots[existing] = updated
                     }
-                    if !valueColumns.isEmpty { set.slots[existing][valueColumns.count] += 1 }
                     set.rows[existing].append(r)
                 } else {
+                    if groupColumn != nil {
+                        // Labels are registered only for rows that passed every check.
+                        let group: UInt32
+                        if let existing = groupIndex[label] {
+                            group = existing
+                        } else {
+                            group = UInt32(set.groupLabels.count)
+                            groupIndex[label] = group
+                            set.groupLabels.append(label)
+                        }
+                        set.groupOf.append(group)
+                    }
                     index[id] = set.identifiers.count
                     set.identifiers.append(id)
                     set.rows.append([r])
-                    if groupColumn != nil { set.groupOf.append(group) }
                     if !valueColumns.isEmpty { set.slots.append(rowValues + [1]) }
                 }
                 set.usedRows += 1

@@ -5,8 +5,10 @@
 // runs in-process in tests and over TLS in the runner.
 //
 // Security model: semi-honest (honest-but-curious) parties, as in the paper. Every peer value is
-// still validated (lengths, counts against announcements and policy, duplicates, low-order
-// points, Paillier ciphertext range), so a hostile peer gets a typed error, not a crash.
+// still validated (lengths, counts against announcements and policy, canonical encodings,
+// duplicates, low-order points, Paillier key and ciphertext range, group tags), so a hostile
+// peer gets a typed error, not a crash; validation never depends on whether an element matched,
+// so an abort does not reveal membership.
 // What each party learns per analysis is listed in docs/protocol.md.
 // Thread safety: not thread-safe; drive one session from one task.
 import CleanRoomCrypto
@@ -25,7 +27,8 @@ public final class PartySession {
     let prepared: PreparedSet
     private let rowNumbers: [Int]
     private let inputRows: Int
-    let blinding: BlindingKey
+    /// This session's blinding key; released when the session ends.
+    private(set) var blinding: BlindingKey?
     private let hasher: HashToCurve25519
     private let batchSize: Int
 
@@ -33,7 +36,8 @@ public final class PartySession {
     private let layout: PaillierSlotLayout?
     private var paillier: PaillierPrivateKey?  // P2
     private var peerPaillier: PaillierPublicKey?  // P1
-    private var tags: GroupTagCipher?  // P1 with groups
+    private var tagKey: GroupTagKey?  // P1 with groups
+    private var tagRerandomizer: GroupTagRerandomizer?  // P2 with groups
 
     private enum State: String {
         case new = "not started"
@@ -59,19 +63,19 @@ public final class PartySession {
     // P1 bookkeeping
     private var sentOrder: [Int] = []  // position in P1_ELEMENTS → identifier
     private var reblindedIndex: [Key32: Int32] = [:]  // P2_REBLINDED element → position
-    private var reblindedTags: [UInt8] = []  // tag of each position (grouped sums)
+    private var reblindedGroups: [UInt32] = []  // group of each position (grouped sums)
     private var reblindedCount = 0
     private var p2Seen: Set<Key32> = []
     private var p2Count = 0
     private var pendingKeys: [Key32] = []  // P2 elements received before P2_REBLINDED completed
-    private var pendingCiphertexts: [UInt8] = []
     private var matchedPositions: [Int] = []  // P1 positions in the overlap
     private var matchedP2: [UInt32] = []  // P2_ELEMENTS positions in the overlap
     private var groupSums: [UInt32: PaillierCiphertext] = [:]
     private var groupCounts: [UInt32: Int] = [:]
-    private var reported: [(group: UInt32, count: Int)] = []
+    private var sentGroups: [(group: UInt32, count: Int, real: Bool)] = []
     private var masks: [BigInteger] = []
     private var overlap = 0
+    private var pendingResult: SessionResult?
 
     // P2 bookkeeping
     private var p2Order: [Int] = []  // position in P2_ELEMENTS → identifier
@@ -112,11 +116,7 @@ public final class PartySession {
         }
         blinding = try BlindingKey(using: random)
         hasher = try HashToCurve25519()
-        if analysis.kind == .intersectionSum {
-            layout = PartySession.slotLayout(for: analysis)
-        } else {
-            layout = nil
-        }
+        layout = analysis.kind == .intersectionSum ? PartySession.slotLayout(for: analysis) : nil
     }
 
     /// The packing layout both parties derive from the policy: one slot per value column and a
@@ -126,6 +126,13 @@ public final class PartySession {
         let rangeBits = analysis.values!.map { c in UInt64(c.max - c.min) }.map { $0 == 0 ? 1 : 64 - $0.leadingZeroBitCount }.max()!
         return PaillierSlotLayout(
             valueBits: max(rangeBits, 1), maxAddends: maxRows + 1, guardBits: 1, slotCount: analysis.values!.count + 1)
+    }
+
+    /// Half-open ranges of at most `batchSize` elements, each frame staying well under the
+    /// frame limit for records of `width` bytes.
+    static func batchRanges(total: Int, batchSize: Int, width: Int) -> [Range<Int>] {
+        let step = max(1, min(batchSize, Frame.maxPayloadBytes / width / 2))
+        return stride(from: 0, to: total, by: step).map { $0..<min($0 + step, total) }
     }
 
     // MARK: Driving
@@ -199,26 +206,31 @@ public final class PartySession {
             throw CleanRoomProtocolError.handshakeMismatch(field: "collaboration digest", ours: hex(digest), theirs: hex(hello.digest))
         }
         guard hello.analysis == analysis.name else {
-            throw CleanRoomProtocolError.handshakeMismatch(field: "analysis", ours: analysis.name, theirs: hello.analysis)
+            throw CleanRoomProtocolError.handshakeMismatch(field: "analysis", ours: analysis.name, theirs: sanitized(hello.analysis))
         }
         guard hello.party == peer else {
-            throw CleanRoomProtocolError.handshakeMismatch(field: "peer party", ours: peer, theirs: hello.party)
+            throw CleanRoomProtocolError.handshakeMismatch(field: "peer party", ours: peer, theirs: sanitized(hello.party))
         }
         let expectedRole: Role = role == .p1 ? .p2 : .p1
         guard hello.role == expectedRole else {
-            throw CleanRoomProtocolError.handshakeMismatch(
-                field: "peer role", ours: "P\(expectedRole.rawValue)", theirs: "P\(hello.role.rawValue)")
+            throw CleanRoomProtocolError.handshakeMismatch(field: "peer role", ours: "\(expectedRole)", theirs: "\(hello.role)")
         }
         guard hello.nonce != nonce else {
             throw CleanRoomProtocolError.handshakeMismatch(field: "nonce", ours: "fresh", theirs: "a copy of ours (reflected)")
         }
         state = .awaitingSetSize
-        var message = SetSizeMessage(count: UInt64(prepared.identifiers.count), paillierKey: nil)
-        if role == .p2, analysis.kind == .intersectionSum {
-            let key = try PaillierPrivateKey.generate(bits: analysis.keyBits!, using: random)
-            try layout!.check(fitsIn: key.publicKey)
-            paillier = key
-            message.paillierKey = key.publicKey.serialized()
+        var message = SetSizeMessage(count: UInt64(prepared.identifiers.count), paillierKey: nil, groupKey: nil)
+        if analysis.kind == .intersectionSum {
+            if role == .p2 {
+                let key = try PaillierPrivateKey.generate(bits: analysis.keyBits!, using: random)
+                try layout!.check(fitsIn: key.publicKey)
+                paillier = key
+                message.paillierKey = key.publicKey.serialized()
+            } else if analysis.groupBy != nil {
+                let key = try GroupTagKey(groupCount: prepared.groupLabels.count, using: random)
+                tagKey = key
+                message.groupKey = key.publicKey
+            }
         }
         return [message.frame()]
     }
@@ -230,12 +242,18 @@ public final class PartySession {
                 party: peer, size: Int(min(m.count, UInt64(Int.max))), min: bounds.min, max: bounds.max)
         }
         peerCount = Int(m.count)
-        let needsKey = role == .p1 && analysis.kind == .intersectionSum
-        guard needsKey == (m.paillierKey != nil) else {
+        let sum = analysis.kind == .intersectionSum
+        let needsPaillier = role == .p1 && sum
+        let needsGroupKey = role == .p2 && sum && analysis.groupBy != nil
+        guard needsPaillier == (m.paillierKey != nil) else {
             throw CleanRoomProtocolError.malformedMessage(
-                type: "SET_SIZE", problem: needsKey ? "Paillier key missing" : "unexpected Paillier key")
+                type: "SET_SIZE", problem: needsPaillier ? "Paillier key missing" : "unexpected Paillier key")
         }
-        if needsKey {
+        guard needsGroupKey == (m.groupKey != nil) else {
+            throw CleanRoomProtocolError.malformedMessage(
+                type: "SET_SIZE", problem: needsGroupKey ? "group-tag key missing" : "unexpected group-tag key")
+        }
+        if needsPaillier {
             let key: PaillierPublicKey
             do { key = try PaillierPublicKey.deserialize(m.paillierKey!) } catch {
                 throw CleanRoomProtocolError.invalidPeerCryptography(problem: "Paillier public key: \(error)")
@@ -247,14 +265,16 @@ public final class PartySession {
             try layout!.check(fitsIn: key)
             peerPaillier = key
         }
-        state = .exchanging
-        if role == .p1 {
-            if analysis.groupBy != nil { tags = try GroupTagCipher(using: random) }
-            return try p1SendElements()
+        if needsGroupKey {
+            do { tagRerandomizer = try GroupTagRerandomizer(publicKey: m.groupKey!) } catch {
+                throw CleanRoomProtocolError.invalidPeerCryptography(problem: "group-tag key: \(error)")
+            }
         }
+        state = .exchanging
+        if role == .p1 { return try p1SendElements() }
         // P2 sends its own set now, except in intersection-sum, where P1 first gets its own set
         // back (so P1 can add ciphertexts as they stream in instead of holding them all).
-        if analysis.kind != .intersectionSum {
+        if !sum {
             sentOwnElements = true
             return try p2SendOwnElements()
         }
@@ -263,10 +283,11 @@ public final class PartySession {
 
     // MARK: Blinding helpers
 
-    /// Hashes identifiers `ids[range]` to the curve and blinds them with this party's key.
+    /// Hashes the identifiers `ids` to the curve and blinds them with this party's key.
     private func hashAndBlind(_ ids: ArraySlice<Int>) throws -> [UInt8] {
         let count = ids.count
         var flat = [UInt8]()
+        flat.reserveCapacity(ids.reduce(0) { $0 + prepared.identifiers[$1].count })
         var offsets = [0]
         offsets.reserveCapacity(count + 1)
         for i in ids {
@@ -286,47 +307,58 @@ public final class PartySession {
         }
         secureWipe(&flat)
         var blinded = [UInt8](repeating: 0, count: 32 * count)
-        try points.withUnsafeBytes { p in try blinded.withUnsafeMutableBytes { try blinding.blindBatch(p, into: $0) } }
+        try points.withUnsafeBytes { p in try blinded.withUnsafeMutableBytes { try blinding!.blindBatch(p, into: $0) } }
         points.withUnsafeMutableBytes { secureWipe($0) }
         return blinded
     }
 
+    /// Checks that each record's 32-byte element is a canonical u-coordinate (below p, top bit
+    /// clear), as every honest X25519 output is; anything else is a hostile encoding.
+    private func requireCanonical(_ records: [UInt8], count: Int, width: Int, context: String) throws {
+        try records.withUnsafeBytes { raw in
+            for i in 0..<count where !BlindedElement.isCanonical(raw.baseAddress! + width * i) {
+                throw CleanRoomProtocolError.invalidPeerCryptography(problem: "\(context) holds a non-canonical curve element")
+            }
+        }
+    }
+
     /// Blinds the first 32 bytes of each `width`-byte record of `records` in place.
     private func reblind(records: inout [UInt8], count: Int, width: Int, context: String) throws {
+        try requireCanonical(records, count: count, width: width, context: context)
         var points = [UInt8](repeating: 0, count: 32 * count)
         for i in 0..<count { points.replaceSubrange((32 * i)..<(32 * i + 32), with: records[(width * i)..<(width * i + 32)]) }
         var out = [UInt8](repeating: 0, count: 32 * count)
         do {
-            try points.withUnsafeBytes { p in try out.withUnsafeMutableBytes { try blinding.blindBatch(p, into: $0) } }
-        } catch CleanRoomCryptoError.lowOrderPoint(let index) {
-            throw CleanRoomProtocolError.invalidPeerCryptography(problem: "\(context) element \(index) is a low-order point")
+            try points.withUnsafeBytes { p in try out.withUnsafeMutableBytes { try blinding!.blindBatch(p, into: $0) } }
+        } catch CleanRoomCryptoError.lowOrderPoint {
+            throw CleanRoomProtocolError.invalidPeerCryptography(problem: "\(context) holds a low-order point")
         }
         for i in 0..<count { records.replaceSubrange((width * i)..<(width * i + 32), with: out[(32 * i)..<(32 * i + 32)]) }
     }
 
-    private func batches(_ total: Int, width: Int) -> StrideTo<Int> {
-        stride(from: 0, to: total, by: max(1, min(batchSize, Frame.maxPayloadBytes / width / 2)))
+    private func batches(_ total: Int, width: Int) -> [Range<Int>] {
+        PartySession.batchRanges(total: total, batchSize: batchSize, width: width)
     }
 
     // MARK: P1
 
-    private var p1RecordWidth: Int { analysis.groupBy != nil ? 32 + GroupTagCipher.tagBytes : 32 }
-    private var p2RecordWidth: Int { analysis.kind == .intersectionSum ? 32 + peerPaillierCiphertextBytes : 32 }
-    private var peerPaillierCiphertextBytes: Int { (peerPaillier?.ciphertextBytes ?? paillier?.publicKey.ciphertextBytes)! }
+    private var p1RecordWidth: Int { analysis.groupBy != nil ? 32 + GroupTag.tagBytes : 32 }
+    private var p2RecordWidth: Int { analysis.kind == .intersectionSum ? 32 + ciphertextBytes : 32 }
+    private var ciphertextBytes: Int { (peerPaillier?.ciphertextBytes ?? paillier?.publicKey.ciphertextBytes)! }
 
     private func p1SendElements() throws -> [Frame] {
         sentOrder = try SecureRandom.permutation(count: prepared.identifiers.count, using: random)
         let width = p1RecordWidth
         var frames: [Frame] = []
-        for start in batches(sentOrder.count, width: width) {
-            let ids = sentOrder[start..<min(start + batchSize, sentOrder.count)]
+        for range in batches(sentOrder.count, width: width) {
+            let ids = sentOrder[range]
             let blinded = try hashAndBlind(ids)
             var records = [UInt8](repeating: 0, count: width * ids.count)
             for (k, id) in ids.enumerated() {
                 records.replaceSubrange((width * k)..<(width * k + 32), with: blinded[(32 * k)..<(32 * k + 32)])
-                if let tags {
-                    try records.withUnsafeMutableBytes {
-                        try tags.seal(group: prepared.groupOf[id], into: $0.baseAddress! + width * k + 32, using: random)
+                if let tagKey {
+                    try records.withUnsafeMutableBufferPointer {
+                        try tagKey.seal(group: prepared.groupOf[id], into: $0.baseAddress! + width * k + 32, using: random)
                     }
                 }
             }
@@ -336,42 +368,62 @@ public final class PartySession {
     }
 
     private func p1OnP2Batch(_ frame: Frame) throws -> [Frame] {
+        let sum = analysis.kind == .intersectionSum
+        let reblindedComplete = reblindedCount == prepared.identifiers.count
         if frame.type == .p2Reblinded {
             let width = p1RecordWidth
             let batch = try ElementBatch.decode(frame, width: width, remaining: prepared.identifiers.count - reblindedCount)
+            try requireCanonical(batch.records, count: batch.count, width: width, context: "P2_REBLINDED")
             for k in 0..<batch.count {
                 let key = Key32(batch.records, at: width * k)
                 guard reblindedIndex.updateValue(Int32(reblindedCount + k), forKey: key) == nil else {
                     throw CleanRoomProtocolError.duplicateBlindedElement(message: "P2_REBLINDED")
                 }
             }
-            if width > 32 {
-                for k in 0..<batch.count { reblindedTags += batch.records[(width * k + 32)..<(width * k + width)] }
+            if let tagKey {
+                // Every tag is opened on arrival, matched or not, so a bad tag cannot reveal membership.
+                try batch.records.withUnsafeBufferPointer { raw in
+                    for k in 0..<batch.count {
+                        let g = try tagKey.open(raw.baseAddress! + width * k + 32)
+                        reblindedGroups.append(g)
+                    }
+                }
             }
             reblindedCount += batch.count
             if reblindedCount == prepared.identifiers.count {
-                // Match what arrived early, then stream the rest.
-                let ctBytes = analysis.kind == .intersectionSum ? peerPaillierCiphertextBytes : 0
-                for (j, key) in pendingKeys.enumerated() {
-                    try p1Match(
-                        key, p2Index: j, ciphertext: ctBytes == 0 ? nil : pendingCiphertexts[(ctBytes * j)..<(ctBytes * j + ctBytes)])
-                }
+                for (j, key) in pendingKeys.enumerated() { try p1Match(key, p2Index: j, ciphertext: nil) }
                 pendingKeys = []
-                pendingCiphertexts = []
             }
         } else {
+            // In intersection-sum an honest P2 returns P1's set first; refusing the other order
+            // keeps P1 from having to hold every ciphertext.
+            guard !sum || reblindedComplete else {
+                throw CleanRoomProtocolError.unexpectedMessage(type: "P2_ELEMENTS", state: "waiting for all of P2_REBLINDED")
+            }
             let width = p2RecordWidth
             var batch = try ElementBatch.decode(frame, width: width, remaining: peerCount - p2Count)
+            var ciphertexts: [PaillierCiphertext] = []
+            if sum {
+                // Every ciphertext is range-checked on arrival, matched or not.
+                let key = peerPaillier!
+                ciphertexts.reserveCapacity(batch.count)
+                try batch.records.withUnsafeBytes { raw in
+                    for k in 0..<batch.count {
+                        let bytes = UnsafeRawBufferPointer(rebasing: raw[(width * k + 32)..<(width * k + width)])
+                        do { ciphertexts.append(try key.ciphertext(bytes: bytes, requireUnit: false)) } catch {
+                            throw CleanRoomProtocolError.invalidPeerCryptography(problem: "a ciphertext in P2_ELEMENTS: \(error)")
+                        }
+                    }
+                }
+            }
             try reblind(records: &batch.records, count: batch.count, width: width, context: "P2_ELEMENTS")
             for k in 0..<batch.count {
                 let key = Key32(batch.records, at: width * k)
                 guard p2Seen.insert(key).inserted else { throw CleanRoomProtocolError.duplicateBlindedElement(message: "P2_ELEMENTS") }
-                let ct = width > 32 ? batch.records[(width * k + 32)..<(width * k + width)] : nil
-                if reblindedCount == prepared.identifiers.count {
-                    try p1Match(key, p2Index: p2Count + k, ciphertext: ct)
+                if reblindedComplete {
+                    try p1Match(key, p2Index: p2Count + k, ciphertext: sum ? ciphertexts[k] : nil)
                 } else {
                     pendingKeys.append(key)
-                    if let ct { pendingCiphertexts += ct }
                 }
             }
             p2Count += batch.count
@@ -380,7 +432,7 @@ public final class PartySession {
         return try p1Finish()
     }
 
-    private func p1Match(_ key: Key32, p2Index: Int, ciphertext: ArraySlice<UInt8>?) throws {
+    private func p1Match(_ key: Key32, p2Index: Int, ciphertext: PaillierCiphertext?) throws {
         guard let position = reblindedIndex[key] else { return }
         overlap += 1
         switch analysis.kind {
@@ -390,18 +442,9 @@ public final class PartySession {
             matchedPositions.append(Int(position))
             matchedP2.append(UInt32(p2Index))
         case .intersectionSum:
-            let key = peerPaillier!
-            let c: PaillierCiphertext
-            do { c = try key.ciphertext(bytes: Array(ciphertext!)) } catch {
-                throw CleanRoomProtocolError.invalidPeerCryptography(problem: "P2_ELEMENTS element \(p2Index): \(error)")
-            }
-            var group: UInt32 = 0
-            if let tags {
-                let offset = Int(position) * GroupTagCipher.tagBytes
-                group = try reblindedTags.withUnsafeBytes { try tags.open($0.baseAddress! + offset) }
-                guard Int(group) < prepared.groupLabels.count else { throw CleanRoomCryptoError.invalidGroupTag }
-            }
-            groupSums[group] = groupSums[group].map { key.add($0, c) } ?? c
+            let c = ciphertext!
+            let group = tagKey != nil ? reblindedGroups[Int(position)] : 0
+            groupSums[group] = groupSums[group].map { peerPaillier!.add($0, c) } ?? c
             groupCounts[group, default: 0] += 1
         }
     }
@@ -411,11 +454,15 @@ public final class PartySession {
         let suppressed = overlap < analysis.minIntersection
         var result = baseResult()
         result.intersectionSize = suppressed ? .suppressed(below: analysis.minIntersection) : .revealed(overlap)
+        p2Seen = []
+        reblindedIndex = [:]
         switch analysis.kind {
         case .cardinality:
             finish(result)
             return [
-                p2Receives ? CardinalityMessage(suppressed: suppressed, count: UInt64(overlap)).frame() : Frame(type: .done, payload: [])
+                p2Receives
+                    ? CardinalityMessage(suppressed: suppressed, count: suppressed ? 0 : UInt64(overlap)).frame()
+                    : Frame(type: .done, payload: [])
             ]
         case .intersection:
             if !suppressed {
@@ -429,64 +476,84 @@ public final class PartySession {
         }
     }
 
+    /// Group indices in label order (so the order reveals nothing about P1's file).
+    private var groupsByLabel: [UInt32] {
+        analysis.groupBy == nil
+            ? [0] : (0..<UInt32(prepared.groupLabels.count)).sorted { prepared.groupLabels[Int($0)] < prepared.groupLabels[Int($1)] }
+    }
+
     private func p1SendSums(result: SessionResult, suppressed: Bool, p2Receives: Bool) throws -> [Frame] {
         let key = peerPaillier!
         let p1Receives = analysis.receivers.contains(party)
-        var result = result
-        guard !suppressed else {
-            if analysis.groupBy != nil { result.suppressedGroups = prepared.groupLabels.count }
-            finish(result)
-            return [
-                EncryptedSumsMessage(suppressed: true, masked: false, intersection: nil, groups: []).frame(
-                    ciphertextBytes: key.ciphertextBytes)
-            ]
-        }
         let threshold = analysis.minGroupSize ?? 1
-        reported = groupCounts.filter { $0.value >= threshold }.map { (group: $0.key, count: $0.value) }.sorted { $0.group < $1.group }
-        if analysis.groupBy != nil { result.suppressedGroups = prepared.groupLabels.count - reported.count }
+        var result = result
+        // Only a receiver's result shows what P1 computed; docs/protocol.md says what P1's process
+        // necessarily knows regardless.
+        if !p1Receives { result.intersectionSize = nil }
+        let candidates = groupsByLabel
+        let reportable = suppressed ? [] : candidates.filter { (groupCounts[$0] ?? 0) >= threshold }
+        if p1Receives && analysis.groupBy != nil { result.suppressedGroups = candidates.count - reportable.count }
         let masked = !p2Receives
-        var groups: [EncryptedSumsMessage.Group] = []
-        for g in reported {
-            var c = try key.rerandomize(groupSums[g.group]!, using: random)
-            if masked {
+        var message = EncryptedSumsMessage(suppressed: false, masked: masked, intersection: nil, groups: [])
+        if masked {
+            // A fixed-length list: one entry per group label of P1 (one when ungrouped), reported
+            // sums masked with a uniform value mod n, everything else a fresh random encryption,
+            // so P2 learns neither the suppression nor how many groups passed.
+            for g in candidates {
+                let real = reportable.contains(g)
+                let c: PaillierCiphertext
                 let mask = try BigInteger.random(below: key.n, using: random)
+                if real {
+                    c = try key.addPlaintext(try key.rerandomize(groupSums[g]!, using: random), key.decodeSigned(mask))
+                } else {
+                    c = try key.encrypt(key.decodeSigned(mask), using: random)
+                }
                 masks.append(mask)
-                c = try key.addPlaintext(c, key.decodeSigned(mask))
+                sentGroups.append((group: g, count: groupCounts[g] ?? 0, real: real))
+                message.groups.append(EncryptedSumsMessage.Group(label: nil, count: nil, ciphertext: key.serialize(c)))
             }
-            groups.append(
-                EncryptedSumsMessage.Group(
-                    label: (!masked && analysis.groupBy != nil) ? prepared.groupLabels[Int(g.group)] : nil,
-                    count: masked ? nil : UInt64(g.count), ciphertext: key.serialize(c)))
+        } else if suppressed {
+            message.suppressed = true
+        } else {
+            for g in reportable {
+                let c = try key.rerandomize(groupSums[g]!, using: random)
+                sentGroups.append((group: g, count: groupCounts[g]!, real: true))
+                message.groups.append(
+                    EncryptedSumsMessage.Group(
+                        label: analysis.groupBy != nil ? prepared.groupLabels[Int(g)] : nil, count: UInt64(groupCounts[g]!),
+                        ciphertext: key.serialize(c)))
+            }
+            // The total is withheld when a group was suppressed: total − Σ reported would reveal it.
+            let reportedTotal = reportable.reduce(0) { $0 + groupCounts[$1]! }
+            if reportedTotal == overlap { message.intersection = UInt64(overlap) }
         }
-        let message = EncryptedSumsMessage(suppressed: false, masked: masked, intersection: masked ? nil : UInt64(overlap), groups: groups)
         groupSums = [:]
-        if p1Receives {
+        if p1Receives && !message.suppressed && !message.groups.isEmpty {
             state = .awaitingDecryptedSums
             pendingResult = result
         } else {
+            if p1Receives && !suppressed { result.groups = [] }
             finish(result)
         }
         return [message.frame(ciphertextBytes: key.ciphertextBytes)]
     }
 
-    private var pendingResult: SessionResult?
-
     private func p1OnDecryptedSums(_ frame: Frame) throws -> [Frame] {
         let key = peerPaillier!
-        let m = try DecryptedSumsMessage.decode(frame, plaintextBytes: key.modulusBytes, expected: reported.count)
+        let m = try DecryptedSumsMessage.decode(frame, plaintextBytes: key.modulusBytes, expected: sentGroups.count)
         var result = pendingResult!
         var groups: [GroupResult] = []
-        for (i, g) in reported.enumerated() {
+        for (i, g) in sentGroups.enumerated() {
             var plain = BigInteger(bigEndian: m.plaintexts[i])
             guard plain < key.n else {
-                throw CleanRoomProtocolError.malformedMessage(type: "DECRYPTED_SUMS", problem: "plaintext \(i) is not below n")
+                throw CleanRoomProtocolError.malformedMessage(type: "DECRYPTED_SUMS", problem: "a plaintext is not below n")
             }
+            guard g.real else { continue }
             if !masks.isEmpty { plain = (plain - masks[i]).mod(key.n) }
             let label = analysis.groupBy != nil ? prepared.groupLabels[Int(g.group)] : nil
             groups.append(try groupResult(label: label, count: g.count, plaintext: plain))
         }
         result.groups = groups
-        masks = []
         finish(result)
         return []
     }
@@ -499,8 +566,8 @@ public final class PartySession {
         let ctBytes = sum ? paillier!.publicKey.ciphertextBytes : 0
         let width = 32 + ctBytes
         var frames: [Frame] = []
-        for start in batches(p2Order.count, width: width) {
-            let ids = p2Order[start..<min(start + batchSize, p2Order.count)]
+        for range in batches(p2Order.count, width: width) {
+            let ids = p2Order[range]
             let blinded = try hashAndBlind(ids)
             guard sum else {
                 frames.append(ElementBatch(type: .p2Elements, count: ids.count, records: blinded).frame())
@@ -522,15 +589,25 @@ public final class PartySession {
     }
 
     private func p2OnP1Elements(_ frame: Frame) throws -> [Frame] {
-        let width = analysis.groupBy != nil ? 32 + GroupTagCipher.tagBytes : 32
-        let remaining = peerCount - p1Count
-        var batch = try ElementBatch.decode(frame, width: width, remaining: remaining)
+        let width = p1RecordWidth
+        var batch = try ElementBatch.decode(frame, width: width, remaining: peerCount - p1Count)
+        try requireCanonical(batch.records, count: batch.count, width: width, context: "P1_ELEMENTS")
         for k in 0..<batch.count {
             guard p1Seen.insert(Key32(batch.records, at: width * k)).inserted else {
                 throw CleanRoomProtocolError.duplicateBlindedElement(message: "P1_ELEMENTS")
             }
         }
         try reblind(records: &batch.records, count: batch.count, width: width, context: "P1_ELEMENTS")
+        if let tagRerandomizer {
+            // Fresh randomness in every tag, so P1 cannot link returned tags to the ones it sent.
+            do {
+                try batch.records.withUnsafeMutableBufferPointer { raw in
+                    for k in 0..<batch.count { try tagRerandomizer.rerandomize(raw.baseAddress! + width * k + 32, using: random) }
+                }
+            } catch CleanRoomCryptoError.invalidGroupTag {
+                throw CleanRoomProtocolError.invalidPeerCryptography(problem: "P1_ELEMENTS holds a malformed group tag")
+            }
+        }
         p1Count += batch.count
         var frames: [Frame] = []
         if analysis.kind == .intersection {
@@ -544,10 +621,12 @@ public final class PartySession {
         if analysis.kind != .intersection {
             // cardinality and intersection-sum: P1 must not learn which of its elements matched.
             try p1Received.withUnsafeMutableBytes { try SecureRandom.shuffle(records: $0, width: width, using: random) }
-            for start in batches(peerCount, width: width) {
-                let n = min(batchSize, peerCount - start)
+            for range in batches(peerCount, width: width) {
                 frames.append(
-                    ElementBatch(type: .p2Reblinded, count: n, records: Array(p1Received[(start * width)..<((start + n) * width)])).frame())
+                    ElementBatch(
+                        type: .p2Reblinded, count: range.count,
+                        records: Array(p1Received[(range.lowerBound * width)..<(range.upperBound * width)])
+                    ).frame())
             }
             p1Received = []
         }
@@ -569,8 +648,12 @@ public final class PartySession {
             return []
         case (.cardinality, .cardinality) where receives:
             let m = try CardinalityMessage.decode(frame)
-            guard m.suppressed || m.count <= UInt64(min(prepared.identifiers.count, peerCount)) else {
-                throw CleanRoomProtocolError.malformedMessage(type: "CARDINALITY", problem: "overlap larger than either set")
+            guard
+                m.suppressed
+                    || (m.count >= UInt64(analysis.minIntersection) && m.count <= UInt64(min(prepared.identifiers.count, peerCount)))
+            else {
+                throw CleanRoomProtocolError.malformedMessage(
+                    type: "CARDINALITY", problem: "overlap outside what the policy and the set sizes allow")
             }
             result.intersectionSize = m.suppressed ? .suppressed(below: analysis.minIntersection) : .revealed(Int(m.count))
             finish(result)
@@ -597,53 +680,68 @@ public final class PartySession {
     private func p2OnEncryptedSums(_ frame: Frame, result: SessionResult, receives: Bool) throws -> [Frame] {
         let key = paillier!
         var result = result
-        let maxGroups = analysis.groupBy != nil ? peerCount : 1
+        let grouped = analysis.groupBy != nil
+        let smaller = min(peerCount, prepared.identifiers.count)
+        // Masked lists have one entry per P1 group label (at most P1's set size); unmasked lists
+        // only groups that reached the threshold.
+        let maxGroups = !receives ? (grouped ? peerCount : 1) : (grouped ? smaller / (analysis.minGroupSize ?? 1) : 1)
         let m = try EncryptedSumsMessage.decode(frame, ciphertextBytes: key.publicKey.ciphertextBytes, maxGroups: maxGroups)
-        let p1Receives = analysis.receivers.contains(peer)
-        if m.suppressed {
-            if receives { result.intersectionSize = .suppressed(below: analysis.minIntersection) }
-            finish(result)
-            return []
-        }
         guard m.masked == !receives else {
             throw CleanRoomProtocolError.malformedMessage(
                 type: "ENCRYPTED_SUMS",
                 problem: m.masked ? "masked, but we receive the result" : "unmasked, but we do not receive the result")
         }
-        guard (analysis.groupBy != nil) == (m.groups.first?.label != nil) || m.masked else {
-            throw CleanRoomProtocolError.malformedMessage(type: "ENCRYPTED_SUMS", problem: "group labels do not match the analysis")
+        let p1Receives = analysis.receivers.contains(peer)
+        if m.suppressed {
+            result.intersectionSize = .suppressed(below: analysis.minIntersection)
+            finish(result)
+            return []
+        }
+        if receives {
+            guard grouped || m.groups.count == 1 else {
+                throw CleanRoomProtocolError.malformedMessage(type: "ENCRYPTED_SUMS", problem: "an ungrouped sum must carry one result")
+            }
+            guard m.groups.allSatisfy({ ($0.label != nil) == grouped && $0.count != nil }) else {
+                throw CleanRoomProtocolError.malformedMessage(type: "ENCRYPTED_SUMS", problem: "labels or counts do not match the analysis")
+            }
         }
         var plaintexts: [[UInt8]] = []
         var groups: [GroupResult] = []
         var total: UInt64 = 0
-        for (i, g) in m.groups.enumerated() {
+        var labels = Set<String>()
+        for g in m.groups {
             let c: PaillierCiphertext
             do { c = try key.publicKey.ciphertext(bytes: g.ciphertext) } catch {
-                throw CleanRoomProtocolError.invalidPeerCryptography(problem: "ENCRYPTED_SUMS group \(i): \(error)")
+                throw CleanRoomProtocolError.invalidPeerCryptography(problem: "a ciphertext in ENCRYPTED_SUMS: \(error)")
             }
             let plain = try key.decrypt(c)
             if receives {
-                let count = Int(g.count!)
-                guard count >= (analysis.minGroupSize ?? analysis.minIntersection), count <= prepared.identifiers.count else {
+                let minimum = UInt64(grouped ? analysis.minGroupSize! : analysis.minIntersection)
+                guard let count = g.count, count >= minimum, count <= UInt64(smaller) else {
                     throw CleanRoomProtocolError.malformedMessage(
-                        type: "ENCRYPTED_SUMS", problem: "group \(i) count \(count) is outside what the policy allows")
+                        type: "ENCRYPTED_SUMS", problem: "a group count is outside what the policy and the set sizes allow")
                 }
-                total += g.count!
-                groups.append(try groupResult(label: g.label, count: count, plaintext: plain))
+                if let label = g.label, !labels.insert(label).inserted {
+                    throw CleanRoomProtocolError.malformedMessage(type: "ENCRYPTED_SUMS", problem: "a group label appears twice")
+                }
+                total += count
+                groups.append(try groupResult(label: g.label.map(sanitized), count: Int(count), plaintext: plain))
             }
             if p1Receives { plaintexts.append(try plain.bigEndianBytes(width: key.publicKey.modulusBytes)) }
         }
         if receives {
-            let overlapSize = Int(m.intersection!)
-            guard overlapSize >= analysis.minIntersection, total <= m.intersection! else {
-                throw CleanRoomProtocolError.malformedMessage(
-                    type: "ENCRYPTED_SUMS", problem: "intersection size inconsistent with the policy or the groups")
+            guard total <= UInt64(smaller), m.intersection.map({ $0 == total }) ?? true else {
+                throw CleanRoomProtocolError.malformedMessage(type: "ENCRYPTED_SUMS", problem: "the total does not match the groups")
             }
-            result.intersectionSize = .revealed(overlapSize)
+            guard grouped || total >= UInt64(analysis.minIntersection) else {
+                throw CleanRoomProtocolError.malformedMessage(
+                    type: "ENCRYPTED_SUMS", problem: "overlap below the threshold, yet not suppressed")
+            }
+            result.intersectionSize = m.intersection.map { .revealed(Int($0)) }
             result.groups = groups
         }
         finish(result)
-        return p1Receives ? [DecryptedSumsMessage(plaintexts: plaintexts).frame()] : []
+        return p1Receives && !m.groups.isEmpty ? [DecryptedSumsMessage(plaintexts: plaintexts).frame()] : []
     }
 
     // MARK: Results
@@ -681,11 +779,14 @@ public final class PartySession {
         wipeSecrets()
     }
 
+    /// Drops every secret the session holds (keys, masks, sums); called when it ends either way.
     private func wipeSecrets() {
+        blinding = nil
         paillier = nil
-        tags = nil
+        tagKey = nil
         masks = []
-        pendingResult = pendingResult.map { $0 }
+        groupSums = [:]
+        pendingResult = nil
     }
 }
 
@@ -700,6 +801,22 @@ struct Key32: Hashable {
                 p.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self), p.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self)
             )
         }
+    }
+}
+
+/// Checks on the encoding of curve25519 u-coordinates received from a peer.
+enum BlindedElement {
+    /// True when the 32 little-endian bytes encode a value below p = 2^255 − 19 with bit 255
+    /// clear: the only form X25519 outputs. Rejecting the rest stops aliases of one point from
+    /// slipping past duplicate checks.
+    static func isCanonical(_ p: UnsafeRawPointer) -> Bool {
+        let top = p.loadUnaligned(fromByteOffset: 24, as: UInt64.self).littleEndian
+        guard top >> 63 == 0 else { return false }
+        // value ≥ p  ⟺  top limbs all ones (0x7fff…, 0xffff…, 0xffff…) and low limb ≥ 2^64 − 19
+        let l0 = p.loadUnaligned(fromByteOffset: 0, as: UInt64.self).littleEndian
+        let l1 = p.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian
+        let l2 = p.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian
+        return !(top == 0x7fff_ffff_ffff_ffff && l2 == .max && l1 == .max && l0 >= 0xffff_ffff_ffff_ffed)
     }
 }
 

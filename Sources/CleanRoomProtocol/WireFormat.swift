@@ -50,7 +50,8 @@ public struct Frame: Sendable, Equatable {
 
     /// Header size in bytes.
     public static let headerBytes = 6
-    /// Largest payload any message may have (64 MiB); sessions impose tighter limits per type.
+    /// Largest payload any message may have (64 MiB). Within it, every decoder bounds counts by
+    /// what the session announced and the policy allows before it allocates.
     public static let maxPayloadBytes = 64 << 20
 
     /// The frame's bytes: header then payload.

@@ -42,8 +42,8 @@ public struct CSVReader {
         defer { fclose(file) }
         var parser = Parser()
         var header: [String]?
-        var selected: [Int] = []      // header index of each wanted column
-        var selectOf: [Int] = []      // for each header index, position in `wanted` or -1
+        var selected: [Int] = []  // header index of each wanted column
+        var selectOf: [Int] = []  // for each header index, position in `wanted` or -1
         var rows: [[String]] = []
         var lines: [Int] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
@@ -90,14 +90,14 @@ public struct CSVReader {
 
     /// Splits bytes into records. Fields are kept as byte ranges in a reusable buffer.
     struct Parser {
-        private var field: [UInt8] = []          // bytes of all fields of the current record
-        private var ends: [Int] = []             // end offset of each field in `field`
+        private var field: [UInt8] = []  // bytes of all fields of the current record
+        private var ends: [Int] = []  // end offset of each field in `field`
         private var inQuotes = false
-        private var quoteClosed = false          // just saw the closing quote of a quoted field
+        private var quoteClosed = false  // just saw the closing quote of a quoted field
         private var fieldQuoted = false
         private var pendingCR = false
-        private var atStart = true               // for the byte order mark
-        private var line = 1                     // current line number
+        private var atStart = true  // for the byte order mark
+        private var line = 1  // current line number
         private var recordLine = 1
         private var bomBytes = 0
 
@@ -155,7 +155,8 @@ public struct CSVReader {
                         inQuotes = true
                         fieldQuoted = true
                     } else {
-                        throw CSVError.malformed(line: line, problem: "a quote inside an unquoted field (quote the whole field and double the quote)")
+                        throw CSVError.malformed(
+                            line: line, problem: "a quote inside an unquoted field (quote the whole field and double the quote)")
                     }
                 case 0x2C:  // comma
                     ends.append(field.count)
@@ -174,7 +175,9 @@ public struct CSVReader {
                 }
             }
             if final {
-                if inQuotes { throw CSVError.malformed(line: recordLine, problem: "a quoted field is not closed before the end of the file") }
+                if inQuotes {
+                    throw CSVError.malformed(line: recordLine, problem: "a quoted field is not closed before the end of the file")
+                }
                 if !field.isEmpty || !ends.isEmpty || fieldQuoted { try endRecord(emit) }
             }
         }

@@ -20,8 +20,10 @@ public struct TransportConfiguration: Sendable {
     /// How long the connecting side keeps retrying, and the listening side waits for the peer.
     public var connectTimeout: Duration
 
-    public init(certificatePEM: String, privateKeyPEM: String, peerFingerprint: String,
-                idleTimeout: Duration = .seconds(120), connectTimeout: Duration = .seconds(60)) {
+    public init(
+        certificatePEM: String, privateKeyPEM: String, peerFingerprint: String,
+        idleTimeout: Duration = .seconds(120), connectTimeout: Duration = .seconds(60)
+    ) {
         self.certificatePEM = certificatePEM
         self.privateKeyPEM = privateKeyPEM
         self.peerFingerprint = peerFingerprint
@@ -40,7 +42,8 @@ final class PinnedCertificateVerifier: @unchecked Sendable {
     init(expected: String) { self.expected = expected }
 
     func verify(_ certificates: [NIOSSLCertificate], _ promise: EventLoopPromise<NIOSSLVerificationResult>) {
-        guard let leaf = certificates.first, let der = try? leaf.toDERBytes(), let fp = try? TLSIdentity.fingerprint(derCertificate: der) else {
+        guard let leaf = certificates.first, let der = try? leaf.toDERBytes(), let fp = try? TLSIdentity.fingerprint(derCertificate: der)
+        else {
             promise.succeed(.failed)
             return
         }
@@ -73,7 +76,8 @@ enum PeerTransport {
         do {
             let cert = try NIOSSLCertificate(bytes: Array(config.certificatePEM.utf8), format: .pem)
             let key = try NIOSSLPrivateKey(bytes: Array(config.privateKeyPEM.utf8), format: .pem)
-            var tls = server
+            var tls =
+                server
                 ? TLSConfiguration.makeServerConfiguration(certificateChain: [.certificate(cert)], privateKey: .privateKey(key))
                 : TLSConfiguration.makeClientConfiguration()
             if !server {
@@ -113,8 +117,9 @@ enum PeerTransport {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .bind(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try configure(channel, handler: NIOSSLServerHandler(context: context, customVerificationCallback: verifier.verify),
-                                      idle: idle, timeout: config.idleTimeout)
+                        try configure(
+                            channel, handler: NIOSSLServerHandler(context: context, customVerificationCallback: verifier.verify),
+                            idle: idle, timeout: config.idleTimeout)
                     }
                 }
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
@@ -151,7 +156,8 @@ enum PeerTransport {
                     .connectTimeout(.seconds(5))
                     .connect(host: host, port: port) { channel in
                         channel.eventLoop.makeCompletedFuture {
-                            let handler = try NIOSSLClientHandler(context: context, serverHostname: nil, customVerificationCallback: verifier.verify)
+                            let handler = try NIOSSLClientHandler(
+                                context: context, serverHostname: nil, customVerificationCallback: verifier.verify)
                             return try configure(channel, handler: handler, idle: idle, timeout: config.idleTimeout)
                         }
                     }
@@ -166,7 +172,8 @@ enum PeerTransport {
                 delay = min(delay * 2, .seconds(2))
             }
         }
-        throw RunnerError(.connect, "gave up connecting to \(host):\(port) after \(config.connectTimeout): \(lastError.map { "\($0)" } ?? "timed out")")
+        throw RunnerError(
+            .connect, "gave up connecting to \(host):\(port) after \(config.connectTimeout): \(lastError.map { "\($0)" } ?? "timed out")")
     }
 
     static func isRetryable(_ error: Error) -> Bool {

@@ -31,7 +31,9 @@ public struct ReferenceAnswer: Equatable, Sendable {
         }
         let names = c.parties.map(\.name)
         let overlap = Set(ids[names[0]]!.keys).intersection(ids[names[1]]!.keys)
-        guard overlap.count >= a.minIntersection else { return ReferenceAnswer(intersectionSize: .suppressed(below: a.minIntersection), groups: [:]) }
+        guard overlap.count >= a.minIntersection else {
+            return ReferenceAnswer(intersectionSize: .suppressed(below: a.minIntersection), groups: [:])
+        }
         var groups: [String: (count: Int, sums: [String: String])] = [:]
         if a.kind == .intersectionSum {
             let owner = a.valueOwner!, other = names.first { $0 != owner }!

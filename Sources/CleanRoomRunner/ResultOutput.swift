@@ -60,7 +60,9 @@ public enum ResultOutput {
         lines.append("peer            \(r.peer): \(r.peerUniqueIdentifiers) unique identifiers")
         lines.append("overlap         \(r.intersectionSize?.description ?? "not revealed to you")")
         if let rows = r.matchedRows { lines.append("matched rows    \(rows.count) of yours (row numbers in the result file)") }
-        if let suppressed = r.suppressedGroups, suppressed > 0 { lines.append("groups          \(suppressed) suppressed (below the minimum group size)") }
+        if let suppressed = r.suppressedGroups, suppressed > 0 {
+            lines.append("groups          \(suppressed) suppressed (below the minimum group size)")
+        }
         if let groups = r.groups, !groups.isEmpty {
             var header = ["group", "count"]
             for c in valueColumns {
@@ -79,9 +81,12 @@ public enum ResultOutput {
             let widths = header.indices.map { i in rows.map { $0[i].count }.max()! }
             lines.append("")
             for (k, row) in rows.enumerated() {
-                lines.append(row.enumerated().map { i, cell in
-                    i < 1 ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[i] - cell.count) + cell
-                }.joined(separator: "  "))
+                lines.append(
+                    row.enumerated().map { i, cell in
+                        i < 1
+                            ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                            : String(repeating: " ", count: widths[i] - cell.count) + cell
+                    }.joined(separator: "  "))
                 if k == 0 { lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
             }
         }

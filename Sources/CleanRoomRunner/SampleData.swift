@@ -13,7 +13,9 @@ public struct SampleData {
     ///   - overlap: fraction (0...1) of the advertiser's customers the publisher also has.
     /// - Returns: the two file paths.
     @discardableResult
-    public static func write(rows: Int, overlap: Double, seed: UInt64, to directory: String) throws -> (advertiser: String, publisher: String) {
+    public static func write(rows: Int, overlap: Double, seed: UInt64, to directory: String) throws -> (
+        advertiser: String, publisher: String
+    ) {
         precondition(rows >= 0 && (0...1).contains(overlap))
         var rng = SplitMix64(seed: seed)
         let shared = Int((Double(rows) * overlap).rounded())
@@ -52,7 +54,9 @@ public struct SampleData {
 
     /// Quotes a field when RFC 4180 requires it.
     public static func csvField(_ s: String) -> String {
-        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || s.hasPrefix(" ") || s.hasSuffix(" ") else { return s }
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || s.hasPrefix(" ") || s.hasSuffix(" ") else {
+            return s
+        }
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

@@ -17,8 +17,10 @@ public struct RunConfiguration: Sendable {
     public var transport: TransportConfiguration
     public var batchSize: Int
 
-    public init(collaboration: Collaboration, analysis: String, party: String, input: PartyTable,
-                transport: TransportConfiguration, batchSize: Int = 16_384) {
+    public init(
+        collaboration: Collaboration, analysis: String, party: String, input: PartyTable,
+        transport: TransportConfiguration, batchSize: Int = 16_384
+    ) {
         self.collaboration = collaboration
         self.analysis = analysis
         self.party = party
@@ -58,7 +60,8 @@ public enum SessionRunner {
         }
         let box = SessionBox(session)
         let group = MultiThreadedEventLoopGroup.singleton
-        let body: @Sendable (FrameChannel, PinnedCertificateVerifier, IdleCloser) async throws -> SessionResult = { channel, verifier, idle in
+        let body: @Sendable (FrameChannel, PinnedCertificateVerifier, IdleCloser) async throws -> SessionResult = {
+            channel, verifier, idle in
             try await drive(box, channel, verifier: verifier, idle: idle, timeout: config.transport.idleTimeout, progress: progress)
         }
         if let listen = me.listen {
@@ -89,11 +92,16 @@ public enum SessionRunner {
             }
             if error is NIOSSLError || error is BoringSSLError || "\(error)".contains("SSL") {
                 if verifier.seen == nil && stats.framesIn == 0 {
-                    return RunnerError(.tls, "handshake failed before the peer's certificate was checked (the peer may have refused ours, or does not pin it): \(error)")
+                    return RunnerError(
+                        .tls,
+                        "handshake failed before the peer's certificate was checked (the peer may have refused ours, or does not pin it): \(error)"
+                    )
                 }
                 return RunnerError(.tls, "\(error)")
             }
-            if idle.fired { return RunnerError(.peer, "no data from the peer for \(timeout.components.seconds) s while \(session.stateDescription)") }
+            if idle.fired {
+                return RunnerError(.peer, "no data from the peer for \(timeout.components.seconds) s while \(session.stateDescription)")
+            }
             return RunnerError(.peer, "connection failed while \(session.stateDescription): \(error)")
         }
         return try await channel.executeThenClose { inbound, outbound in

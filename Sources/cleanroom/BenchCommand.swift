@@ -145,7 +145,10 @@ extension BenchCommand {
                 best = min(best, (ContinuousClock.now - start).seconds)
                 count = table.rows.count
             }
-            print(String(format: "csv: %d rows (%.1f MB) in %.3f s: %.0f rows/s (best of 3)", count, Double(bytes) / 1e6, best, Double(count) / best))
+            print(
+                String(
+                    format: "csv: %d rows (%.1f MB) in %.3f s: %.0f rows/s (best of 3)", count, Double(bytes) / 1e6, best,
+                    Double(count) / best))
         }
     }
 }

@@ -4,7 +4,8 @@ import CleanRoomProtocol
 import Foundation
 
 struct CollaborationCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "collaboration", abstract: "Collaboration files.", subcommands: [Check.self])
+    static let configuration = CommandConfiguration(
+        commandName: "collaboration", abstract: "Collaboration files.", subcommands: [Check.self])
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Validate a collaboration file; print its digest and who learns what.")
@@ -21,7 +22,9 @@ struct CollaborationCommand: ParsableCommand {
             print("collaboration \(c.name)")
             print("digest        \(try c.digestHex())")
             for p in c.parties {
-                print("party         \(p.name) (certificate \(p.certificateSHA256.prefix(16))…)\(p.listen.map { ", listens on \($0)" } ?? "")")
+                print(
+                    "party         \(p.name) (certificate \(p.certificateSHA256.prefix(16))…)\(p.listen.map { ", listens on \($0)" } ?? "")"
+                )
             }
             for a in c.analyses { print(""); print(Self.summary(a, in: c)) }
         }
@@ -31,19 +34,34 @@ struct CollaborationCommand: ParsableCommand {
             var lines = ["analysis \(a.name): \(a.kind.rawValue)"]
             lines.append("  join: " + a.join.map { "\($0.party).\($0.column) (\($0.normalize.rawValue))" }.joined(separator: " = "))
             lines.append("  roles: P1 = \(p1), P2 = \(p2); receivers: \(a.receivers.joined(separator: ", "))")
-            lines.append("  set sizes: " + a.setSize.map { "\($0.party) \($0.min)...\($0.max)" }.joined(separator: ", ") + "; both sizes are announced to the peer")
+            lines.append(
+                "  set sizes: " + a.setSize.map { "\($0.party) \($0.min)...\($0.max)" }.joined(separator: ", ")
+                    + "; both sizes are announced to the peer")
             let threshold = "overlaps below \(a.minIntersection) are reported as suppressed"
             switch a.kind {
             case .cardinality:
-                lines.append("  \(p1) learns the overlap size; " + (a.receivers.contains(p2) ? "\(p2) learns it too" : "\(p2) learns nothing more") + "; \(threshold)")
+                lines.append(
+                    "  \(p1) learns the overlap size; " + (a.receivers.contains(p2) ? "\(p2) learns it too" : "\(p2) learns nothing more")
+                        + "; \(threshold)")
             case .intersection:
-                lines.append("  \(p1) learns which of its rows are shared" + (a.receivers.contains(p2) ? "; \(p2) learns which of its rows are shared" : "; \(p2) learns nothing more") + "; \(threshold)")
+                lines.append(
+                    "  \(p1) learns which of its rows are shared"
+                        + (a.receivers.contains(p2) ? "; \(p2) learns which of its rows are shared" : "; \(p2) learns nothing more")
+                        + "; \(threshold)")
             case .intersectionSum:
                 let cols = a.values!.map(\.name).joined(separator: ", ")
                 let grouping = a.groupBy.map { " per \(p1).\($0) (groups below \(a.minGroupSize!) suppressed)" } ?? ""
-                lines.append("  sums of \(p2)'s \(cols) over the overlap\(grouping); statistics: \((a.statistics ?? []).map(\.rawValue).joined(separator: ", "))")
-                lines.append("  \(p1) computes the overlap size and per-group counts" + (a.receivers.contains(p1) ? " and receives the sums" : " but not the sums"))
-                lines.append("  \(p2) decrypts" + (a.receivers.contains(p2) ? " and learns the sums, counts and group labels" : " only masked values and learns nothing of the sums") + "; \(threshold)")
+                lines.append(
+                    "  sums of \(p2)'s \(cols) over the overlap\(grouping); statistics: \((a.statistics ?? []).map(\.rawValue).joined(separator: ", "))"
+                )
+                lines.append(
+                    "  \(p1) computes the overlap size and per-group counts"
+                        + (a.receivers.contains(p1) ? " and receives the sums" : " but not the sums"))
+                lines.append(
+                    "  \(p2) decrypts"
+                        + (a.receivers.contains(p2)
+                            ? " and learns the sums, counts and group labels" : " only masked values and learns nothing of the sums")
+                        + "; \(threshold)")
                 lines.append("  Paillier \(a.keyBits!) bits, owned by \(p2)")
             }
             return lines.joined(separator: "\n")

@@ -41,7 +41,9 @@ struct DemoCommand: AsyncParsableCommand {
         let yaml = Self.collaboration(advertiser: adFP, publisher: pubFP, port: port, rows: rows)
         try yaml.write(toFile: path("collaboration.yaml"), atomically: true, encoding: .utf8)
         let collaboration = try Collaboration(yaml: yaml)
-        print("collaboration \(collaboration.name), digest \(try collaboration.digestHex().prefix(16))…, advertiser listens on 127.0.0.1:\(port)\n")
+        print(
+            "collaboration \(collaboration.name), digest \(try collaboration.digestHex().prefix(16))…, advertiser listens on 127.0.0.1:\(port)\n"
+        )
 
         let tables = [
             "advertiser": try CSVReader.read(path: adCSV, columns: ["email", "purchase_amount", "quantity"]),
@@ -73,7 +75,9 @@ struct DemoCommand: AsyncParsableCommand {
                     print("\(party) failed (exit \(p.terminationStatus)):\n\(text)")
                 }
             }
-            let seconds = Double((ContinuousClock.now - start).components.seconds) + Double((ContinuousClock.now - start).components.attoseconds) * 1e-18
+            let seconds =
+                Double((ContinuousClock.now - start).components.seconds) + Double((ContinuousClock.now - start).components.attoseconds)
+                * 1e-18
             guard !failed else { throw ExitCode(1) }
             let expected = try ReferenceAnswer.compute(collaboration, analysis: analysis, tables: tables)
             let spec = try collaboration.analysis(named: analysis)
@@ -84,20 +88,27 @@ struct DemoCommand: AsyncParsableCommand {
                 let learned = ReferenceAnswer.from(doc.result)
                 let ok = learned == expected
                 allMatch = allMatch && ok
-                print("\(party) learned: overlap \(doc.result.intersectionSize?.description ?? "-")  [\(ok ? "matches" : "DIFFERS FROM") the plaintext answer]")
+                print(
+                    "\(party) learned: overlap \(doc.result.intersectionSize?.description ?? "-")  [\(ok ? "matches" : "DIFFERS FROM") the plaintext answer]"
+                )
             }
             print("plaintext answer computed from both files: overlap \(expected.intersectionSize)")
             if !expected.groups.isEmpty {
                 print("  campaign            count   purchase_amount sum   quantity sum")
                 for label in expected.groups.keys.sorted() {
                     let g = expected.groups[label]!
-                    print("  " + label.padding(toLength: 18, withPad: " ", startingAt: 0)
-                          + String(format: "%6d", g.count) + "   " + (g.sums["purchase_amount"] ?? "").leftPad(19) + "   " + (g.sums["quantity"] ?? "").leftPad(12))
+                    print(
+                        "  " + label.padding(toLength: 18, withPad: " ", startingAt: 0)
+                            + String(format: "%6d", g.count) + "   " + (g.sums["purchase_amount"] ?? "").leftPad(19) + "   "
+                            + (g.sums["quantity"] ?? "").leftPad(12))
                 }
             }
             print("")
         }
-        print(allMatch ? "Both parties learned exactly the plaintext answer, and nothing else left either process." : "MISMATCH between what the parties learned and the plaintext answer.")
+        print(
+            allMatch
+                ? "Both parties learned exactly the plaintext answer, and nothing else left either process."
+                : "MISMATCH between what the parties learned and the plaintext answer.")
         if !allMatch { throw ExitCode(1) }
     }
 

@@ -103,7 +103,10 @@ struct RunCommand: AsyncParsableCommand {
         } else if collaboration.analyses.count == 1 {
             analysisName = collaboration.analyses[0].name
         } else {
-            throw RunnerError(.configuration, "the file has \(collaboration.analyses.count) analyses; choose one with --analysis (\(collaboration.analyses.map(\.name).joined(separator: ", ")))")
+            throw RunnerError(
+                .configuration,
+                "the file has \(collaboration.analyses.count) analyses; choose one with --analysis (\(collaboration.analyses.map(\.name).joined(separator: ", ")))"
+            )
         }
         record.analysis = analysisName
         let spec: Analysis
@@ -112,12 +115,18 @@ struct RunCommand: AsyncParsableCommand {
         // Identity: our certificate must be the one the collaboration file pins for us.
         let certPath = (identity as NSString).appendingPathComponent("\(party).cert.pem")
         let keyPath = (identity as NSString).appendingPathComponent("\(party).key.pem")
-        guard let certPEM = try? String(contentsOfFile: certPath, encoding: .utf8), let keyPEM = try? String(contentsOfFile: keyPath, encoding: .utf8) else {
-            throw RunnerError(.identity, "cannot read \(certPath) and \(keyPath) (create them with `cleanroom keys generate --party \(party) --out \(identity)`)")
+        guard let certPEM = try? String(contentsOfFile: certPath, encoding: .utf8),
+            let keyPEM = try? String(contentsOfFile: keyPath, encoding: .utf8)
+        else {
+            throw RunnerError(
+                .identity,
+                "cannot read \(certPath) and \(keyPath) (create them with `cleanroom keys generate --party \(party) --out \(identity)`)")
         }
         let ownFingerprint = try Identity.fingerprint(pem: certPEM)
         guard ownFingerprint == me.certificateSHA256 else {
-            throw RunnerError(.identity, "\(certPath) has fingerprint \(ownFingerprint), but the collaboration file pins \(me.certificateSHA256) for \(party)")
+            throw RunnerError(
+                .identity,
+                "\(certPath) has fingerprint \(ownFingerprint), but the collaboration file pins \(me.certificateSHA256) for \(party)")
         }
 
         // Data: only the columns this analysis needs.
@@ -132,7 +141,8 @@ struct RunCommand: AsyncParsableCommand {
         let transport = TransportConfiguration(
             certificatePEM: certPEM, privateKeyPEM: keyPEM, peerFingerprint: peer.certificateSHA256,
             idleTimeout: .seconds(idleTimeout), connectTimeout: .seconds(connectTimeout))
-        let config = RunConfiguration(collaboration: collaboration, analysis: analysisName, party: party, input: table, transport: transport, batchSize: batchSize)
+        let config = RunConfiguration(
+            collaboration: collaboration, analysis: analysisName, party: party, input: table, transport: transport, batchSize: batchSize)
         let showProgress = !quiet && (progress || isatty(2) == 1)
         let reporter = ProgressReporter(enabled: showProgress, terminal: isatty(2) == 1)
         let result = try await SessionRunner.run(config) { reporter.report($0) }
@@ -140,7 +150,8 @@ struct RunCommand: AsyncParsableCommand {
         record.ownUniqueIdentifiers = result.uniqueIdentifiers
         record.peerUniqueIdentifiers = result.peerUniqueIdentifiers
         if let out {
-            try ResultOutput.writeAtomically(try ResultOutput.json(ResultDocument(collaboration: collaboration.name, finishedAt: Date(), result: result)), to: out)
+            try ResultOutput.writeAtomically(
+                try ResultOutput.json(ResultDocument(collaboration: collaboration.name, finishedAt: Date(), result: result)), to: out)
         }
         print(ResultOutput.table(result, collaboration: collaboration.name, valueColumns: spec.values?.map(\.name) ?? []))
         return result
@@ -167,8 +178,9 @@ final class ProgressReporter: @unchecked Sendable {
             guard now - last >= .milliseconds(terminal ? 100 : 500) else { return }
             last = now
             let elapsed = Double((now - start).components.seconds) + Double((now - start).components.attoseconds) * 1e-18
-            let line = String(format: "[%@] frames %d in / %d out, %.1f MB in / %.1f MB out, %.1f s",
-                              p.stage as NSString, p.framesIn, p.framesOut, Double(p.bytesIn) / 1e6, Double(p.bytesOut) / 1e6, elapsed)
+            let line = String(
+                format: "[%@] frames %d in / %d out, %.1f MB in / %.1f MB out, %.1f s",
+                p.stage as NSString, p.framesIn, p.framesOut, Double(p.bytesIn) / 1e6, Double(p.bytesOut) / 1e6, elapsed)
             FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
         }
     }

@@ -151,3 +151,40 @@ import Testing
         #expect(try Normalization.none.apply(" Keep ").get() == Array(" Keep ".utf8))
     }
 }
+
+@Suite struct CollaborationEdgeTests {
+    func fails(_ text: String, mentioning: String) {
+        do {
+            _ = try Collaboration(yaml: text)
+            Issue.record("accepted: \(mentioning)")
+        } catch let CleanRoomProtocolError.invalidCollaboration(_, problem) {
+            #expect(problem.contains(mentioning), "problem: \(problem)")
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test func extremeBoundsAreRejectedWithoutOverflow() {
+        fails(
+            Fixtures.yaml().replacingOccurrences(
+                of: "min: \"-50.00\", max: \"10000.00\"", with: "min: \"-92233720368547758.07\", max: \"92233720368547758.07\""),
+            mentioning: "max − min")
+    }
+
+    @Test func partyNamesAreLimitedInBytes() {
+        let long = String(repeating: "𝒳", count: 20)  // 20 characters, 80 bytes
+        fails(Fixtures.yaml().replacingOccurrences(of: "advertiser", with: long), mentioning: "64 bytes")
+    }
+
+    @Test func fingerprintsMustBeASCIIHex() {
+        let fullwidth = String(repeating: "ａ", count: 64)
+        fails(Fixtures.yaml().replacingOccurrences(of: Fixtures.fingerprintA, with: fullwidth), mentioning: "64 hex digits")
+    }
+
+    @Test func slotLayoutMustFitTheKeyWhenTheFileLoads() {
+        let wide = (0..<32).map { "        - { name: c\($0), scale: 0, min: 0, max: \"4000000000000000\" }" }.joined(separator: "\n")
+        let text = Fixtures.yaml(maxSet: 100_000_000).replacingOccurrences(
+            of: "        - { name: purchase_amount, scale: 2, max: \"10000.00\" }", with: wide)
+        fails(text, mentioning: "bits of Paillier plaintext")
+    }
+}

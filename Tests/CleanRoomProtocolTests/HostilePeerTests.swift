@@ -21,8 +21,10 @@ import Testing
                 tamper(from, MessageType(rawValue: bytes[1]) ?? .abort, bytes)
             }
         } catch let f as SessionFailure {
-            // The side that did not fail first learns the reason through ABORT.
+            // The side that did not fail first learns the reason through ABORT (a peer that already
+            // sent its last message and finished reports a closed session instead).
             if case .peerAborted = f.peerError as? CleanRoomProtocolError {
+            } else if f.peerError as? CleanRoomProtocolError == .sessionClosed {
             } else {
                 Issue.record("peer saw \(String(describing: f.peerError)) instead of peerAborted")
             }
@@ -164,7 +166,7 @@ import Testing
     @Test func wrongPaillierKeySizeIsRejected() throws {
         let f = try failure("total-spend") { _, type, bytes in
             guard type == .setSize, bytes.count > 20 else { return bytes }
-            return Self.withPayload(bytes) { p in p[8...] = [0, 0] }  // drop the key
+            return Self.withPayload(bytes) { p in p[8...] = [0, 0, 0] }  // drop the key
         }
         guard case .malformedMessage("SET_SIZE", let problem) = f.error as? CleanRoomProtocolError else {
             Issue.record("got \(f.error)"); return
@@ -179,5 +181,77 @@ import Testing
         let hello = try ad.start()[0]
         #expect(throws: CleanRoomProtocolError.self) { try ad.handle(hello) }
         #expect(throws: CleanRoomProtocolError.sessionClosed) { try ad.handle(hello) }
+    }
+
+    @Test func badCiphertextOfANonMatchingElementStillAborts() throws {
+        // With no overlap at all, a bad ciphertext must still be refused: validation may not
+        // depend on membership, or the abort would tell P2 which elements matched.
+        let disjoint = Dataset.make(advertiserOnly: 6, publisherOnly: 6, shared: 0)
+        let c = try Fixtures.collaboration()
+        let ad = try PartySession(collaboration: c, analysis: "total-spend", party: "advertiser", input: disjoint.advertiser)
+        let pub = try PartySession(collaboration: c, analysis: "total-spend", party: "publisher", input: disjoint.publisher)
+        do {
+            _ = try InMemorySession.run(ad, pub) { _, _, bytes in
+                guard MessageType(rawValue: bytes[1]) == .p2Elements else { return bytes }
+                return Self.withPayload(bytes) { p in p.replaceSubrange((4 + 32)..<(4 + 32 + 512), with: [UInt8](repeating: 0, count: 512))
+                }
+            }
+            Issue.record("a zero ciphertext was accepted")
+        } catch let f as SessionFailure {
+            guard case .invalidPeerCryptography(let problem) = f.error as? CleanRoomProtocolError else {
+                Issue.record("got \(f.error)"); return
+            }
+            #expect(problem.contains("not positive") && !problem.contains("element 0"))
+        }
+    }
+
+    @Test func hugeGroupCountIsRejectedWithoutCrashing() throws {
+        let f = try failure("total-spend") { _, type, bytes in
+            guard type == .encryptedSums else { return bytes }
+            return Self.withPayload(bytes) { p in
+                // flags(1) total(8) n(4) count(8): set the count to 2^63
+                p.replaceSubrange(13..<21, with: [0x80, 0, 0, 0, 0, 0, 0, 0])
+            }
+        }
+        guard case .malformedMessage("ENCRYPTED_SUMS", _) = f.error as? CleanRoomProtocolError else {
+            Issue.record("got \(f.error)"); return
+        }
+    }
+
+    @Test func cardinalityBelowThresholdMustBeSuppressed() throws {
+        let f = try failure("overlap", yaml: Fixtures.yaml(minIntersection: 5)) { _, type, bytes in
+            guard type == .cardinality else { return bytes }
+            return CardinalityMessage(suppressed: false, count: 2).frame().encoded()
+        }
+        guard case .malformedMessage("CARDINALITY", _) = f.error as? CleanRoomProtocolError else { Issue.record("got \(f.error)"); return }
+    }
+
+    @Test func nonCanonicalElementIsRejected() throws {
+        // Setting bit 255 gives another encoding of the same u: it must not slip past the
+        // duplicate check as a "different" element.
+        let f = try failure("overlap") { _, type, bytes in
+            guard type == .p1Elements else { return bytes }
+            return Self.withPayload(bytes) { p in p[4 + 31] |= 0x80 }
+        }
+        guard case .invalidPeerCryptography(let problem) = f.error as? CleanRoomProtocolError else {
+            Issue.record("got \(f.error)"); return
+        }
+        #expect(problem.contains("non-canonical"))
+        var pMinusOne = [UInt8](repeating: 0xff, count: 32)
+        pMinusOne[0] = 0xec
+        pMinusOne[31] = 0x7f
+        var p = pMinusOne
+        p[0] = 0xed
+        #expect(pMinusOne.withUnsafeBytes { BlindedElement.isCanonical($0.baseAddress!) })
+        #expect(!p.withUnsafeBytes { BlindedElement.isCanonical($0.baseAddress!) })
+    }
+
+    @Test func batchesNeverOverlapOrExceedTheFrameLimit() {
+        for (total, batch, width) in [(62_000, 65_536, 544), (100, 7, 32), (1, 65_536, 32), (0, 16, 32), (200_000, 65_536, 800)] {
+            let ranges = PartySession.batchRanges(total: total, batchSize: batch, width: width)
+            #expect(ranges.reduce(0) { $0 + $1.count } == total)
+            #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+            #expect(ranges.allSatisfy { $0.count <= batch && 4 + $0.count * width <= Frame.maxPayloadBytes })
+        }
     }
 }

@@ -24,13 +24,14 @@ import Testing
         let c = try Fixtures.collaboration()
         let ad = try PartySession(collaboration: c, analysis: analysis, party: "advertiser", input: d.advertiser, batchSize: 8)
         let pub = try PartySession(collaboration: c, analysis: analysis, party: "publisher", input: d.publisher, batchSize: 8)
-        let (_, _, transcript) = try InMemorySession.run(ad, pub)
         let (p2, p1) = ad.role == .p2 ? (ad, pub) : (pub, ad)
+        let p2Key = try #require(p2.blinding)  // the session drops its key when it ends
+        let (_, _, transcript) = try InMemorySession.run(ad, pub)
         #expect(p1.role == .p1)
         let sent = try records(transcript, .p1Elements, width: 32)
         let back = try records(transcript, .p2Reblinded, width: 32)
         #expect(sent.count == shared && back.count == shared)
-        return try sent.map { e in try #require(back.firstIndex(of: try p2.blinding.blind(e))) }
+        return try sent.map { e in try #require(back.firstIndex(of: try p2Key.blind(e))) }
     }
 
     @Test func cardinalityReturnsP1sListShuffled() throws {
@@ -83,6 +84,46 @@ import Testing
         let expectedCents = d.overlap.map { d.valuesOf[$0]!.0 }.reduce(0, +)
         #expect(ad.groups?.first?.sums?["purchase_amount"] == DecimalString.cents(expectedCents))
         #expect(ad.intersectionSize == .revealed(6))
+    }
+
+    @Test func groupTagsAreRerandomizedSoP1CannotUndoTheShuffle() throws {
+        let d = Dataset.make(advertiserOnly: 3, publisherOnly: 3, shared: 16)
+        let c = try Fixtures.collaboration()
+        let ad = try PartySession(collaboration: c, analysis: "spend-by-campaign", party: "advertiser", input: d.advertiser, batchSize: 8)
+        let pub = try PartySession(collaboration: c, analysis: "spend-by-campaign", party: "publisher", input: d.publisher, batchSize: 8)
+        let (_, _, transcript) = try InMemorySession.run(ad, pub)
+        let width = 32 + GroupTag.tagBytes
+        let sent = try Self.records(transcript, .p1Elements, width: width).map { Array($0[32...]) }
+        let back = try Self.records(transcript, .p2Reblinded, width: width).map { Array($0[32...]) }
+        #expect(sent.count == 19 && back.count == 19)
+        // No tag (nor either of its two points) comes back as it was sent.
+        let sentPoints = Set(sent.flatMap { [Array($0[0..<33]), Array($0[33..<66])] })
+        #expect(back.allSatisfy { !sentPoints.contains(Array($0[0..<33])) && !sentPoints.contains(Array($0[33..<66])) })
+    }
+
+    @Test(arguments: [1, 100])
+    func maskedSumsHaveAFixedShapeWhateverTheOverlap(minIntersection: Int) throws {
+        // P2 (advertiser) does not receive: it sees one ciphertext per publisher campaign, never
+        // a suppression flag, whether the overlap passed the threshold or not.
+        let d = Dataset.make(advertiserOnly: 4, publisherOnly: 4, shared: 12)
+        let c = try Fixtures.collaboration(Fixtures.yaml(receiversSum: "[publisher]", minIntersection: minIntersection))
+        let ad = try PartySession(collaboration: c, analysis: "spend-by-campaign", party: "advertiser", input: d.advertiser)
+        let pub = try PartySession(collaboration: c, analysis: "spend-by-campaign", party: "publisher", input: d.publisher)
+        let (adResult, pubResult, transcript) = try InMemorySession.run(ad, pub)
+        let sums = try #require(transcript.first { MessageType(rawValue: $0.bytes[1]) == .encryptedSums })
+        var decoder = FrameDecoder()
+        decoder.append(sums.bytes)
+        let m = try EncryptedSumsMessage.decode(try #require(try decoder.next()), ciphertextBytes: 512, maxGroups: 100)
+        #expect(m.masked && !m.suppressed && m.intersection == nil && m.groups.count == 3)
+        #expect(adResult.groups == nil && adResult.intersectionSize == nil)
+        #expect(pubResult.intersectionSize == (minIntersection == 1 ? .revealed(12) : .suppressed(below: 100)))
+        #expect((pubResult.groups ?? []).isEmpty == (minIntersection != 1))
+    }
+
+    @Test func nonReceivingP1DoesNotReportTheOverlap() throws {
+        let d = Dataset.make(advertiserOnly: 3, publisherOnly: 4, shared: 6)
+        let (_, pub) = try runSession(try Fixtures.collaboration(Fixtures.yaml(receiversSum: "[advertiser]")), "spend-by-campaign", d)
+        #expect(pub.intersectionSize == nil && pub.groups == nil && pub.suppressedGroups == nil)
     }
 }
 

@@ -31,7 +31,23 @@ import Testing
             #expect(r.groups?.first?.count == 11)
         }
         #expect(pub.suppressedGroups == 1)
-        #expect(ad.intersectionSize == .revealed(14))
+        // P1 knows the overlap; P2 is not told it, since 14 − 11 would reveal the small group.
+        #expect(pub.intersectionSize == .revealed(14))
+        #expect(ad.intersectionSize == nil)
+    }
+
+    @Test func totalIsSentWhenNoGroupIsSuppressed() throws {
+        let d = Dataset.make(advertiserOnly: 2, publisherOnly: 2, shared: 9, campaigns: ["only"])
+        let (ad, pub) = try runSession(try Fixtures.collaboration(Fixtures.yaml(minGroup: 2)), "spend-by-campaign", d)
+        #expect(ad.intersectionSize == .revealed(9) && pub.intersectionSize == .revealed(9))
+    }
+
+    @Test func allGroupsBelowTheirThresholdStillCompletes() throws {
+        let d = Dataset.make(advertiserOnly: 2, publisherOnly: 2, shared: 12)
+        let (ad, pub) = try runSession(try Fixtures.collaboration(Fixtures.yaml(minGroup: 50)), "spend-by-campaign", d)
+        #expect(ad.groups == [] && pub.groups == [])
+        #expect(pub.suppressedGroups == 3 && pub.intersectionSize == .revealed(12))
+        #expect(ad.intersectionSize == nil)
     }
 
     @Test func valuesAtTheirBoundsSumExactly() throws {
