@@ -78,6 +78,10 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "CleanRoomRunnerTests",
+            dependencies: ["CleanRoomRunner", "CleanRoomProtocol", "CleanRoomCrypto", "cleanroom"]
+        ),
+        .testTarget(
             name: "CleanRoomProtocolTests",
             dependencies: ["CleanRoomProtocol", "CleanRoomCrypto", "CleanRoomVectors"]
         ),

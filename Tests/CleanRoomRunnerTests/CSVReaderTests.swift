@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+
+@testable import CleanRoomRunner
+
+@Suite struct CSVReaderTests {
+    func read(_ text: String, _ columns: [String] = ["email", "amount"], bytes: [UInt8]? = nil) throws -> (rows: [[String]], lines: [Int]) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("csv-\(UUID().uuidString).csv").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data(bytes ?? Array(text.utf8)).write(to: URL(fileURLWithPath: path))
+        let t = try CSVReader.read(path: path, columns: columns)
+        return (t.rows, t.rowNumbers)
+    }
+
+    @Test func quotingCRLFAndBOM() throws {
+        let text = "\u{FEFF}id,email,amount\r\n1,\"a,b\"\"c\"\"@x.com\",\"12.50\"\r\n2,\"multi\nline@x.com\",3\r\n3,plain@x.com,\"\"\r\n"
+        let (rows, lines) = try read(text)
+        #expect(rows == [["a,b\"c\"@x.com", "12.50"], ["multi\nline@x.com", "3"], ["plain@x.com", ""]])
+        #expect(lines == [2, 3, 5])  // the second record spans lines 3 and 4
+    }
+
+    @Test func columnsAreChosenByNameInTheOrderAsked() throws {
+        let (rows, _) = try read("amount,x,email\n5,y,a@x.com\n", ["email", "amount"])
+        #expect(rows == [["a@x.com", "5"]])
+    }
+
+    @Test func lastLineWithoutNewlineAndBlankLines() throws {
+        let (rows, lines) = try read("email,amount\n\na@x.com,1\n\nb@x.com,2")
+        #expect(rows == [["a@x.com", "1"], ["b@x.com", "2"]])
+        #expect(lines == [3, 5])
+    }
+
+    @Test func badInputNamesTheLine() {
+        #expect(throws: CSVError.wrongFieldCount(line: 3, got: 3, expected: 2)) { try read("email,amount\na@x.com,1\nb@x.com,2,extra\n") }
+        #expect(throws: CSVError.malformed(line: 2, problem: "a quoted field is not closed before the end of the file")) {
+            try read("email,amount\n\"a@x.com,1\n")
+        }
+        #expect(throws: CSVError.self) { try read("email,amount\na\"b@x.com,1\n") }
+        #expect(throws: CSVError.self) { try read("email,amount\n\"a\"b@x.com,1\n") }
+        #expect(throws: CSVError.missingColumns(["amount"], header: ["email", "total"])) { try read("email,total\na@x.com,1\n") }
+        #expect(throws: CSVError.duplicateHeader("email")) { try read("email,email,amount\n") }
+        #expect(throws: CSVError.emptyFile(path: "")) {
+            do { _ = try read("") } catch CSVError.emptyFile { throw CSVError.emptyFile(path: "") }
+        }
+        #expect(throws: CSVError.notUTF8(line: 2, column: "email")) {
+            try read("", bytes: Array("email,amount\n".utf8) + [0xff, 0xfe, 0x2c, 0x31, 0x0a])
+        }
+        #expect(throws: CSVError.self) { try CSVReader.read(path: "/nonexistent/file.csv", columns: ["email"]) }
+    }
+
+    @Test func chunkBoundariesDoNotMatter() throws {
+        // A file larger than one read chunk, with quoted fields everywhere.
+        var text = "email,amount\r\n"
+        for i in 0..<60_000 { text += "\"user \(i), \"\"quoted\"\"@x.com\",\(i)\r\n" }
+        let (rows, lines) = try read(text)
+        #expect(rows.count == 60_000)
+        #expect(rows[59_999] == ["user 59999, \"quoted\"@x.com", "59999"])
+        #expect(lines.last == 60_001)
+    }
+}

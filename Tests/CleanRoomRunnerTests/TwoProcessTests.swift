@@ -1,0 +1,252 @@
+import CleanRoomCrypto
+import CleanRoomProtocol
+import Foundation
+import Testing
+
+@testable import CleanRoomRunner
+
+/// Two real `cleanroom run` processes talking TLS over loopback.
+@Suite(.serialized) struct TwoProcessTests {
+    /// The `cleanroom` binary next to the test bundle.
+    static let binary: String = {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cleanroom").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/cleanroom").path
+    }()
+
+    /// A fresh folder with sample data, two identities and a collaboration file.
+    struct Workspace {
+        let dir: String
+        let collaboration: String
+        let port: Int
+        func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
+
+        init(rows: Int = 300, overlap: Double = 0.4) throws {
+            dir = FileManager.default.temporaryDirectory.appendingPathComponent("cleanroom-it-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try SampleData.write(rows: rows, overlap: overlap, seed: 3, to: dir)
+            let ad = try Identity.generate(party: "advertiser", directory: (dir as NSString).appendingPathComponent("keys"))
+            let pub = try Identity.generate(party: "publisher", directory: (dir as NSString).appendingPathComponent("keys"))
+            port = try TwoProcessTests.freePort()
+            collaboration = TwoProcessTests.yaml(ad: ad, pub: pub, port: port, rows: rows)
+            try collaboration.write(toFile: (dir as NSString).appendingPathComponent("c.yaml"), atomically: true, encoding: .utf8)
+        }
+
+        func remove() { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
+    static func yaml(ad: String, pub: String, port: Int, rows: Int) -> String {
+        """
+        collaboration: integration
+        parties:
+          - { name: advertiser, certificate_sha256: "\(ad)", listen: "127.0.0.1:\(port)" }
+          - { name: publisher, certificate_sha256: "\(pub)" }
+        analyses:
+          - name: overlap
+            kind: cardinality
+            join: { advertiser: { column: email, normalize: email }, publisher: { column: email, normalize: email } }
+            receivers: [advertiser, publisher]
+            min_intersection: 1
+            set_size: { advertiser: { min: 1, max: \(rows) }, publisher: { min: 1, max: \(rows) } }
+          - name: shared
+            kind: intersection
+            join: { advertiser: { column: email, normalize: email }, publisher: { column: email, normalize: email } }
+            receivers: [advertiser, publisher]
+            min_intersection: 1
+            set_size: { advertiser: { min: 1, max: \(rows) }, publisher: { min: 1, max: \(rows) } }
+          - name: spend
+            kind: intersection-sum
+            join: { advertiser: { column: email, normalize: email }, publisher: { column: email, normalize: email } }
+            values: { owner: advertiser, columns: [ { name: purchase_amount, scale: 2, max: "1000.00" }, { name: quantity, max: 100 } ] }
+            group_by: { party: publisher, column: campaign }
+            min_group_size: 2
+            statistics: [count, sum, mean]
+            receivers: [advertiser, publisher]
+            min_intersection: 1
+            set_size: { advertiser: { min: 1, max: \(rows) }, publisher: { min: 1, max: \(rows) } }
+        """
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    /// A running party; output is collected in the background.
+    final class Party: @unchecked Sendable {
+        let process = Process()
+        let output = Pipe()
+        private var collected = Data()
+        private let lock = NSLock()
+
+        init(_ args: [String]) throws {
+            process.executableURL = URL(fileURLWithPath: TwoProcessTests.binary)
+            process.arguments = args
+            process.standardOutput = output
+            process.standardError = output
+            output.fileHandleForReading.readabilityHandler = { [weak self] h in
+                let d = h.availableData
+                guard let self else { return }
+                self.lock.withLock { self.collected.append(d) }
+            }
+            try process.run()
+        }
+
+        var text: String { lock.withLock { String(decoding: collected, as: UTF8.self) } }
+
+        func wait() -> Int32 {
+            process.waitUntilExit()
+            output.fileHandleForReading.readabilityHandler = nil
+            lock.withLock { collected.append(output.fileHandleForReading.readDataToEndOfFile()) }
+            return process.terminationStatus
+        }
+    }
+
+    static func party(_ w: Workspace, _ name: String, analysis: String, collaboration: String? = nil, extra: [String] = []) throws -> Party
+    {
+        try Party(
+            [
+                "run", collaboration ?? w.path("c.yaml"), "--as", name, "--data", w.path("\(name).csv"), "--analysis", analysis,
+                "--out", w.path("\(analysis)-\(name).json"), "--identity", w.path("keys"), "--audit", w.path("audit.jsonl"),
+                "--connect-timeout", "30", "--idle-timeout", "30",
+            ] + extra)
+    }
+
+    static func tables(_ w: Workspace) throws -> [String: PartyTable] {
+        [
+            "advertiser": try CSVReader.read(path: w.path("advertiser.csv"), columns: ["email", "purchase_amount", "quantity"]),
+            "publisher": try CSVReader.read(path: w.path("publisher.csv"), columns: ["email", "campaign"]),
+        ]
+    }
+
+    @Test(arguments: ["overlap", "shared", "spend"])
+    func everyAnalysisMatchesThePlaintextAnswer(analysis: String) throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        let ad = try Self.party(w, "advertiser", analysis: analysis)
+        let pub = try Self.party(w, "publisher", analysis: analysis)
+        let (adStatus, pubStatus) = (ad.wait(), pub.wait())
+        #expect(adStatus == 0, "advertiser: \(ad.text)")
+        #expect(pubStatus == 0, "publisher: \(pub.text)")
+        let c = try Collaboration(yaml: w.collaboration)
+        let expected = try ReferenceAnswer.compute(c, analysis: analysis, tables: try Self.tables(w))
+        for party in ["advertiser", "publisher"] {
+            let doc = try JSONDecoder().decode(
+                ResultDocument.self, from: Data(contentsOf: URL(fileURLWithPath: w.path("\(analysis)-\(party).json"))))
+            #expect(ReferenceAnswer.from(doc.result) == expected, "\(party)")
+            if analysis == "shared" {
+                #expect(doc.result.matchedRows?.count == 120)
+            }
+        }
+        let audit = try String(contentsOfFile: w.path("audit.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(audit.count == 2 && audit.allSatisfy { $0.contains("\"outcome\":\"completed\"") })
+    }
+
+    @Test func peerKilledMidStreamFailsTheOtherSideAndLeavesNoResult() throws {
+        let w = try Workspace(rows: 40_000)
+        defer { w.remove() }
+        let ad = try Self.party(w, "advertiser", analysis: "overlap", extra: ["--batch-size", "32"])
+        let pub = try Self.party(w, "publisher", analysis: "overlap", extra: ["--batch-size", "32", "--progress"])
+        let deadline = Date().addingTimeInterval(60)
+        while !pub.text.contains("exchanging elements") && Date() < deadline && pub.process.isRunning { usleep(2000) }
+        #expect(pub.process.isRunning, "publisher finished before it could be killed: \(pub.text)")
+        kill(pub.process.processIdentifier, SIGKILL)
+        _ = pub.wait()
+        let status = ad.wait()
+        #expect(status != 0)
+        #expect(ad.text.contains("peer"), "advertiser said: \(ad.text)")
+        #expect(!FileManager.default.fileExists(atPath: w.path("overlap-advertiser.json")))
+        #expect(!FileManager.default.fileExists(atPath: w.path("overlap-publisher.json")))
+        let audit = try String(contentsOfFile: w.path("audit.jsonl"), encoding: .utf8)
+        #expect(audit.contains("\"outcome\":\"failed\""))
+    }
+
+    @Test func wrongCertificateIsRefusedByTheHandshake() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        // The publisher replaces its identity with one the collaboration file does not pin, and
+        // edits its own copy of the file to pin the new certificate for itself.
+        let other = w.path("other")
+        let fp = try Identity.generate(party: "publisher", directory: other)
+        let c = try Collaboration(yaml: w.collaboration)
+        let theirs = w.collaboration.replacingOccurrences(of: try c.party(named: "publisher").certificateSHA256, with: fp)
+        try theirs.write(toFile: w.path("theirs.yaml"), atomically: true, encoding: .utf8)
+        let ad = try Self.party(w, "advertiser", analysis: "overlap")
+        let pub = try Party(
+            [
+                "run", w.path("theirs.yaml"), "--as", "publisher", "--data", w.path("publisher.csv"), "--analysis", "overlap",
+                "--out", w.path("overlap-publisher.json"), "--identity", other, "--audit", w.path("audit.jsonl"), "--connect-timeout", "20",
+            ])
+        let (adStatus, pubStatus) = (ad.wait(), pub.wait())
+        #expect(adStatus != 0 && pubStatus != 0)
+        #expect(ad.text.contains("TLS handshake") && ad.text.contains(fp), "advertiser: \(ad.text)")
+        #expect(pub.text.contains("TLS handshake"), "publisher: \(pub.text)")
+        #expect(!FileManager.default.fileExists(atPath: w.path("overlap-advertiser.json")))
+    }
+
+    @Test func mismatchedCollaborationFilesAbortWithBothDigests() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        let changed = w.collaboration.replacingOccurrences(
+            of: "min_intersection: 1\n    set_size", with: "min_intersection: 2\n    set_size")
+        #expect(changed != w.collaboration)
+        try changed.write(toFile: w.path("changed.yaml"), atomically: true, encoding: .utf8)
+        let ad = try Self.party(w, "advertiser", analysis: "overlap")
+        let pub = try Self.party(w, "publisher", analysis: "overlap", collaboration: w.path("changed.yaml"))
+        let (adStatus, pubStatus) = (ad.wait(), pub.wait())
+        #expect(adStatus != 0 && pubStatus != 0)
+        let d1 = try Collaboration(yaml: w.collaboration).digestHex(), d2 = try Collaboration(yaml: changed).digestHex()
+        for p in [ad, pub] { #expect(p.text.contains(d1) && p.text.contains(d2), "\(p.text)") }
+    }
+
+    @Test func malformedCSVFailsBeforeConnecting() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        var csv = try String(contentsOfFile: w.path("advertiser.csv"), encoding: .utf8)
+        csv += "broken@x.com,12,5x,3\r\n"
+        try csv.write(toFile: w.path("advertiser.csv"), atomically: true, encoding: .utf8)
+        let ad = try Self.party(w, "advertiser", analysis: "spend", extra: ["--connect-timeout", "2"])
+        #expect(ad.wait() == 1)
+        #expect(ad.text.contains("input data") && ad.text.contains("line 302"), "\(ad.text)")
+        #expect(!FileManager.default.fileExists(atPath: w.path("spend-advertiser.json")))
+    }
+
+    @Test func policyRefusalExitsWithItsOwnStatus() throws {
+        let w = try Workspace(rows: 50)
+        defer { w.remove() }
+        let tight = w.collaboration.replacingOccurrences(of: "advertiser: { min: 1, max: 50 }", with: "advertiser: { min: 1, max: 20 }")
+        try tight.write(toFile: w.path("tight.yaml"), atomically: true, encoding: .utf8)
+        let ad = try Self.party(w, "advertiser", analysis: "overlap", collaboration: w.path("tight.yaml"))
+        #expect(ad.wait() == 3)
+        #expect(ad.text.contains("policy"), "\(ad.text)")
+        let audit = try String(contentsOfFile: w.path("audit.jsonl"), encoding: .utf8)
+        #expect(audit.contains("\"outcome\":\"refused\""))
+    }
+
+    @Test func addressInUseIsNamed() throws {
+        let w = try Workspace(rows: 20)
+        defer { w.remove() }
+        let blocker = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(blocker) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = UInt16(w.port).bigEndian
+        let bound = withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(blocker, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        #expect(bound && listen(blocker, 1) == 0)
+        let ad = try Self.party(w, "advertiser", analysis: "overlap")
+        #expect(ad.wait() != 0)
+        #expect(ad.text.contains("already in use"), "\(ad.text)")
+    }
+}
