@@ -29,8 +29,19 @@ public final class PartySession {
     private let inputRows: Int
     /// This session's blinding key; released when the session ends.
     private(set) var blinding: BlindingKey?
-    private let hasher: HashToCurve25519
+    private let hashers: [HashToCurve25519]  // one per worker thread
     private let batchSize: Int
+    private let parallelism: Int
+    var parallelismLimit: Int { parallelism }
+
+    /// Frames to send, some computed only when asked for (`nextOutbound`), so that a large set
+    /// never sits in memory as frames.
+    private enum Outbound {
+        case frame(Frame)
+        case ownElements(next: Int)
+        case reblinded(next: Int)
+    }
+    private var outbox: [Outbound] = []
 
     // intersection-sum
     private let layout: PaillierSlotLayout?
@@ -90,11 +101,14 @@ public final class PartySession {
     ///   - random: randomness for keys, shuffles and nonces; sessions use OpenSSL's DRBG.
     ///     Deterministic sources exist only for transcript tests.
     ///   - batchSize: elements per frame (1...65536).
+    ///   - parallelism: worker threads for hashing, blinding, encryption and tags (default: all
+    ///     cores). Transcript replays use 1, so that a seeded source is drawn in a fixed order.
     /// - Throws: `unknownAnalysis`, `unknownParty`, `missingColumn`, `invalidRow`,
     ///   `setSizeOutOfPolicy` (own set outside the policy: nothing is sent).
     public init(
         collaboration: Collaboration, analysis analysisName: String, party: String, input: PartyTable,
-        random: any RandomSource = SecureRandom.system, batchSize: Int = 16_384
+        random: any RandomSource = SecureRandom.system, batchSize: Int = 16_384,
+        parallelism: Int = ProcessInfo.processInfo.activeProcessorCount
     ) throws {
         precondition((1...ElementBatch.maxCount).contains(batchSize), "batch size must be 1...65536")
         self.collaboration = collaboration
@@ -105,6 +119,7 @@ public final class PartySession {
         self.digest = try collaboration.digest()
         self.random = AnyRandomSource(random)
         self.batchSize = batchSize
+        self.parallelism = max(1, parallelism)
         self.rowNumbers = input.rowNumbers
         self.inputRows = input.rows.count
         prepared = try InputPreparation.prepare(input, party: party, role: role, analysis: analysis)
@@ -115,7 +130,7 @@ public final class PartySession {
                 min: bounds.min, max: bounds.max)
         }
         blinding = try BlindingKey(using: random)
-        hasher = try HashToCurve25519()
+        hashers = try (0..<max(1, parallelism)).map { _ in try HashToCurve25519() }
         layout = analysis.kind == .intersectionSum ? PartySession.slotLayout(for: analysis) : nil
     }
 
@@ -137,27 +152,82 @@ public final class PartySession {
 
     // MARK: Driving
 
-    /// The first frames to send (HELLO).
+    /// Starts the session and returns every frame to send first (HELLO). Equivalent to
+    /// `begin()` followed by draining `nextOutbound()`.
     public func start() throws -> [Frame] {
+        try begin()
+        return try drainOutbound()
+    }
+
+    /// Starts the session; the HELLO is then available from `nextOutbound()`.
+    public func begin() throws {
         guard state == .new else { throw CleanRoomProtocolError.sessionClosed }
         nonce = try SecureRandom.bytes(32, using: random)
         state = .awaitingHello
-        return [HelloMessage(digest: digest, role: role, analysis: analysis.name, party: party, nonce: nonce).frame()]
+        outbox.append(.frame(HelloMessage(digest: digest, role: role, analysis: analysis.name, party: party, nonce: nonce).frame()))
     }
 
-    /// Consumes one frame from the peer and returns the frames to send in reply.
+    /// Consumes one frame from the peer and returns every frame to send in reply (computing
+    /// large element streams at once; the runner uses `receive` and `nextOutbound` instead).
     /// - Throws: a `CleanRoomProtocolError` or `CleanRoomCryptoError`; the session is then failed
     ///   and the caller should send `abortFrame(for:)` and close.
     public func handle(_ frame: Frame) throws -> [Frame] {
+        try receive(frame)
+        return try drainOutbound()
+    }
+
+    /// Consumes one frame from the peer; replies become available from `nextOutbound()`.
+    /// - Throws: as `handle(_:)`.
+    public func receive(_ frame: Frame) throws {
         guard state != .finished && state != .failed else { throw CleanRoomProtocolError.sessionClosed }
-        do {
+        try failing {
             if frame.type == .abort {
                 let a = try AbortMessage.decode(frame)
                 throw CleanRoomProtocolError.peerAborted(code: a.code, reason: a.reason)
             }
-            return try dispatch(frame)
-        } catch {
+            outbox += try dispatch(frame).map(Outbound.frame)
+        }
+    }
+
+    /// The next frame to send, computed now if it is part of an element stream; nil when there
+    /// is nothing to send until the peer's next frame arrives.
+    public func nextOutbound() throws -> Frame? {
+        guard !outbox.isEmpty else { return nil }
+        return try failing {
+            switch outbox.removeFirst() {
+            case .frame(let f):
+                return f
+            case .ownElements(let next):
+                let (frame, more) = role == .p1 ? try p1ElementsBatch(from: next) : try p2ElementsBatch(from: next)
+                if !more.isEmpty { outbox.insert(.ownElements(next: more.upperBound), at: 0) }
+                return frame
+            case .reblinded(let next):
+                let width = p1RecordWidth
+                let range = batches(peerCount - next, width: width).first!.shifted(by: next)
+                let frame = ElementBatch(
+                    type: .p2Reblinded, count: range.count, records: Array(p1Received[(range.lowerBound * width)..<(range.upperBound * width)])
+                ).frame()
+                if range.upperBound < peerCount {
+                    outbox.insert(.reblinded(next: range.upperBound), at: 0)
+                } else {
+                    p1Received = []
+                }
+                return frame
+            }
+        }
+    }
+
+    private func drainOutbound() throws -> [Frame] {
+        var frames: [Frame] = []
+        while let f = try nextOutbound() { frames.append(f) }
+        return frames
+    }
+
+    /// Runs `body`; on any error the session fails and forgets its secrets.
+    private func failing<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch {
             state = .failed
+            outbox = []
             wipeSecrets()
             throw error
         }
@@ -283,7 +353,8 @@ public final class PartySession {
 
     // MARK: Blinding helpers
 
-    /// Hashes the identifiers `ids` to the curve and blinds them with this party's key.
+    /// Hashes the identifiers `ids` to the curve and blinds them with this party's key, split
+    /// across the workers.
     private func hashAndBlind(_ ids: ArraySlice<Int>) throws -> [UInt8] {
         let count = ids.count
         var flat = [UInt8]()
@@ -296,18 +367,29 @@ public final class PartySession {
         }
         var points = [UInt64](repeating: 0, count: 4 * count)
         var scratch = [UInt64](repeating: 0, count: 8 * count)
+        var blinded = [UInt8](repeating: 0, count: 32 * count)
+        let key = blinding!, hashers = self.hashers
         try flat.withUnsafeBytes { all in
-            try points.withUnsafeMutableBytes { out in
-                try scratch.withUnsafeMutableBytes { s in
-                    try hasher.hashToUBatch(
-                        count: count, message: { UnsafeRawBufferPointer(rebasing: all[offsets[$0]..<offsets[$0 + 1]]) }, output: out,
-                        scratch: s)
+            try points.withUnsafeMutableBytes { pointBytes in
+                try scratch.withUnsafeMutableBytes { scratchBytes in
+                    try blinded.withUnsafeMutableBytes { out in
+                        let (m, p, sc, o) = (UnsafeSendable(all), UnsafeSendable(pointBytes), UnsafeSendable(scratchBytes), UnsafeSendable(out))
+                        try parallelFor(count) { chunk, worker in
+                            let pts = UnsafeMutableRawBufferPointer(rebasing: p.value[(32 * chunk.lowerBound)..<(32 * chunk.upperBound)])
+                            try hashers[worker].hashToUBatch(
+                                count: chunk.count,
+                                message: { UnsafeRawBufferPointer(rebasing: m.value[offsets[chunk.lowerBound + $0]..<offsets[chunk.lowerBound + $0 + 1]]) },
+                                output: pts,
+                                scratch: UnsafeMutableRawBufferPointer(rebasing: sc.value[(64 * chunk.lowerBound)..<(64 * chunk.upperBound)]))
+                            try key.blindBatch(
+                                UnsafeRawBufferPointer(pts),
+                                into: UnsafeMutableRawBufferPointer(rebasing: o.value[(32 * chunk.lowerBound)..<(32 * chunk.upperBound)]))
+                        }
+                    }
                 }
             }
         }
         secureWipe(&flat)
-        var blinded = [UInt8](repeating: 0, count: 32 * count)
-        try points.withUnsafeBytes { p in try blinded.withUnsafeMutableBytes { try blinding!.blindBatch(p, into: $0) } }
         points.withUnsafeMutableBytes { secureWipe($0) }
         return blinded
     }
@@ -322,14 +404,25 @@ public final class PartySession {
         }
     }
 
-    /// Blinds the first 32 bytes of each `width`-byte record of `records` in place.
+    /// Blinds the first 32 bytes of each `width`-byte record of `records` in place, split across
+    /// the workers.
     private func reblind(records: inout [UInt8], count: Int, width: Int, context: String) throws {
         try requireCanonical(records, count: count, width: width, context: context)
         var points = [UInt8](repeating: 0, count: 32 * count)
         for i in 0..<count { points.replaceSubrange((32 * i)..<(32 * i + 32), with: records[(width * i)..<(width * i + 32)]) }
         var out = [UInt8](repeating: 0, count: 32 * count)
+        let key = blinding!
         do {
-            try points.withUnsafeBytes { p in try out.withUnsafeMutableBytes { try blinding!.blindBatch(p, into: $0) } }
+            try points.withUnsafeBytes { p in
+                try out.withUnsafeMutableBytes { o in
+                    let (input, output) = (UnsafeSendable(p), UnsafeSendable(o))
+                    try parallelFor(count) { chunk, _ in
+                        let bytes = (32 * chunk.lowerBound)..<(32 * chunk.upperBound)
+                        try key.blindBatch(
+                            UnsafeRawBufferPointer(rebasing: input.value[bytes]), into: UnsafeMutableRawBufferPointer(rebasing: output.value[bytes]))
+                    }
+                }
+            }
         } catch CleanRoomCryptoError.lowOrderPoint {
             throw CleanRoomProtocolError.invalidPeerCryptography(problem: "\(context) holds a low-order point")
         }
@@ -348,23 +441,33 @@ public final class PartySession {
 
     private func p1SendElements() throws -> [Frame] {
         sentOrder = try SecureRandom.permutation(count: prepared.identifiers.count, using: random)
+        outbox.append(.ownElements(next: 0))
+        return []
+    }
+
+    /// The P1_ELEMENTS batch starting at `start`, and the range it covers (empty when it was
+    /// the last one).
+    private func p1ElementsBatch(from start: Int) throws -> (Frame, Range<Int>) {
         let width = p1RecordWidth
-        var frames: [Frame] = []
-        for range in batches(sentOrder.count, width: width) {
-            let ids = sentOrder[range]
-            let blinded = try hashAndBlind(ids)
-            var records = [UInt8](repeating: 0, count: width * ids.count)
-            for (k, id) in ids.enumerated() {
-                records.replaceSubrange((width * k)..<(width * k + 32), with: blinded[(32 * k)..<(32 * k + 32)])
-                if let tagKey {
-                    try records.withUnsafeMutableBufferPointer {
-                        try tagKey.seal(group: prepared.groupOf[id], into: $0.baseAddress! + width * k + 32, using: random)
-                    }
+        let range = batches(sentOrder.count - start, width: width).first!.shifted(by: start)
+        let ids = sentOrder[range]
+        let blinded = try hashAndBlind(ids)
+        var records = [UInt8](repeating: 0, count: width * ids.count)
+        for k in 0..<ids.count {
+            records.replaceSubrange((width * k)..<(width * k + 32), with: blinded[(32 * k)..<(32 * k + 32)])
+        }
+        if let tagKey {
+            let groups = ids.map { prepared.groupOf[$0] }
+            let random = self.random
+            try records.withUnsafeMutableBufferPointer { buffer in
+                let out = UnsafeSendable(buffer.baseAddress!)
+                try parallelFor(ids.count) { chunk, _ in
+                    for k in chunk { try tagKey.seal(group: groups[k], into: out.value + width * k + 32, using: random) }
                 }
             }
-            frames.append(ElementBatch(type: .p1Elements, count: ids.count, records: records).frame())
         }
-        return frames
+        let frame = ElementBatch(type: .p1Elements, count: ids.count, records: records).frame()
+        return (frame, range.upperBound < sentOrder.count ? range : 0..<0)
     }
 
     private func p1OnP2Batch(_ frame: Frame) throws -> [Frame] {
@@ -382,12 +485,16 @@ public final class PartySession {
             }
             if let tagKey {
                 // Every tag is opened on arrival, matched or not, so a bad tag cannot reveal membership.
+                var groups = [UInt32](repeating: 0, count: batch.count)
                 try batch.records.withUnsafeBufferPointer { raw in
-                    for k in 0..<batch.count {
-                        let g = try tagKey.open(raw.baseAddress! + width * k + 32)
-                        reblindedGroups.append(g)
+                    try groups.withUnsafeMutableBufferPointer { g in
+                        let (input, output) = (UnsafeSendable(raw.baseAddress!), UnsafeSendable(g.baseAddress!))
+                        try parallelFor(batch.count) { chunk, _ in
+                            for k in chunk { output.value[k] = try tagKey.open(input.value + width * k + 32) }
+                        }
                     }
                 }
+                reblindedGroups += groups
             }
             reblindedCount += batch.count
             if reblindedCount == prepared.identifiers.count {
@@ -562,30 +669,37 @@ public final class PartySession {
 
     private func p2SendOwnElements() throws -> [Frame] {
         p2Order = try SecureRandom.permutation(count: prepared.identifiers.count, using: random)
+        outbox.append(.ownElements(next: 0))
+        return []
+    }
+
+    /// The P2_ELEMENTS batch starting at `start` (blinded identifiers, and in intersection-sum
+    /// the key owner's encryption of each identifier's packed values).
+    private func p2ElementsBatch(from start: Int) throws -> (Frame, Range<Int>) {
         let sum = analysis.kind == .intersectionSum
         let ctBytes = sum ? paillier!.publicKey.ciphertextBytes : 0
         let width = 32 + ctBytes
-        var frames: [Frame] = []
-        for range in batches(p2Order.count, width: width) {
-            let ids = p2Order[range]
-            let blinded = try hashAndBlind(ids)
-            guard sum else {
-                frames.append(ElementBatch(type: .p2Elements, count: ids.count, records: blinded).frame())
-                continue
-            }
-            var records = [UInt8](repeating: 0, count: width * ids.count)
-            for (k, id) in ids.enumerated() {
-                records.replaceSubrange((width * k)..<(width * k + 32), with: blinded[(32 * k)..<(32 * k + 32)])
-                let plaintext = try layout!.pack(prepared.slots[id])
-                let c = try paillier!.encrypt(plaintext, variableTime: true, using: random)
-                try records.withUnsafeMutableBytes {
-                    try paillier!.publicKey.serialize(
-                        c, into: UnsafeMutableRawBufferPointer(rebasing: $0[(width * k + 32)..<(width * k + width)]))
+        let range = batches(p2Order.count - start, width: width).first!.shifted(by: start)
+        let ids = Array(p2Order[range])
+        let blinded = try hashAndBlind(ids[...])
+        let more = range.upperBound < p2Order.count ? range : 0..<0
+        guard sum else { return (ElementBatch(type: .p2Elements, count: ids.count, records: blinded).frame(), more) }
+        var records = [UInt8](repeating: 0, count: width * ids.count)
+        for k in 0..<ids.count {
+            records.replaceSubrange((width * k)..<(width * k + 32), with: blinded[(32 * k)..<(32 * k + 32)])
+        }
+        let key = paillier!, layout = self.layout!, random = self.random
+        let plaintexts = try ids.map { try layout.pack(prepared.slots[$0]) }
+        try records.withUnsafeMutableBytes { buffer in
+            let out = UnsafeSendable(buffer)
+            try parallelFor(ids.count) { chunk, _ in
+                for k in chunk {
+                    let c = try key.encrypt(plaintexts[k], variableTime: true, using: random)
+                    try key.publicKey.serialize(c, into: UnsafeMutableRawBufferPointer(rebasing: out.value[(width * k + 32)..<(width * k + width)]))
                 }
             }
-            frames.append(ElementBatch(type: .p2Elements, count: ids.count, records: records).frame())
         }
-        return frames
+        return (ElementBatch(type: .p2Elements, count: ids.count, records: records).frame(), more)
     }
 
     private func p2OnP1Elements(_ frame: Frame) throws -> [Frame] {
@@ -600,9 +714,13 @@ public final class PartySession {
         try reblind(records: &batch.records, count: batch.count, width: width, context: "P1_ELEMENTS")
         if let tagRerandomizer {
             // Fresh randomness in every tag, so P1 cannot link returned tags to the ones it sent.
+            let random = self.random
             do {
                 try batch.records.withUnsafeMutableBufferPointer { raw in
-                    for k in 0..<batch.count { try tagRerandomizer.rerandomize(raw.baseAddress! + width * k + 32, using: random) }
+                    let base = UnsafeSendable(raw.baseAddress!)
+                    try parallelFor(batch.count) { chunk, _ in
+                        for k in chunk { try tagRerandomizer.rerandomize(base.value + width * k + 32, using: random) }
+                    }
                 }
             } catch CleanRoomCryptoError.invalidGroupTag {
                 throw CleanRoomProtocolError.invalidPeerCryptography(problem: "P1_ELEMENTS holds a malformed group tag")
@@ -621,18 +739,11 @@ public final class PartySession {
         if analysis.kind != .intersection {
             // cardinality and intersection-sum: P1 must not learn which of its elements matched.
             try p1Received.withUnsafeMutableBytes { try SecureRandom.shuffle(records: $0, width: width, using: random) }
-            for range in batches(peerCount, width: width) {
-                frames.append(
-                    ElementBatch(
-                        type: .p2Reblinded, count: range.count,
-                        records: Array(p1Received[(range.lowerBound * width)..<(range.upperBound * width)])
-                    ).frame())
-            }
-            p1Received = []
+            outbox.append(.reblinded(next: 0))
         }
         if !sentOwnElements {
             sentOwnElements = true
-            frames += try p2SendOwnElements()
+            _ = try p2SendOwnElements()
         }
         state = .awaitingResult
         return frames

@@ -105,49 +105,66 @@ public enum SessionRunner {
             return RunnerError(.peer, "connection failed while \(session.stateDescription): \(error)")
         }
         return try await channel.executeThenClose { inbound, outbound in
-            func send(_ frames: [Frame]) async throws {
-                for f in frames {
+            // A reader task drains the socket into a queue while this task computes and writes,
+            // so two parties sending large streams at once can never block each other.
+            let frames = AsyncThrowingStream<Frame, Error> { continuation in
+                let reader = Task {
+                    var decoder = FrameDecoder()
+                    do {
+                        for try await var buffer in inbound {
+                            decoder.append(buffer.readBytes(length: buffer.readableBytes)!)
+                            while let frame = try decoder.next() { continuation.yield(frame) }
+                        }
+                        continuation.finish()
+                    } catch {
+                        continuation.finish(throwing: error)
+                    }
+                }
+                continuation.onTermination = { _ in reader.cancel() }
+            }
+            /// Computes and writes every frame the session has ready; returns how many.
+            func flush() async throws -> Int {
+                var sent = 0
+                while let f = try session.nextOutbound() {
                     let bytes = f.encoded()
                     try await outbound.write(ByteBuffer(bytes: bytes))
                     stats.framesOut += 1
                     stats.bytesOut += bytes.count
+                    sent += 1
+                    stats.stage = session.stateDescription
+                    progress?(stats)
                 }
+                return sent
             }
-            var decoder = FrameDecoder()
-            var iterator = inbound.makeAsyncIterator()
+            var iterator = frames.makeAsyncIterator()
             var sentLast = false
             do {
-                try await send(try session.start())
+                try session.begin()
+                _ = try await flush()
                 while !session.isFinished {
-                    let next: ByteBuffer?
-                    do { next = try await iterator.next() } catch { throw tlsOrTransport(error) }
-                    guard var buffer = next else {
+                    let next: Frame?
+                    do { next = try await iterator.next() } catch let error as CleanRoomProtocolError { throw error } catch { throw tlsOrTransport(error) }
+                    guard let frame = next else {
                         if let seen = verifier.seen, seen != verifier.expected { throw tlsOrTransport(ChannelError.eof) }
                         if idle.fired { throw tlsOrTransport(ChannelError.eof) }
                         throw RunnerError(.peer, "the peer closed the connection while \(session.stateDescription)")
                     }
-                    stats.bytesIn += buffer.readableBytes
-                    decoder.append(buffer.readBytes(length: buffer.readableBytes)!)
-                    while let frame = try decoder.next() {
-                        stats.framesIn += 1
-                        let replies = try session.handle(frame)
-                        try await send(replies)
-                        stats.stage = session.stateDescription
-                        progress?(stats)
-                        if session.isFinished {
-                            sentLast = !replies.isEmpty
-                            break
-                        }
-                    }
+                    stats.framesIn += 1
+                    stats.bytesIn += Frame.headerBytes + frame.payload.count
+                    try session.receive(frame)
+                    let sent = try await flush()
+                    stats.stage = session.stateDescription
+                    progress?(stats)
+                    if session.isFinished { sentLast = sent > 0 }
                 }
             } catch let error as RunnerError {
                 throw error
             } catch let error as CleanRoomProtocolError {
                 if case .peerAborted = error { throw RunnerError(.peer, error.description) }
-                try? await send([session.abortFrame(for: error)])
+                try? await outbound.write(ByteBuffer(bytes: session.abortFrame(for: error).encoded()))
                 throw RunnerError(.session, error.description)
             } catch let error as CleanRoomCryptoError {
-                try? await send([session.abortFrame(for: error)])
+                try? await outbound.write(ByteBuffer(bytes: session.abortFrame(for: error).encoded()))
                 throw RunnerError(.session, error.description)
             } catch {
                 throw tlsOrTransport(error)

@@ -79,7 +79,8 @@ public enum TranscriptReplay {
             sessions.append(
                 try PartySession(
                     collaboration: collaboration, analysis: c.analysis, party: p.name,
-                    input: PartyTable(columns: p.columns, rows: p.rows), random: try SeededRandom(seed: seed), batchSize: c.batch_size))
+                    input: PartyTable(columns: p.columns, rows: p.rows), random: try SeededRandom(seed: seed), batchSize: c.batch_size,
+                    parallelism: 1))
         }
         let (r0, r1, transcript) = try InMemorySession.run(sessions[0], sessions[1])
         let messages = transcript.map { e in
