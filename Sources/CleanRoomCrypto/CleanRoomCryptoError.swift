@@ -26,7 +26,7 @@ public enum CleanRoomCryptoError: Error, Equatable, Sendable, CustomStringConver
     case mismatch(what: String)
     /// A parameter was outside what the primitive supports.
     case unsupportedParameter(what: String)
-    /// A group tag did not authenticate: it was altered or not made by this party.
+    /// A group tag is malformed (a point off the curve) or decrypts to no known group.
     case invalidGroupTag
 
     public var description: String {
@@ -54,7 +54,7 @@ public enum CleanRoomCryptoError: Error, Equatable, Sendable, CustomStringConver
         case .unsupportedParameter(let what):
             return "unsupported parameter: \(what)"
         case .invalidGroupTag:
-            return "a group tag returned by the peer does not authenticate (altered or foreign)"
+            return "a group tag from the peer is malformed or names no known group"
         }
     }
 }

@@ -80,12 +80,14 @@ struct ElementBatch {
     }
 
     /// Decodes a batch of records of exactly `width` bytes, at most `remaining` of them.
-    static func decode(_ f: Frame, width: Int, remaining: Int) throws -> ElementBatch {
+    static func decode(_ f: Frame, width: Int, remaining: Int, announced: Int = -1) throws -> ElementBatch {
         var r = ByteReader(f)
         let count = Int(try r.u32("element count"))
         guard count > 0 else { throw r.fail("empty batch") }
         guard count <= maxCount else { throw r.fail("\(count) elements in one frame (limit \(maxCount))") }
-        guard count <= remaining else { throw CleanRoomProtocolError.tooManyElements(message: f.type.description, announced: remaining) }
+        guard count <= remaining else {
+            throw CleanRoomProtocolError.tooManyElements(message: f.type.description, announced: announced >= 0 ? announced : remaining)
+        }
         guard r.remaining == count * width else {
             throw r.fail("\(r.remaining) bytes of records, expected \(count) × \(width)")
         }
@@ -116,30 +118,47 @@ struct CardinalityMessage: Equatable {
     }
 }
 
-/// MATCHES: positions (in the order of P2_ELEMENTS) of P2's elements that are in the overlap.
+/// MATCHES: positions (in the order of P2_ELEMENTS) of P2's elements that are in the overlap,
+/// ascending, in one or more frames (at most `chunk` indices each; all but the last say "more").
 struct MatchesMessage: Equatable {
     var suppressed: Bool
+    var more: Bool
     var indices: [UInt32]
+
+    static let chunk = 1 << 20
+    static let flagSuppressed: UInt8 = 1, flagMore: UInt8 = 2
+
+    /// The frames carrying `indices` (or the suppression).
+    static func frames(suppressed: Bool, indices: [UInt32]) -> [Frame] {
+        guard !suppressed, indices.count > chunk else {
+            return [MatchesMessage(suppressed: suppressed, more: false, indices: suppressed ? [] : indices).frame()]
+        }
+        return stride(from: 0, to: indices.count, by: chunk).map { start in
+            let end = min(start + chunk, indices.count)
+            return MatchesMessage(suppressed: false, more: end < indices.count, indices: Array(indices[start..<end])).frame()
+        }
+    }
 
     func frame() -> Frame {
         var w = ByteWriter()
-        w.u8(suppressed ? 1 : 0)
+        w.u8((suppressed ? Self.flagSuppressed : 0) | (more ? Self.flagMore : 0))
         w.u32(UInt32(indices.count))
         for i in indices { w.u32(i) }
         return Frame(type: .matches, payload: w.bytes)
     }
 
-    static func decode(_ f: Frame, limit: Int) throws -> MatchesMessage {
+    /// Decodes one frame; indices must be below `limit` and greater than `after`.
+    static func decode(_ f: Frame, limit: Int, after: Int64 = -1) throws -> MatchesMessage {
         var r = ByteReader(f)
-        let flag = try r.u8("flags")
-        guard flag <= 1 else { throw r.fail("unknown flags \(flag)") }
+        let flags = try r.u8("flags")
+        guard flags & ~3 == 0, flags != 3 else { throw r.fail("unknown flags \(flags)") }
         let n = Int(try r.u32("match count"))
-        guard n <= limit else { throw r.fail("\(n) matches for a set of \(limit)") }
-        guard flag == 0 || n == 0 else { throw r.fail("a suppressed result carries matches") }
+        guard n <= min(limit, chunk) else { throw r.fail("\(n) matches in one frame for a set of \(limit)") }
+        guard flags & flagSuppressed == 0 || n == 0 else { throw r.fail("a suppressed result carries matches") }
         guard r.remaining == 4 * n else { throw r.fail("\(r.remaining) bytes for \(n) indices") }
         var indices = [UInt32]()
         indices.reserveCapacity(n)
-        var previous: Int64 = -1
+        var previous = after
         for _ in 0..<n {
             let i = try r.u32("index")
             guard Int(i) < limit else { throw r.fail("index \(i) outside the set of \(limit)") }
@@ -147,7 +166,7 @@ struct MatchesMessage: Equatable {
             previous = Int64(i)
             indices.append(i)
         }
-        return MatchesMessage(suppressed: flag == 1, indices: indices)
+        return MatchesMessage(suppressed: flags & flagSuppressed != 0, more: flags & flagMore != 0, indices: indices)
     }
 }
 

@@ -24,12 +24,34 @@ public struct PartyTable: Sendable {
     }
 }
 
+/// Unique identifiers stored back to back (one allocation for the whole set, not one per
+/// identifier).
+struct IdentifierStore: RandomAccessCollection {
+    private(set) var bytes: [UInt8] = []
+    private(set) var ends: [UInt32] = []
+
+    var startIndex: Int { 0 }
+    var endIndex: Int { ends.count }
+    subscript(i: Int) -> ArraySlice<UInt8> { bytes[(i == 0 ? 0 : Int(ends[i - 1]))..<Int(ends[i])] }
+
+    /// Appends an identifier; the store holds at most 4 GiB of identifier bytes in total.
+    mutating func append(_ id: [UInt8]) throws {
+        guard bytes.count + id.count <= Int(UInt32.max) else {
+            throw CleanRoomProtocolError.invalidCollaboration(path: "(input)", problem: "identifiers exceed 4 GiB in total")
+        }
+        bytes += id
+        ends.append(UInt32(bytes.count))
+    }
+}
+
 /// A prepared set: unique normalised identifiers and what belongs to each.
 struct PreparedSet {
     /// Unique normalised identifiers, in first-seen order.
-    var identifiers: [[UInt8]]
-    /// For each identifier, the input row positions (0-based) that carried it.
-    var rows: [[Int]]
+    var identifiers = IdentifierStore()
+    /// For each identifier, the first input row (0-based) that carried it; later rows with the
+    /// same identifier are in `moreRows`.
+    var firstRow: [Int32] = []
+    var moreRows: [Int32: [Int32]] = [:]
     /// P1 with groups: group index per identifier, and the labels.
     var groupOf: [UInt32] = []
     var groupLabels: [String] = []
@@ -37,9 +59,39 @@ struct PreparedSet {
     /// column) followed by the number of rows.
     var slots: [[UInt64]] = []
     /// Number of input rows used (after skipping bad rows).
-    var usedRows: Int
+    var usedRows = 0
     /// Rows skipped under `bad_rows: skip`.
-    var skippedRows: Int
+    var skippedRows = 0
+
+    /// Every input row (0-based) that carried identifier `i`.
+    func rows(of i: Int) -> [Int] {
+        [Int(firstRow[i])] + (moreRows[Int32(i)] ?? []).map(Int.init)
+    }
+}
+
+/// Finds an identifier's index without storing each identifier a second time: a 64-bit hash
+/// keys the index, and the rare hash collision falls back to comparing bytes.
+struct IdentifierIndex {
+    private var byHash: [Int: Int32] = [:]
+    private var collisions: [[UInt8]: Int32] = [:]
+
+    mutating func find(_ id: [UInt8], in store: IdentifierStore) -> Int? {
+        var h = Hasher()
+        h.combine(bytes: UnsafeRawBufferPointer(start: id, count: id.count))
+        let key = h.finalize()
+        if let i = byHash[key] {
+            if store[Int(i)].elementsEqual(id) { return Int(i) }
+            return collisions[id].map(Int.init)
+        }
+        return nil
+    }
+
+    mutating func insert(_ id: [UInt8], at index: Int) {
+        var h = Hasher()
+        h.combine(bytes: UnsafeRawBufferPointer(start: id, count: id.count))
+        let key = h.finalize()
+        if byHash[key] == nil { byHash[key] = Int32(index) } else { collisions[id] = Int32(index) }
+    }
 }
 
 enum InputPreparation {
@@ -49,8 +101,8 @@ enum InputPreparation {
         let groupColumn = try (role == .p1 && analysis.groupBy != nil) ? table.columnIndex(analysis.groupBy!) : nil
         let valueColumns = (role == .p2 && analysis.kind == .intersectionSum) ? analysis.values! : []
         let valueIndices = try valueColumns.map { try table.columnIndex($0.name) }
-        var index: [[UInt8]: Int] = [:]
-        var set = PreparedSet(identifiers: [], rows: [], usedRows: 0, skippedRows: 0)
+        var index = IdentifierIndex()
+        var set = PreparedSet()
         var groupIndex: [String: UInt32] = [:]
         var rowValues = [UInt64](repeating: 0, count: valueColumns.count)
         for (r, row) in table.rows.enumerated() {
@@ -88,12 +140,12 @@ enum InputPreparation {
                             row: rowNumber, column: analysis.groupBy!, problem: "group label longer than 255 bytes")
                     }
                 }
-                if let existing = index[id] {
+                if let existing = index.find(id, in: set.identifiers) {
                     // A duplicate identifier: P2's values are summed; P1's group must agree.
                     if groupColumn != nil && set.groupLabels[Int(set.groupOf[existing])] != label {
                         throw CleanRoomProtocolError.invalidRow(
                             row: rowNumber, column: analysis.groupBy!,
-                            problem: "identifier repeats row \(table.rowNumbers[set.rows[existing][0]]) with a different group")
+                            problem: "identifier repeats row \(table.rowNumbers[Int(set.firstRow[existing])]) with a different group")
                     }
                     if !valueColumns.isEmpty {
                         // Computed in full before anything is stored, so a failing row changes nothing.
@@ -109,7 +161,7 @@ enum InputPreparation {
                         updated[valueColumns.count] += 1
                         set.slots[existing] = updated
                     }
-                    set.rows[existing].append(r)
+                    set.moreRows[Int32(existing), default: []].append(Int32(r))
                 } else {
                     if groupColumn != nil {
                         // Labels are registered only for rows that passed every check.
@@ -123,9 +175,9 @@ enum InputPreparation {
                         }
                         set.groupOf.append(group)
                     }
-                    index[id] = set.identifiers.count
-                    set.identifiers.append(id)
-                    set.rows.append([r])
+                    index.insert(id, at: set.identifiers.count)
+                    try set.identifiers.append(id)
+                    set.firstRow.append(Int32(r))
                     if !valueColumns.isEmpty { set.slots.append(rowValues + [1]) }
                 }
                 set.usedRows += 1

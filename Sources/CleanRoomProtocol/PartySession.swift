@@ -76,9 +76,8 @@ public final class PartySession {
     private var reblindedIndex: [Key32: Int32] = [:]  // P2_REBLINDED element → position
     private var reblindedGroups: [UInt32] = []  // group of each position (grouped sums)
     private var reblindedCount = 0
-    private var p2Seen: Set<Key32> = []
+    private var p2Seen: [Key32: Int32] = [:]  // P2_ELEMENTS element → its position
     private var p2Count = 0
-    private var pendingKeys: [Key32] = []  // P2 elements received before P2_REBLINDED completed
     private var matchedPositions: [Int] = []  // P1 positions in the overlap
     private var matchedP2: [UInt32] = []  // P2_ELEMENTS positions in the overlap
     private var groupSums: [UInt32: PaillierCiphertext] = [:]
@@ -94,6 +93,7 @@ public final class PartySession {
     private var p1Count = 0
     private var p1Seen: Set<Key32> = []
     private var sentOwnElements = false
+    private var receivedMatches: [Int32] = []  // MATCHES arriving in several frames
 
     /// Prepares a session for `party` running the analysis `analysisName`.
     /// - Parameters:
@@ -205,7 +205,8 @@ public final class PartySession {
                 let width = p1RecordWidth
                 let range = batches(peerCount - next, width: width).first!.shifted(by: next)
                 let frame = ElementBatch(
-                    type: .p2Reblinded, count: range.count, records: Array(p1Received[(range.lowerBound * width)..<(range.upperBound * width)])
+                    type: .p2Reblinded, count: range.count,
+                    records: Array(p1Received[(range.lowerBound * width)..<(range.upperBound * width)])
                 ).frame()
                 if range.upperBound < peerCount {
                     outbox.insert(.reblinded(next: range.upperBound), at: 0)
@@ -373,14 +374,20 @@ public final class PartySession {
             try points.withUnsafeMutableBytes { pointBytes in
                 try scratch.withUnsafeMutableBytes { scratchBytes in
                     try blinded.withUnsafeMutableBytes { out in
-                        let (m, p, sc, o) = (UnsafeSendable(all), UnsafeSendable(pointBytes), UnsafeSendable(scratchBytes), UnsafeSendable(out))
+                        let (m, p, sc, o) = (
+                            UnsafeSendable(all), UnsafeSendable(pointBytes), UnsafeSendable(scratchBytes), UnsafeSendable(out)
+                        )
                         try parallelFor(count) { chunk, worker in
                             let pts = UnsafeMutableRawBufferPointer(rebasing: p.value[(32 * chunk.lowerBound)..<(32 * chunk.upperBound)])
                             try hashers[worker].hashToUBatch(
                                 count: chunk.count,
-                                message: { UnsafeRawBufferPointer(rebasing: m.value[offsets[chunk.lowerBound + $0]..<offsets[chunk.lowerBound + $0 + 1]]) },
+                                message: {
+                                    UnsafeRawBufferPointer(
+                                        rebasing: m.value[offsets[chunk.lowerBound + $0]..<offsets[chunk.lowerBound + $0 + 1]])
+                                },
                                 output: pts,
-                                scratch: UnsafeMutableRawBufferPointer(rebasing: sc.value[(64 * chunk.lowerBound)..<(64 * chunk.upperBound)]))
+                                scratch: UnsafeMutableRawBufferPointer(
+                                    rebasing: sc.value[(64 * chunk.lowerBound)..<(64 * chunk.upperBound)]))
                             try key.blindBatch(
                                 UnsafeRawBufferPointer(pts),
                                 into: UnsafeMutableRawBufferPointer(rebasing: o.value[(32 * chunk.lowerBound)..<(32 * chunk.upperBound)]))
@@ -419,7 +426,8 @@ public final class PartySession {
                     try parallelFor(count) { chunk, _ in
                         let bytes = (32 * chunk.lowerBound)..<(32 * chunk.upperBound)
                         try key.blindBatch(
-                            UnsafeRawBufferPointer(rebasing: input.value[bytes]), into: UnsafeMutableRawBufferPointer(rebasing: output.value[bytes]))
+                            UnsafeRawBufferPointer(rebasing: input.value[bytes]),
+                            into: UnsafeMutableRawBufferPointer(rebasing: output.value[bytes]))
                     }
                 }
             }
@@ -475,7 +483,8 @@ public final class PartySession {
         let reblindedComplete = reblindedCount == prepared.identifiers.count
         if frame.type == .p2Reblinded {
             let width = p1RecordWidth
-            let batch = try ElementBatch.decode(frame, width: width, remaining: prepared.identifiers.count - reblindedCount)
+            let batch = try ElementBatch.decode(
+                frame, width: width, remaining: prepared.identifiers.count - reblindedCount, announced: prepared.identifiers.count)
             try requireCanonical(batch.records, count: batch.count, width: width, context: "P2_REBLINDED")
             for k in 0..<batch.count {
                 let key = Key32(batch.records, at: width * k)
@@ -498,8 +507,8 @@ public final class PartySession {
             }
             reblindedCount += batch.count
             if reblindedCount == prepared.identifiers.count {
-                for (j, key) in pendingKeys.enumerated() { try p1Match(key, p2Index: j, ciphertext: nil) }
-                pendingKeys = []
+                // Everything P2 sent so far arrived before the reblinded set was complete: match it now.
+                for (key, j) in p2Seen.sorted(by: { $0.value < $1.value }) { try p1Match(key, p2Index: Int(j), ciphertext: nil) }
             }
         } else {
             // In intersection-sum an honest P2 returns P1's set first; refusing the other order
@@ -508,7 +517,7 @@ public final class PartySession {
                 throw CleanRoomProtocolError.unexpectedMessage(type: "P2_ELEMENTS", state: "waiting for all of P2_REBLINDED")
             }
             let width = p2RecordWidth
-            var batch = try ElementBatch.decode(frame, width: width, remaining: peerCount - p2Count)
+            var batch = try ElementBatch.decode(frame, width: width, remaining: peerCount - p2Count, announced: peerCount)
             var ciphertexts: [PaillierCiphertext] = []
             if sum {
                 // Every ciphertext is range-checked on arrival, matched or not.
@@ -526,12 +535,10 @@ public final class PartySession {
             try reblind(records: &batch.records, count: batch.count, width: width, context: "P2_ELEMENTS")
             for k in 0..<batch.count {
                 let key = Key32(batch.records, at: width * k)
-                guard p2Seen.insert(key).inserted else { throw CleanRoomProtocolError.duplicateBlindedElement(message: "P2_ELEMENTS") }
-                if reblindedComplete {
-                    try p1Match(key, p2Index: p2Count + k, ciphertext: sum ? ciphertexts[k] : nil)
-                } else {
-                    pendingKeys.append(key)
+                guard p2Seen.updateValue(Int32(p2Count + k), forKey: key) == nil else {
+                    throw CleanRoomProtocolError.duplicateBlindedElement(message: "P2_ELEMENTS")
                 }
+                if reblindedComplete { try p1Match(key, p2Index: p2Count + k, ciphertext: sum ? ciphertexts[k] : nil) }
             }
             p2Count += batch.count
         }
@@ -561,7 +568,7 @@ public final class PartySession {
         let suppressed = overlap < analysis.minIntersection
         var result = baseResult()
         result.intersectionSize = suppressed ? .suppressed(below: analysis.minIntersection) : .revealed(overlap)
-        p2Seen = []
+        p2Seen = [:]
         reblindedIndex = [:]
         switch analysis.kind {
         case .cardinality:
@@ -573,11 +580,11 @@ public final class PartySession {
             ]
         case .intersection:
             if !suppressed {
-                result.matchedRows = matchedPositions.flatMap { prepared.rows[sentOrder[$0]] }.map { rowNumbers[$0] }.sorted()
+                result.matchedRows = matchedPositions.flatMap { prepared.rows(of: sentOrder[$0]) }.map { rowNumbers[$0] }.sorted()
             }
             finish(result)
             guard p2Receives else { return [Frame(type: .done, payload: [])] }
-            return [MatchesMessage(suppressed: suppressed, indices: suppressed ? [] : matchedP2.sorted()).frame()]
+            return MatchesMessage.frames(suppressed: suppressed, indices: matchedP2.sorted())
         case .intersectionSum:
             return try p1SendSums(result: result, suppressed: suppressed, p2Receives: p2Receives)
         }
@@ -660,7 +667,8 @@ public final class PartySession {
             let label = analysis.groupBy != nil ? prepared.groupLabels[Int(g.group)] : nil
             groups.append(try groupResult(label: label, count: g.count, plaintext: plain))
         }
-        result.groups = groups
+        // A suppressed overlap reports no groups at all, masked or not.
+        if result.intersectionSize?.suppressedBelow == nil { result.groups = groups }
         finish(result)
         return []
     }
@@ -695,7 +703,8 @@ public final class PartySession {
             try parallelFor(ids.count) { chunk, _ in
                 for k in chunk {
                     let c = try key.encrypt(plaintexts[k], variableTime: true, using: random)
-                    try key.publicKey.serialize(c, into: UnsafeMutableRawBufferPointer(rebasing: out.value[(width * k + 32)..<(width * k + width)]))
+                    try key.publicKey.serialize(
+                        c, into: UnsafeMutableRawBufferPointer(rebasing: out.value[(width * k + 32)..<(width * k + width)]))
                 }
             }
         }
@@ -704,7 +713,7 @@ public final class PartySession {
 
     private func p2OnP1Elements(_ frame: Frame) throws -> [Frame] {
         let width = p1RecordWidth
-        var batch = try ElementBatch.decode(frame, width: width, remaining: peerCount - p1Count)
+        var batch = try ElementBatch.decode(frame, width: width, remaining: peerCount - p1Count, announced: peerCount)
         try requireCanonical(batch.records, count: batch.count, width: width, context: "P1_ELEMENTS")
         for k in 0..<batch.count {
             guard p1Seen.insert(Key32(batch.records, at: width * k)).inserted else {
@@ -770,14 +779,21 @@ public final class PartySession {
             finish(result)
             return []
         case (.intersection, .matches) where receives:
-            let m = try MatchesMessage.decode(frame, limit: prepared.identifiers.count)
-            guard m.suppressed || m.indices.count >= analysis.minIntersection else {
+            let m = try MatchesMessage.decode(frame, limit: prepared.identifiers.count, after: Int64(receivedMatches.last ?? -1))
+            guard !m.suppressed || receivedMatches.isEmpty else {
+                throw CleanRoomProtocolError.malformedMessage(type: "MATCHES", problem: "suppressed after matches were sent")
+            }
+            receivedMatches += m.indices.map { Int32($0) }
+            if m.more { return [] }
+            let all = receivedMatches.map { UInt32($0) }
+            receivedMatches = []
+            guard m.suppressed || all.count >= analysis.minIntersection else {
                 throw CleanRoomProtocolError.malformedMessage(
                     type: "MATCHES", problem: "fewer matches than the threshold, yet not suppressed")
             }
-            result.intersectionSize = m.suppressed ? .suppressed(below: analysis.minIntersection) : .revealed(m.indices.count)
+            result.intersectionSize = m.suppressed ? .suppressed(below: analysis.minIntersection) : .revealed(all.count)
             if !m.suppressed {
-                result.matchedRows = m.indices.flatMap { prepared.rows[p2Order[Int($0)]] }.map { rowNumbers[$0] }.sorted()
+                result.matchedRows = all.flatMap { prepared.rows(of: p2Order[Int($0)]) }.map { rowNumbers[$0] }.sorted()
             }
             finish(result)
             return []
@@ -841,7 +857,7 @@ public final class PartySession {
             if p1Receives { plaintexts.append(try plain.bigEndianBytes(width: key.publicKey.modulusBytes)) }
         }
         if receives {
-            guard total <= UInt64(smaller), m.intersection.map({ $0 == total }) ?? true else {
+            guard total <= UInt64(smaller), m.intersection.map({ $0 == total && $0 >= UInt64(analysis.minIntersection) }) ?? true else {
                 throw CleanRoomProtocolError.malformedMessage(type: "ENCRYPTED_SUMS", problem: "the total does not match the groups")
             }
             guard grouped || total >= UInt64(analysis.minIntersection) else {

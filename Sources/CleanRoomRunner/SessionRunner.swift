@@ -43,7 +43,9 @@ public struct RunProgress: Sendable {
 public enum SessionRunner {
     /// Runs the session and returns what this party learned.
     /// - Throws: `RunnerError` naming the stage that failed.
-    public static func run(_ config: RunConfiguration, progress: (@Sendable (RunProgress) -> Void)? = nil) async throws -> SessionResult {
+    public static func run(_ config: consuming RunConfiguration, progress: (@Sendable (RunProgress) -> Void)? = nil) async throws
+        -> SessionResult
+    {
         let me = try config.collaboration.party(named: config.party)
         let peer = try config.collaboration.party(named: config.collaboration.peer(of: config.party))
         let session: PartySession
@@ -58,11 +60,14 @@ public enum SessionRunner {
             default: throw RunnerError(.configuration, error.description)
             }
         }
+        // The session keeps what it needs in compact form; the rows themselves can go.
+        config.input = PartyTable(columns: [], rows: [])
         let box = SessionBox(session)
         let group = MultiThreadedEventLoopGroup.singleton
+        let idleTimeout = config.transport.idleTimeout
         let body: @Sendable (FrameChannel, PinnedCertificateVerifier, IdleCloser) async throws -> SessionResult = {
             channel, verifier, idle in
-            try await drive(box, channel, verifier: verifier, idle: idle, timeout: config.transport.idleTimeout, progress: progress)
+            try await drive(box, channel, verifier: verifier, idle: idle, timeout: idleTimeout, progress: progress)
         }
         if let listen = me.listen {
             let (host, port) = split(listen)
@@ -143,7 +148,9 @@ public enum SessionRunner {
                 _ = try await flush()
                 while !session.isFinished {
                     let next: Frame?
-                    do { next = try await iterator.next() } catch let error as CleanRoomProtocolError { throw error } catch { throw tlsOrTransport(error) }
+                    do { next = try await iterator.next() } catch let error as CleanRoomProtocolError { throw error } catch {
+                        throw tlsOrTransport(error)
+                    }
                     guard let frame = next else {
                         if let seen = verifier.seen, seen != verifier.expected { throw tlsOrTransport(ChannelError.eof) }
                         if idle.fired { throw tlsOrTransport(ChannelError.eof) }

@@ -134,15 +134,21 @@ struct RunCommand: AsyncParsableCommand {
         if spec.kind == .intersectionSum {
             if spec.valueOwner == party { columns += spec.values!.map(\.name) } else if let g = spec.groupBy { columns.append(g) }
         }
-        let table: PartyTable
-        do { table = try CSVReader.read(path: data, columns: columns) } catch { throw RunnerError(.data, "\(data): \(error)") }
-        logger.info("read \(table.rows.count) rows from \(data)")
+        func readTable() throws -> PartyTable {
+            do {
+                let table = try CSVReader.read(path: data, columns: columns)
+                logger.info("read \(table.rows.count) rows from \(data)")
+                return table
+            } catch { throw RunnerError(.data, "\(data): \(error)") }
+        }
 
         let transport = TransportConfiguration(
             certificatePEM: certPEM, privateKeyPEM: keyPEM, peerFingerprint: peer.certificateSHA256,
             idleTimeout: .seconds(idleTimeout), connectTimeout: .seconds(connectTimeout))
+        // The table is handed over without a name here, so nothing but the session keeps its rows.
         let config = RunConfiguration(
-            collaboration: collaboration, analysis: analysisName, party: party, input: table, transport: transport, batchSize: batchSize)
+            collaboration: collaboration, analysis: analysisName, party: party, input: try readTable(), transport: transport,
+            batchSize: batchSize)
         let showProgress = !quiet && (progress || isatty(2) == 1)
         let reporter = ProgressReporter(enabled: showProgress, terminal: isatty(2) == 1)
         let result = try await SessionRunner.run(config) { reporter.report($0) }

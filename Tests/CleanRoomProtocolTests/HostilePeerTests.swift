@@ -255,3 +255,22 @@ import Testing
         }
     }
 }
+
+@Suite struct MatchesFramingTests {
+    @Test func largeMatchListsSpanSeveralFramesAndStayOrdered() throws {
+        let indices = (0..<UInt32(MatchesMessage.chunk * 2 + 5)).map { $0 * 2 }
+        let frames = MatchesMessage.frames(suppressed: false, indices: indices)
+        #expect(frames.count == 3 && frames.allSatisfy { $0.payload.count <= Frame.maxPayloadBytes })
+        var after: Int64 = -1
+        var all: [UInt32] = []
+        for (i, f) in frames.enumerated() {
+            let m = try MatchesMessage.decode(f, limit: Int(indices.last!) + 1, after: after)
+            #expect(m.more == (i < 2))
+            all += m.indices
+            after = Int64(m.indices.last!)
+        }
+        #expect(all == indices)
+        // A later frame may not restart the order.
+        #expect(throws: CleanRoomProtocolError.self) { try MatchesMessage.decode(frames[0], limit: Int(indices.last!) + 1, after: after) }
+    }
+}

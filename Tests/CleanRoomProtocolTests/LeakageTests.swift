@@ -56,7 +56,8 @@ import Testing
         for (session, table) in [(ad, d.advertiser), (pub, d.publisher)] {
             // Everything this party sent: no identifier, raw or normalised, and no unblinded hash.
             let sentBytes = transcript.filter { $0.from == session.party }.flatMap(\.bytes)
-            for id in session.prepared.identifiers {
+            for slice in session.prepared.identifiers {
+                let id = Array(slice)
                 let h = try hasher.hashToU(id)
                 #expect(!contains(sentBytes, h), "\(session.party) sent an unblinded H(x)")
                 #expect(!contains(sentBytes, id), "\(session.party) sent an identifier in the clear")

@@ -125,7 +125,7 @@ import Testing
         let c = try Fixtures.collaboration()
         let t = PartyTable(columns: ["email"], rows: [["a@x.com"], ["A@X.com "], ["b@x.com"]])
         let s = try PartySession(collaboration: c, analysis: "overlap", party: "publisher", input: t)
-        #expect(s.prepared.identifiers.count == 2 && s.prepared.rows[0] == [0, 1])
+        #expect(s.prepared.identifiers.count == 2 && s.prepared.rows(of: 0) == [0, 1])
         #expect(throws: CleanRoomProtocolError.setSizeOutOfPolicy(party: "publisher", size: 0, min: 1, max: 10_000)) {
             try PartySession(collaboration: c, analysis: "overlap", party: "publisher", input: PartyTable(columns: ["email"], rows: []))
         }
