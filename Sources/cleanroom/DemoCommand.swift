@@ -94,13 +94,22 @@ struct DemoCommand: AsyncParsableCommand {
             }
             print("plaintext answer computed from both files: overlap \(expected.intersectionSize)")
             if !expected.groups.isEmpty {
-                print("  campaign            count   purchase_amount sum   quantity sum")
+                // Each party's learned sums beside the plaintext ones, per campaign.
+                var learned: [String: ReferenceAnswer] = [:]
+                for party in ["advertiser", "publisher"] {
+                    let data = try Data(contentsOf: URL(fileURLWithPath: path("\(analysis)-\(party).json")))
+                    learned[party] = ReferenceAnswer.from(try JSONDecoder().decode(ResultDocument.self, from: data).result)
+                }
+                print("  campaign           source        count   purchase_amount sum   quantity sum")
                 for label in expected.groups.keys.sorted() {
-                    let g = expected.groups[label]!
-                    print(
-                        "  " + label.padding(toLength: 18, withPad: " ", startingAt: 0)
-                            + String(format: "%6d", g.count) + "   " + (g.sums["purchase_amount"] ?? "").leftPad(19) + "   "
-                            + (g.sums["quantity"] ?? "").leftPad(12))
+                    for (source, answer) in [("plaintext", expected), ("advertiser", learned["advertiser"]!), ("publisher", learned["publisher"]!)] {
+                        let g = answer.groups[label]
+                        print(
+                            "  " + (source == "plaintext" ? label : "").padding(toLength: 18, withPad: " ", startingAt: 0) + " "
+                                + source.padding(toLength: 12, withPad: " ", startingAt: 0)
+                                + (g.map { String(format: "%6d", $0.count) } ?? "     -") + "   "
+                                + (g?.sums["purchase_amount"] ?? "-").leftPad(19) + "   " + (g?.sums["quantity"] ?? "-").leftPad(12))
+                    }
                 }
             }
             print("")
