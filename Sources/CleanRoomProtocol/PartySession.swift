@@ -70,6 +70,13 @@ public final class PartySession {
     public var isFinished: Bool { state == .finished }
     /// What the session is doing, for progress and error messages.
     public var stateDescription: String { state.rawValue }
+    /// Elements this party has blinded so far (its own and the peer's), and how many it will
+    /// blind in all (known once the peer's set size has arrived; 0 before).
+    public var elementProgress: (done: Int, total: Int) {
+        (ownBlinded + peerBlinded, peerCount == 0 ? 0 : prepared.identifiers.count + peerCount)
+    }
+    private var ownBlinded = 0
+    private var peerBlinded = 0
 
     // P1 bookkeeping
     private var sentOrder: [Int] = []  // position in P1_ELEMENTS → identifier
@@ -435,6 +442,7 @@ public final class PartySession {
             throw CleanRoomProtocolError.invalidPeerCryptography(problem: "\(context) holds a low-order point")
         }
         for i in 0..<count { records.replaceSubrange((width * i)..<(width * i + 32), with: out[(32 * i)..<(32 * i + 32)]) }
+        peerBlinded += count
     }
 
     private func batches(_ total: Int, width: Int) -> [Range<Int>] {
@@ -460,6 +468,7 @@ public final class PartySession {
         let range = batches(sentOrder.count - start, width: width).first!.shifted(by: start)
         let ids = sentOrder[range]
         let blinded = try hashAndBlind(ids)
+        ownBlinded += ids.count
         var records = [UInt8](repeating: 0, count: width * ids.count)
         for k in 0..<ids.count {
             records.replaceSubrange((width * k)..<(width * k + 32), with: blinded[(32 * k)..<(32 * k + 32)])
@@ -690,6 +699,7 @@ public final class PartySession {
         let range = batches(p2Order.count - start, width: width).first!.shifted(by: start)
         let ids = Array(p2Order[range])
         let blinded = try hashAndBlind(ids[...])
+        ownBlinded += ids.count
         let more = range.upperBound < p2Order.count ? range : 0..<0
         guard sum else { return (ElementBatch(type: .p2Elements, count: ids.count, records: blinded).frame(), more) }
         var records = [UInt8](repeating: 0, count: width * ids.count)

@@ -33,6 +33,9 @@ public struct RunConfiguration: Sendable {
 /// Progress of a running session, reported after every frame.
 public struct RunProgress: Sendable {
     public var stage: String
+    /// Elements blinded so far and in all (0 until the peer's set size is known).
+    public var elementsDone = 0
+    public var elementsTotal = 0
     public var framesIn: Int
     public var framesOut: Int
     public var bytesIn: Int
@@ -65,9 +68,13 @@ public enum SessionRunner {
         let box = SessionBox(session)
         let group = MultiThreadedEventLoopGroup.singleton
         let idleTimeout = config.transport.idleTimeout
+        let spec = session.analysis
+        // Largest record: 32 bytes plus a 3072-bit ciphertext (768) or a group tag (66).
+        let maxPeerBytes = (1 << 26) + (spec.setSize.map(\.max).reduce(0, +)) * 832 * 2
         let body: @Sendable (FrameChannel, PinnedCertificateVerifier, IdleCloser) async throws -> SessionResult = {
             channel, verifier, idle in
-            try await drive(box, channel, verifier: verifier, idle: idle, timeout: idleTimeout, progress: progress)
+            try await drive(
+                box, channel, verifier: verifier, idle: idle, timeout: idleTimeout, maxPeerBytes: maxPeerBytes, progress: progress)
         }
         if let listen = me.listen {
             let (host, port) = split(listen)
@@ -87,10 +94,14 @@ public enum SessionRunner {
     /// Exchanges frames until the session finishes.
     static func drive(
         _ box: SessionBox, _ channel: FrameChannel, verifier: PinnedCertificateVerifier, idle: IdleCloser, timeout: Duration,
-        progress: (@Sendable (RunProgress) -> Void)?
+        maxPeerBytes: Int, progress: (@Sendable (RunProgress) -> Void)?
     ) async throws -> SessionResult {
         let session = box.session
         var stats = RunProgress(stage: "TLS handshake", framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0)
+        func update() {
+            stats.stage = session.stateDescription
+            (stats.elementsDone, stats.elementsTotal) = session.elementProgress
+        }
         func tlsOrTransport(_ error: Error) -> RunnerError {
             if let seen = verifier.seen, seen != verifier.expected {
                 return RunnerError(.tls, "the peer presented certificate \(seen); the collaboration file pins \(verifier.expected)")
@@ -112,11 +123,21 @@ public enum SessionRunner {
         return try await channel.executeThenClose { inbound, outbound in
             // A reader task drains the socket into a queue while this task computes and writes,
             // so two parties sending large streams at once can never block each other.
+            // What the reader may queue is bounded by the policy: everything a peer may legitimately
+            // send in one session, at the largest set sizes the collaboration allows.
+            let cap = maxPeerBytes
             let frames = AsyncThrowingStream<Frame, Error> { continuation in
                 let reader = Task {
                     var decoder = FrameDecoder()
+                    var received = 0
                     do {
                         for try await var buffer in inbound {
+                            received += buffer.readableBytes
+                            guard received <= cap else {
+                                throw CleanRoomProtocolError.malformedMessage(
+                                    type: "stream",
+                                    problem: "the peer sent more than \(cap) bytes, more than the policy allows for a session")
+                            }
                             decoder.append(buffer.readBytes(length: buffer.readableBytes)!)
                             while let frame = try decoder.next() { continuation.yield(frame) }
                         }
@@ -136,7 +157,7 @@ public enum SessionRunner {
                     stats.framesOut += 1
                     stats.bytesOut += bytes.count
                     sent += 1
-                    stats.stage = session.stateDescription
+                    update()
                     progress?(stats)
                 }
                 return sent
@@ -160,7 +181,7 @@ public enum SessionRunner {
                     stats.bytesIn += Frame.headerBytes + frame.payload.count
                     try session.receive(frame)
                     let sent = try await flush()
-                    stats.stage = session.stateDescription
+                    update()
                     progress?(stats)
                     if session.isFinished { sentLast = sent > 0 }
                 }

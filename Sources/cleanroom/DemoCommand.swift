@@ -102,7 +102,9 @@ struct DemoCommand: AsyncParsableCommand {
                 }
                 print("  campaign           source        count   purchase_amount sum   quantity sum")
                 for label in expected.groups.keys.sorted() {
-                    for (source, answer) in [("plaintext", expected), ("advertiser", learned["advertiser"]!), ("publisher", learned["publisher"]!)] {
+                    for (source, answer) in [
+                        ("plaintext", expected), ("advertiser", learned["advertiser"]!), ("publisher", learned["publisher"]!),
+                    ] {
                         let g = answer.groups[label]
                         print(
                             "  " + (source == "plaintext" ? label : "").padding(toLength: 18, withPad: " ", startingAt: 0) + " "

@@ -184,9 +184,14 @@ final class ProgressReporter: @unchecked Sendable {
             guard now - last >= .milliseconds(terminal ? 100 : 500) else { return }
             last = now
             let elapsed = Double((now - start).components.seconds) + Double((now - start).components.attoseconds) * 1e-18
-            let line = String(
+            var line = String(
                 format: "[%@] frames %d in / %d out, %.1f MB in / %.1f MB out, %.1f s",
                 p.stage as NSString, p.framesIn, p.framesOut, Double(p.bytesIn) / 1e6, Double(p.bytesOut) / 1e6, elapsed)
+            if p.elementsTotal > 0 {
+                let rate = Double(p.elementsDone) / max(elapsed, 0.001)
+                let eta = rate > 0 ? Double(p.elementsTotal - p.elementsDone) / rate : 0
+                line += String(format: "; elements %d / %d, %.0f/s, ETA %.0f s", p.elementsDone, p.elementsTotal, rate, eta)
+            }
             FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
         }
     }
