@@ -52,8 +52,8 @@ public final class BlindingKey: @unchecked Sendable {
     }
 
     /// Blinds `input.count / 32` consecutive u-coordinates into `output` (same layout).
-    /// One derive context serves the whole batch; OpenSSL still allocates a small peer-key
-    /// object per element, which its EVP API requires.
+    /// One derive context and one peer-key object serve the whole batch; nothing is allocated
+    /// per element.
     /// - Throws: `wrongLength` for sizes that are not a multiple of 32 or do not match;
     ///   `lowOrderPoint(index:)` for the first element whose result would be all zero
     ///   (earlier elements of `output` are valid, later ones unspecified).
@@ -73,12 +73,18 @@ public final class BlindingKey: @unchecked Sendable {
         guard EVP_PKEY_derive_init(ctx) == 1 else { throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_PKEY_derive_init") }
         let inBase = input.baseAddress!.assumingMemoryBound(to: UInt8.self)
         let outBase = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        // One peer-key object per batch, its public value replaced for each element
+        // (EVP_PKEY_set1_encoded_public_key), instead of building a new EVP_PKEY per element.
+        guard let peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nil, inBase, 32) else {
+            ERR_clear_error()
+            throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_PKEY_new_raw_public_key")
+        }
+        defer { EVP_PKEY_free(peer) }
         for i in 0..<n {
-            guard let peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nil, inBase + 32 * i, 32) else {
+            guard i == 0 || EVP_PKEY_set1_encoded_public_key(peer, inBase + 32 * i, 32) == 1 else {
                 ERR_clear_error()
-                throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_PKEY_new_raw_public_key")
+                throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_PKEY_set1_encoded_public_key")
             }
-            defer { EVP_PKEY_free(peer) }
             guard EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) == 1 else {
                 ERR_clear_error()
                 throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_PKEY_derive_set_peer_ex")

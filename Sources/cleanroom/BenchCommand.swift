@@ -38,48 +38,56 @@ struct BenchCommand: ParsableCommand {
                     print(padded + String(format: "%12.2f µs/op %10.0f op/s  ", perOp * 1e6, 1 / perOp) + note)
                 }
             }
-            if !json { print("cleanroom bench crypto — single thread, \(seconds) s per row\n") }
+            if !json { print("cleanroom bench crypto — single thread; X25519 rows: medians of 5 interleaved rounds in \(seconds) s\n") }
 
-            // X25519 baselines and blinding.
-            let rawFixed = try measure(seconds) { n in _ = try X25519Baseline.deriveFixedPeer(iterations: n) }
-            add("x25519 raw (openssl speed ecdhx25519 loop)", rawFixed)
-            let rawNew = try measure(seconds) { n in _ = try X25519Baseline.deriveNewPeer(iterations: n) }
-            add("x25519 raw, new peer key per op", rawNew)
+            // X25519 baselines, hash-to-curve and blinding, measured in interleaved rounds so that
+            // each ratio compares runs made moments apart (the median of the per-round ratios).
             let key = try BlindingKey()
             let batch = 4096
             let hasher = try HashToCurve25519()
-            var points = [UInt8](repeating: 0, count: 32 * batch)
+            let messages = (0..<batch).map { Array("user\($0)@example.com".utf8) }
+            let flat = messages.flatMap { $0 }
+            var offsets = [0]
+            for m in messages { offsets.append(offsets.last! + m.count) }
+            var points = [UInt64](repeating: 0, count: 4 * batch)
             var scratch = [UInt64](repeating: 0, count: 8 * batch)
-            var messages = (0..<batch).map { Array("user\($0)@example.com".utf8) }
-            try messages.withUnsafeMutableBufferPointer { msgs in
-                try points.withUnsafeMutableBytes { out in
-                    try scratch.withUnsafeMutableBytes { scr in
-                        let h2cBatch = try measure(seconds, unit: batch) { n in
-                            for _ in 0..<n {
-                                try hasher.hashToUBatch(
-                                    count: batch,
-                                    message: {
-                                        UnsafeRawBufferPointer(start: msgs[$0].withUnsafeBytes { $0.baseAddress }, count: msgs[$0].count)
-                                    }, output: out, scratch: scr)
+            var blinded = [UInt8](repeating: 0, count: 32 * batch)
+            let rounds = 5
+            var samples = [[Double]](repeating: [], count: 5)
+            for _ in 0..<rounds {
+                let slice = seconds / Double(rounds)
+                samples[0].append(try measure(slice) { n in _ = try X25519Baseline.deriveFixedPeer(iterations: n) })
+                samples[1].append(try measure(slice) { n in _ = try X25519Baseline.deriveNewPeer(iterations: n) })
+                samples[2].append(
+                    try measure(slice, unit: batch) { n in
+                        try flat.withUnsafeBytes { all in
+                            try points.withUnsafeMutableBytes { out in
+                                try scratch.withUnsafeMutableBytes { scr in
+                                    for _ in 0..<n {
+                                        try hasher.hashToUBatch(
+                                            count: batch, message: { UnsafeRawBufferPointer(rebasing: all[offsets[$0]..<offsets[$0 + 1]]) },
+                                            output: out,
+                                            scratch: scr)
+                                    }
+                                }
                             }
                         }
-                        add("hash_to_curve (RO), batch of \(batch)", h2cBatch, String(format: "%.3f× raw x25519", h2cBatch / rawFixed))
-                    }
-                }
+                    })
+                samples[3].append(try measure(slice) { n in for i in 0..<n { _ = try hasher.hashToU(messages[i % batch]) } })
+                samples[4].append(
+                    try measure(slice, unit: batch) { n in
+                        for _ in 0..<n {
+                            try points.withUnsafeBytes { i in try blinded.withUnsafeMutableBytes { try key.blindBatch(i, into: $0) } }
+                        }
+                    })
             }
-            _ = messages.count
-            messages.removeAll()
-            let h2cSingle = try measure(seconds) { n in
-                for i in 0..<n { _ = try hasher.hashToU(Array("user\(i)@example.com".utf8)) }
-            }
-            add("hash_to_curve (RO), one at a time", h2cSingle, String(format: "%.3f× raw x25519", h2cSingle / rawFixed))
-            var blinded = [UInt8](repeating: 0, count: 32 * batch)
-            let blind = try measure(seconds, unit: batch) { n in
-                for _ in 0..<n {
-                    try points.withUnsafeBytes { i in try blinded.withUnsafeMutableBytes { try key.blindBatch(i, into: $0) } }
-                }
-            }
-            add("blind (X25519 via EVP), batch of \(batch)", blind, String(format: "%.3f× raw x25519", blind / rawFixed))
+            func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+            func ratio(_ i: Int) -> Double { median(zip(samples[i], samples[0]).map { $0 / $1 }) }
+            add("x25519 raw (openssl speed ecdhx25519 loop)", median(samples[0]))
+            add("x25519 raw, new peer key per op", median(samples[1]), String(format: "%.3f× raw x25519", ratio(1)))
+            add("hash_to_curve (RO), batch of \(batch)", median(samples[2]), String(format: "%.3f× raw x25519", ratio(2)))
+            add("hash_to_curve (RO), one at a time", median(samples[3]), String(format: "%.3f× raw x25519", ratio(3)))
+            add("blind (X25519 via EVP), batch of \(batch)", median(samples[4]), String(format: "%.3f× raw x25519", ratio(4)))
 
             // Paillier.
             for bits in paillierBits {

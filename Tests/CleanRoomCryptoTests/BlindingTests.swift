@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import CleanRoomCrypto
@@ -85,4 +86,25 @@ func hex(_ s: String) -> [UInt8] {
         i = j
     }
     return out
+}
+
+@Suite struct BlindingBatchVectorTests {
+    /// Every Wycheproof public value that must give a shared secret (twists, non-canonical
+    /// encodings, edge cases) blinds the same in one batch (the peer key object is reused and
+    /// its value replaced) as one at a time (a fresh peer key each).
+    @Test func wycheproofPublicValuesBlindTheSameInABatch() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Vectors/x25519_wycheproof.json")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let cases = try #require(json["cases"] as? [[String: Any]])
+        let publics = cases.filter { $0["expected"] as? String == "shared" }.map { hex($0["public"] as! String) }
+        #expect(publics.count == 487)
+        let key = try BlindingKey()
+        let flat = publics.flatMap { $0 }
+        var out = [UInt8](repeating: 0, count: flat.count)
+        try flat.withUnsafeBytes { i in try out.withUnsafeMutableBytes { try key.blindBatch(i, into: $0) } }
+        for (i, u) in publics.enumerated() {
+            #expect(Array(out[(32 * i)..<(32 * i + 32)]) == (try key.blind(u)), "case \(i)")
+        }
+    }
 }
