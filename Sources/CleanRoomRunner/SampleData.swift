@@ -9,16 +9,17 @@ public struct SampleData {
 
     /// Writes `advertiser.csv` and `publisher.csv` into `directory`.
     /// - Parameters:
-    ///   - rows: rows per file.
-    ///   - overlap: fraction (0...1) of the advertiser's customers the publisher also has.
+    ///   - rows: advertiser rows (and publisher rows unless `publisherRows` is given).
+    ///   - overlap: fraction (0...1) of the smaller file's customers that both have.
     /// - Returns: the two file paths.
     @discardableResult
-    public static func write(rows: Int, overlap: Double, seed: UInt64, to directory: String) throws -> (
+    public static func write(rows: Int, publisherRows: Int? = nil, overlap: Double, seed: UInt64, to directory: String) throws -> (
         advertiser: String, publisher: String
     ) {
-        precondition(rows >= 0 && (0...1).contains(overlap))
+        let pubRows = publisherRows ?? rows
+        precondition(rows >= 0 && pubRows >= 0 && (0...1).contains(overlap))
         var rng = SplitMix64(seed: seed)
-        let shared = Int((Double(rows) * overlap).rounded())
+        let shared = Int((Double(min(rows, pubRows)) * overlap).rounded())
         let firstNames = ["alex", "sam", "maria", "li", "noah", "emma", "ivan", "fatima", "jose", "zoe", "kenji", "amara"]
         let domains = ["example.com", "example.org", "mail.example.net", "example.co.uk"]
         func email(_ kind: String, _ i: Int) -> String {
@@ -35,13 +36,13 @@ public struct SampleData {
         var ad = "email,purchase_amount,quantity\r\n"
         var pub = "email,campaign\r\n"
         ad.reserveCapacity(rows * 48)
-        pub.reserveCapacity(rows * 48)
+        pub.reserveCapacity(pubRows * 48)
         for i in 0..<rows {
             let e = i < shared ? email("c", i) : email("a", i)
             let cents = 100 + Int(rng.next() % 49_900)
             ad += "\(csvField(variant(e, rng.next()))),\(cents / 100).\(String(format: "%02d", cents % 100)),\(1 + rng.next() % 10)\r\n"
         }
-        for i in 0..<rows {
+        for i in 0..<pubRows {
             let e = i < shared ? email("c", i) : email("p", i)
             pub += "\(csvField(variant(e, rng.next()))),\(campaigns[Int(rng.next() % UInt64(campaigns.count))])\r\n"
         }

@@ -180,6 +180,8 @@ public enum SessionRunner {
                     stats.framesIn += 1
                     stats.bytesIn += Frame.headerBytes + frame.payload.count
                     try session.receive(frame)
+                    update()
+                    progress?(stats)
                     let sent = try await flush()
                     update()
                     progress?(stats)

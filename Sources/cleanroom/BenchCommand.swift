@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (build with -c release for meaningful numbers).",
-        subcommands: [Crypto.self, CSV.self]
+        subcommands: [Crypto.self, CSV.self, PSI.self]
     )
 
     struct Crypto: ParsableCommand {
@@ -167,9 +167,6 @@ struct BenchRow: Codable {
     let note: String
 }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}
 
 /// Seconds per operation: runs `body(n)` with growing n until `minSeconds` have passed.
 /// `unit` is the number of operations one count of `n` performs.

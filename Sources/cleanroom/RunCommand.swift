@@ -52,6 +52,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Print progress lines even when stderr is not a terminal.")
     var progress = false
 
+    @Option(help: "Write measurements (stage times, traffic, CPU, peak memory) as JSON here; used by `bench psi`.")
+    var stats: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "warning"
 
@@ -151,8 +154,17 @@ struct RunCommand: AsyncParsableCommand {
             batchSize: batchSize)
         let showProgress = !quiet && (progress || isatty(2) == 1)
         let reporter = ProgressReporter(enabled: showProgress, terminal: isatty(2) == 1)
-        let result = try await SessionRunner.run(config) { reporter.report($0) }
+        let statistics = RunStatistics()
+        let result = try await SessionRunner.run(config) { p in
+            reporter.report(p)
+            statistics.record(p)
+        }
         reporter.finish()
+        if let stats {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try ResultOutput.writeAtomically(try encoder.encode(statistics.document()), to: stats)
+        }
         record.ownUniqueIdentifiers = result.uniqueIdentifiers
         record.peerUniqueIdentifiers = result.peerUniqueIdentifiers
         if let out {

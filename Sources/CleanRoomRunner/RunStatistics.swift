@@ -1,0 +1,79 @@
+// Measurements of one `cleanroom run`, for `cleanroom bench psi`: stage times, traffic, CPU and
+// peak memory of this process.
+import Foundation
+
+/// Collects stage transitions and traffic from progress reports.
+public final class RunStatistics: @unchecked Sendable {
+    private let lock = NSLock()
+    private let start = ContinuousClock.now
+    private var stage = "connecting and TLS handshake"
+    private var stageStart = ContinuousClock.now
+    private var stages: [(String, Double)] = []
+    private var last = RunProgress(stage: "", framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0)
+
+    public init() {}
+
+    /// Records a progress report (call from the progress callback).
+    public func record(_ p: RunProgress) {
+        lock.withLock {
+            last = p
+            if p.stage != stage {
+                let now = ContinuousClock.now
+                stages.append((stage, (now - stageStart).seconds))
+                stage = p.stage
+                stageStart = now
+            }
+        }
+    }
+
+    /// The measurements so far, as a JSON-ready document.
+    public func document() -> Document {
+        lock.withLock {
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            let now = ContinuousClock.now
+            let all = stages + [(stage, (now - stageStart).seconds)]
+            return Document(
+                wallSeconds: (now - start).seconds,
+                cpuUserSeconds: Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6,
+                cpuSystemSeconds: Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6,
+                peakResidentBytes: Int(usage.ru_maxrss) * 1024,
+                bytesIn: last.bytesIn, bytesOut: last.bytesOut, framesIn: last.framesIn, framesOut: last.framesOut,
+                stages: all.map { Stage(stage: $0.0, seconds: $0.1) })
+        }
+    }
+
+    public struct Stage: Codable, Sendable {
+        public var stage: String
+        public var seconds: Double
+    }
+
+    public struct Document: Codable, Sendable {
+        public var wallSeconds: Double
+        public var cpuUserSeconds: Double
+        public var cpuSystemSeconds: Double
+        public var peakResidentBytes: Int
+        public var bytesIn: Int
+        public var bytesOut: Int
+        public var framesIn: Int
+        public var framesOut: Int
+        public var stages: [Stage]
+
+        enum CodingKeys: String, CodingKey {
+            case wallSeconds = "wall_seconds"
+            case cpuUserSeconds = "cpu_user_seconds"
+            case cpuSystemSeconds = "cpu_system_seconds"
+            case peakResidentBytes = "peak_resident_bytes"
+            case bytesIn = "bytes_in"
+            case bytesOut = "bytes_out"
+            case framesIn = "frames_in"
+            case framesOut = "frames_out"
+            case stages
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}

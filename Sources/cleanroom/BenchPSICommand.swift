@@ -1,0 +1,183 @@
+// `cleanroom bench psi`: a whole session, by default two `cleanroom run` processes over loopback
+// TLS exactly as users run them, measured against the X25519-only ideal from the same run.
+import ArgumentParser
+import CleanRoomCrypto
+import CleanRoomProtocol
+import CleanRoomRunner
+import Foundation
+
+extension BenchCommand {
+    struct PSI: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "psi",
+            abstract: "Run a full session on synthetic data and report time, throughput, stages, CPU, memory and traffic.",
+            discussion: """
+                The ideal is the time of the unavoidable X25519 operations alone: 2·(N+M) of them at the \\
+                rate measured in this run, spread over all cores. Build with -c release.
+                """
+        )
+
+        @Option(help: "Rows of the first party (advertiser).")
+        var size: Int = 100_000
+
+        @Option(help: "Rows of the second party (publisher); default: --size.")
+        var peerSize: Int?
+
+        @Option(help: "cardinality or intersection-sum.")
+        var analysis: String = "cardinality"
+
+        @Option(help: "Value columns summed in intersection-sum (1 or 2).")
+        var columns: Int = 2
+
+        @Option(help: "Fraction of the smaller set that both parties hold.")
+        var overlap: Double = 0.5
+
+        @Option(help: "tls (two processes, the real runner) or memory (one process, no network).")
+        var transport: String = "tls"
+
+        @Flag(help: "Print one JSON object instead of the table.")
+        var json = false
+
+        func validate() throws {
+            guard ["cardinality", "intersection-sum"].contains(analysis) else { throw ValidationError("--analysis: cardinality or intersection-sum") }
+            guard ["tls", "memory"].contains(transport) else { throw ValidationError("--transport: tls or memory") }
+            guard (1...2).contains(columns) else { throw ValidationError("--columns: 1 or 2 (the sample data has two value columns)") }
+            guard size >= 1, (peerSize ?? 1) >= 1, (0...1).contains(overlap) else { throw ValidationError("sizes must be positive, overlap in 0...1") }
+        }
+
+        func run() async throws {
+            let n = size, m = peerSize ?? size
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cleanroom-bench-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
+            try SampleData.write(rows: n, publisherRows: m, overlap: overlap, seed: 11, to: dir)
+
+            // The X25519 rate of this machine, now.
+            let x25519 = try measure(1.0) { k in _ = try X25519Baseline.deriveFixedPeer(iterations: k) }
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            let ideal = Double(2 * (n + m)) * x25519 / Double(cores)
+
+            let keys = path("keys")
+            let adFP = try Identity.generate(party: "advertiser", directory: keys)
+            let pubFP = try Identity.generate(party: "publisher", directory: keys)
+            let yaml = collaboration(adFP, pubFP, port: try freeLoopbackPort(), max: max(n, m))
+            try yaml.write(toFile: path("c.yaml"), atomically: true, encoding: .utf8)
+
+            var parties: [(name: String, role: String, stats: RunStatistics.Document)] = []
+            let wall: Double
+            if transport == "tls" {
+                let start = ContinuousClock.now
+                var processes: [(String, Process, Pipe)] = []
+                for party in ["advertiser", "publisher"] {
+                    let p = Process()
+                    p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+                    p.arguments = [
+                        "run", path("c.yaml"), "--as", party, "--data", path("\(party).csv"), "--analysis", "bench",
+                        "--identity", keys, "--audit", path("audit.jsonl"), "--stats", path("\(party).stats.json"), "--quiet",
+                        "--idle-timeout", "600",
+                    ]
+                    let out = Pipe()
+                    p.standardOutput = out
+                    p.standardError = out
+                    try p.run()
+                    processes.append((party, p, out))
+                }
+                for (party, p, out) in processes {
+                    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                    p.waitUntilExit()
+                    guard p.terminationStatus == 0 else {
+                        FileHandle.standardError.write(Data("\(party) failed:\n\(text)".utf8))
+                        throw ExitCode(1)
+                    }
+                }
+                wall = (ContinuousClock.now - start).seconds
+                let c = try Collaboration(yaml: yaml)
+                let spec = try c.analysis(named: "bench")
+                for party in ["advertiser", "publisher"] {
+                    let doc = try JSONDecoder().decode(RunStatistics.Document.self, from: Data(contentsOf: URL(fileURLWithPath: path("\(party).stats.json"))))
+                    parties.append((party, "\(spec.role(of: party, in: c))", doc))
+                }
+            } else {
+                let c = try Collaboration(yaml: yaml)
+                let spec = try c.analysis(named: "bench")
+                let adColumns = ["email"] + (analysis == "intersection-sum" ? Array(["purchase_amount", "quantity"].prefix(columns)) : [])
+                let ad = try CSVReader.read(path: path("advertiser.csv"), columns: adColumns)
+                let pub = try CSVReader.read(path: path("publisher.csv"), columns: ["email"])
+                let start = ContinuousClock.now
+                let a = try PartySession(collaboration: c, analysis: "bench", party: "advertiser", input: ad)
+                let b = try PartySession(collaboration: c, analysis: "bench", party: "publisher", input: pub)
+                let (_, _, transcript) = try InMemorySession.run(a, b)
+                wall = (ContinuousClock.now - start).seconds
+                let statistics = RunStatistics().document()
+                for party in ["advertiser", "publisher"] {
+                    var doc = statistics
+                    doc.bytesOut = transcript.filter { $0.from == party }.reduce(0) { $0 + $1.bytes.count }
+                    doc.bytesIn = transcript.filter { $0.from != party }.reduce(0) { $0 + $1.bytes.count }
+                    doc.wallSeconds = wall
+                    doc.stages = []
+                    parties.append((party, "\(spec.role(of: party, in: c))", doc))
+                }
+            }
+
+            let elementsPerSecond = Double(n + m) / wall
+            if json {
+                struct Out: Encodable {
+                    let analysis: String, transport: String, size: Int, peer_size: Int, columns: Int?, cores: Int
+                    let x25519_microseconds: Double, ideal_seconds: Double, wall_seconds: Double, ratio_to_ideal: Double, elements_per_second: Double
+                    let parties: [String: RunStatistics.Document]
+                }
+                let out = Out(
+                    analysis: analysis, transport: transport, size: n, peer_size: m, columns: analysis == "intersection-sum" ? columns : nil, cores: cores,
+                    x25519_microseconds: x25519 * 1e6, ideal_seconds: ideal, wall_seconds: wall, ratio_to_ideal: wall / ideal,
+                    elements_per_second: elementsPerSecond,
+                    parties: Dictionary(uniqueKeysWithValues: parties.map { ($0.name, $0.stats) }))
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(out), as: UTF8.self))
+                return
+            }
+            print("cleanroom bench psi — \(analysis)\(analysis == "intersection-sum" ? " (\(columns) value column\(columns == 1 ? "" : "s"))" : ""), \(n) × \(m), overlap \(overlap), transport \(transport == "tls" ? "TLS, two processes" : "in memory, one process"), \(cores) cores")
+            print(String(format: "X25519 this run: %.2f µs/op → ideal 2·(N+M) operations over %d cores = %.2f s", x25519 * 1e6, cores, ideal))
+            print(String(format: "wall time %.2f s = %.2f× the ideal; %.0f elements/s (N+M over wall time)", wall, wall / ideal, elementsPerSecond))
+            print("")
+            print("party        role  wall s   cpu s  peak RSS MB  B/row   sent MB  received MB")
+            for p in parties {
+                let rows = p.name == "advertiser" ? n : m
+                print(
+                    p.name.padding(toLength: 12, withPad: " ", startingAt: 0) + " " + p.role.padding(toLength: 4, withPad: " ", startingAt: 0)
+                        + String(format: " %7.2f %7.2f %12.1f %6.0f %9.2f %12.2f", p.stats.wallSeconds, p.stats.cpuUserSeconds + p.stats.cpuSystemSeconds,
+                                 Double(p.stats.peakResidentBytes) / 1e6, Double(p.stats.peakResidentBytes) / Double(rows),
+                                 Double(p.stats.bytesOut) / 1e6, Double(p.stats.bytesIn) / 1e6))
+            }
+            for p in parties where !p.stats.stages.isEmpty {
+                print("stages of \(p.name): " + p.stats.stages.filter { $0.seconds >= 0.005 }.map { String(format: "%@ %.2f s", $0.stage, $0.seconds) }.joined(separator: ", "))
+            }
+            if transport == "memory" { print("(in memory: both parties share one process, so CPU and memory are the process's totals)") }
+        }
+
+        func collaboration(_ ad: String, _ pub: String, port: Int, max: Int) -> String {
+            let join = "join: { advertiser: { column: email, normalize: email }, publisher: { column: email, normalize: email } }"
+            let sizes = "set_size: { advertiser: { min: 1, max: \(max) }, publisher: { min: 1, max: \(max) } }"
+            var text = """
+                collaboration: bench
+                parties:
+                  - { name: advertiser, certificate_sha256: "\(ad)", listen: "127.0.0.1:\(port)" }
+                  - { name: publisher, certificate_sha256: "\(pub)" }
+                analyses:
+                  - name: bench
+                    kind: \(analysis)
+                    \(join)
+                    receivers: [advertiser, publisher]
+                    min_intersection: 1
+                    \(sizes)
+
+                """
+            if analysis == "intersection-sum" {
+                let cols = ["{ name: purchase_amount, scale: 2, max: \"1000.00\" }", "{ name: quantity, max: 100 }"].prefix(columns)
+                text += "    values: { owner: advertiser, columns: [\(cols.joined(separator: ", "))] }\n"
+            }
+            return text
+        }
+    }
+}
