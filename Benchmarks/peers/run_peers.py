@@ -75,7 +75,7 @@ def cleanroom_crypto(binary):
 
 def svg(points, path):
     """A small line chart: elements/s against set size (log x), one line per implementation."""
-    width, height, left, bottom, top, right = 640, 360, 70, 50, 30, 150
+    width, height, left, bottom, top, right = 700, 360, 70, 50, 30, 190
     sizes = sorted({s for series in points.values() for s, _ in series})
     ymax = max(v for series in points.values() for _, v in series) * 1.15
     import math
