@@ -2,8 +2,64 @@
 // fail validation reported (or skipped, as the policy says), duplicates merged.
 import CleanRoomCrypto
 
-/// One party's data: named columns and rows of text cells, as read from a CSV export.
-public struct PartyTable: Sendable {
+/// A party's input as the session reads it: named columns, cells by row and column, and the
+/// number to show for each row in error messages.
+public protocol PartyData: Sendable {
+    var columns: [String] { get }
+    var rowCount: Int { get }
+    /// Cells in row `r` (a ragged row is reported as an error).
+    func cellCount(_ r: Int) -> Int
+    func cell(_ r: Int, _ c: Int) -> String
+    func rowNumber(_ r: Int) -> Int
+}
+
+extension PartyData {
+    func columnIndex(_ name: String) throws -> Int {
+        guard let i = columns.firstIndex(of: name) else { throw CleanRoomProtocolError.missingColumn(column: name, available: columns) }
+        return i
+    }
+}
+
+/// Columns stored back to back as UTF-8, one allocation per column instead of one string per cell:
+/// what the runner reads large CSV files into.
+public struct ColumnarTable: PartyData {
+    public let columns: [String]
+    private var bytes: [[UInt8]]
+    private var ends: [[UInt32]]
+    private var lines: [Int]
+
+    public init(columns: [String]) {
+        self.columns = columns
+        bytes = Array(repeating: [], count: columns.count)
+        ends = Array(repeating: [], count: columns.count)
+        lines = []
+    }
+
+    /// Appends a row; `cell(c)` gives the UTF-8 bytes of column `c`.
+    /// - Throws: when a column would exceed 4 GiB.
+    public mutating func append(rowNumber: Int, _ cell: (Int) -> UnsafeBufferPointer<UInt8>) throws {
+        for c in 0..<columns.count {
+            let b = cell(c)
+            guard bytes[c].count + b.count <= Int(UInt32.max) else {
+                throw CleanRoomProtocolError.invalidRow(row: rowNumber, column: columns[c], problem: "the column exceeds 4 GiB in total")
+            }
+            bytes[c].append(contentsOf: b)
+            ends[c].append(UInt32(bytes[c].count))
+        }
+        lines.append(rowNumber)
+    }
+
+    public var rowCount: Int { lines.count }
+    public func cellCount(_ r: Int) -> Int { columns.count }
+    public func rowNumber(_ r: Int) -> Int { lines[r] }
+    public func cell(_ r: Int, _ c: Int) -> String {
+        let start = r == 0 ? 0 : Int(ends[c][r - 1])
+        return String(decoding: bytes[c][start..<Int(ends[c][r])], as: UTF8.self)
+    }
+}
+
+/// One party's data: named columns and rows of text cells (convenient for tests and small inputs).
+public struct PartyTable: PartyData {
     /// Column names (header).
     public var columns: [String]
     /// Rows; each has one cell per column.
@@ -18,10 +74,10 @@ public struct PartyTable: Sendable {
         self.rowNumbers = rowNumbers ?? (0..<rows.count).map { $0 + 1 }
     }
 
-    func columnIndex(_ name: String) throws -> Int {
-        guard let i = columns.firstIndex(of: name) else { throw CleanRoomProtocolError.missingColumn(column: name, available: columns) }
-        return i
-    }
+    public var rowCount: Int { rows.count }
+    public func cellCount(_ r: Int) -> Int { rows[r].count }
+    public func cell(_ r: Int, _ c: Int) -> String { rows[r][c] }
+    public func rowNumber(_ r: Int) -> Int { rowNumbers[r] }
 }
 
 /// Unique identifiers stored back to back (one allocation for the whole set, not one per
@@ -95,7 +151,7 @@ struct IdentifierIndex {
 }
 
 enum InputPreparation {
-    static func prepare(_ table: PartyTable, party: String, role: Role, analysis: Analysis) throws -> PreparedSet {
+    static func prepare(_ table: some PartyData, party: String, role: Role, analysis: Analysis) throws -> PreparedSet {
         let join = analysis.joinColumn(of: party)
         let idColumn = try table.columnIndex(join.column)
         let groupColumn = try (role == .p1 && analysis.groupBy != nil) ? table.columnIndex(analysis.groupBy!) : nil
@@ -105,20 +161,21 @@ enum InputPreparation {
         var set = PreparedSet()
         var groupIndex: [String: UInt32] = [:]
         var rowValues = [UInt64](repeating: 0, count: valueColumns.count)
-        for (r, row) in table.rows.enumerated() {
-            let rowNumber = table.rowNumbers[r]
+        for r in 0..<table.rowCount {
+            let rowNumber = table.rowNumber(r)
             do {
-                guard row.count == table.columns.count else {
+                guard table.cellCount(r) == table.columns.count else {
                     throw CleanRoomProtocolError.invalidRow(
-                        row: rowNumber, column: join.column, problem: "row has \(row.count) cells, the header has \(table.columns.count)")
+                        row: rowNumber, column: join.column,
+                        problem: "row has \(table.cellCount(r)) cells, the header has \(table.columns.count)")
                 }
                 let id: [UInt8]
-                switch join.normalize.apply(row[idColumn]) {
+                switch join.normalize.apply(table.cell(r, idColumn)) {
                 case .success(let v): id = v
                 case .failure(let f): throw CleanRoomProtocolError.invalidRow(row: rowNumber, column: join.column, problem: f.description)
                 }
                 for (k, col) in valueColumns.enumerated() {
-                    let cell = row[valueIndices[k]].trimmingCharacters(in: .whitespaces)
+                    let cell = table.cell(r, valueIndices[k]).trimmingCharacters(in: .whitespaces)
                     guard let v = DecimalParser.parse(cell, scale: col.scale) else {
                         throw CleanRoomProtocolError.invalidRow(
                             row: rowNumber, column: col.name, problem: "'\(cell)' is not a decimal with scale \(col.scale)")
@@ -131,7 +188,7 @@ enum InputPreparation {
                 }
                 var label = ""
                 if let g = groupColumn {
-                    label = row[g].trimmingCharacters(in: .whitespaces)
+                    label = table.cell(r, g).trimmingCharacters(in: .whitespaces)
                     guard !label.isEmpty else {
                         throw CleanRoomProtocolError.invalidRow(row: rowNumber, column: analysis.groupBy!, problem: "group label is empty")
                     }
@@ -145,7 +202,7 @@ enum InputPreparation {
                     if groupColumn != nil && set.groupLabels[Int(set.groupOf[existing])] != label {
                         throw CleanRoomProtocolError.invalidRow(
                             row: rowNumber, column: analysis.groupBy!,
-                            problem: "identifier repeats row \(table.rowNumbers[Int(set.firstRow[existing])]) with a different group")
+                            problem: "identifier repeats row \(table.rowNumber(Int(set.firstRow[existing]))) with a different group")
                     }
                     if !valueColumns.isEmpty {
                         // Computed in full before anything is stored, so a failing row changes nothing.

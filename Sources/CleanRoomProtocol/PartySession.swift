@@ -113,7 +113,7 @@ public final class PartySession {
     /// - Throws: `unknownAnalysis`, `unknownParty`, `missingColumn`, `invalidRow`,
     ///   `setSizeOutOfPolicy` (own set outside the policy: nothing is sent).
     public init(
-        collaboration: Collaboration, analysis analysisName: String, party: String, input: PartyTable,
+        collaboration: Collaboration, analysis analysisName: String, party: String, input: some PartyData,
         random: any RandomSource = SecureRandom.system, batchSize: Int = 16_384,
         parallelism: Int = ProcessInfo.processInfo.activeProcessorCount
     ) throws {
@@ -127,8 +127,9 @@ public final class PartySession {
         self.random = AnyRandomSource(random)
         self.batchSize = batchSize
         self.parallelism = max(1, parallelism)
-        self.rowNumbers = input.rowNumbers
-        self.inputRows = input.rows.count
+        // Row numbers are kept only where a result names rows.
+        self.rowNumbers = self.analysis.kind == .intersection ? (0..<input.rowCount).map(input.rowNumber) : []
+        self.inputRows = input.rowCount
         prepared = try InputPreparation.prepare(input, party: party, role: role, analysis: analysis)
         let bounds = analysis.bounds(of: party)
         guard prepared.identifiers.count >= bounds.min, prepared.usedRows <= bounds.max else {

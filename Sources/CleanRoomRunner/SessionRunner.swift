@@ -13,12 +13,12 @@ public struct RunConfiguration: Sendable {
     public var collaboration: Collaboration
     public var analysis: String
     public var party: String
-    public var input: PartyTable
+    public var input: ColumnarTable
     public var transport: TransportConfiguration
     public var batchSize: Int
 
     public init(
-        collaboration: Collaboration, analysis: String, party: String, input: PartyTable,
+        collaboration: Collaboration, analysis: String, party: String, input: ColumnarTable,
         transport: TransportConfiguration, batchSize: Int = 16_384
     ) {
         self.collaboration = collaboration
@@ -64,7 +64,7 @@ public enum SessionRunner {
             }
         }
         // The session keeps what it needs in compact form; the rows themselves can go.
-        config.input = PartyTable(columns: [], rows: [])
+        config.input = ColumnarTable(columns: [])
         let box = SessionBox(session)
         let group = MultiThreadedEventLoopGroup.singleton
         let idleTimeout = config.transport.idleTimeout

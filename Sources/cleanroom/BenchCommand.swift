@@ -167,7 +167,6 @@ struct BenchRow: Codable {
     let note: String
 }
 
-
 /// Seconds per operation: runs `body(n)` with growing n until `minSeconds` have passed.
 /// `unit` is the number of operations one count of `n` performs.
 func measure(_ minSeconds: Double, unit: Int = 1, _ body: (Int) throws -> Void) throws -> Double {

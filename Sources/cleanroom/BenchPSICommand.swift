@@ -39,10 +39,14 @@ extension BenchCommand {
         var json = false
 
         func validate() throws {
-            guard ["cardinality", "intersection-sum"].contains(analysis) else { throw ValidationError("--analysis: cardinality or intersection-sum") }
+            guard ["cardinality", "intersection-sum"].contains(analysis) else {
+                throw ValidationError("--analysis: cardinality or intersection-sum")
+            }
             guard ["tls", "memory"].contains(transport) else { throw ValidationError("--transport: tls or memory") }
             guard (1...2).contains(columns) else { throw ValidationError("--columns: 1 or 2 (the sample data has two value columns)") }
-            guard size >= 1, (peerSize ?? 1) >= 1, (0...1).contains(overlap) else { throw ValidationError("sizes must be positive, overlap in 0...1") }
+            guard size >= 1, (peerSize ?? 1) >= 1, (0...1).contains(overlap) else {
+                throw ValidationError("sizes must be positive, overlap in 0...1")
+            }
         }
 
         func run() async throws {
@@ -95,7 +99,8 @@ extension BenchCommand {
                 let c = try Collaboration(yaml: yaml)
                 let spec = try c.analysis(named: "bench")
                 for party in ["advertiser", "publisher"] {
-                    let doc = try JSONDecoder().decode(RunStatistics.Document.self, from: Data(contentsOf: URL(fileURLWithPath: path("\(party).stats.json"))))
+                    let doc = try JSONDecoder().decode(
+                        RunStatistics.Document.self, from: Data(contentsOf: URL(fileURLWithPath: path("\(party).stats.json"))))
                     parties.append((party, "\(spec.role(of: party, in: c))", doc))
                 }
             } else {
@@ -124,11 +129,13 @@ extension BenchCommand {
             if json {
                 struct Out: Encodable {
                     let analysis: String, transport: String, size: Int, peer_size: Int, columns: Int?, cores: Int
-                    let x25519_microseconds: Double, ideal_seconds: Double, wall_seconds: Double, ratio_to_ideal: Double, elements_per_second: Double
+                    let x25519_microseconds: Double, ideal_seconds: Double, wall_seconds: Double, ratio_to_ideal: Double,
+                        elements_per_second: Double
                     let parties: [String: RunStatistics.Document]
                 }
                 let out = Out(
-                    analysis: analysis, transport: transport, size: n, peer_size: m, columns: analysis == "intersection-sum" ? columns : nil, cores: cores,
+                    analysis: analysis, transport: transport, size: n, peer_size: m,
+                    columns: analysis == "intersection-sum" ? columns : nil, cores: cores,
                     x25519_microseconds: x25519 * 1e6, ideal_seconds: ideal, wall_seconds: wall, ratio_to_ideal: wall / ideal,
                     elements_per_second: elementsPerSecond,
                     parties: Dictionary(uniqueKeysWithValues: parties.map { ($0.name, $0.stats) }))
@@ -137,21 +144,33 @@ extension BenchCommand {
                 print(String(decoding: try encoder.encode(out), as: UTF8.self))
                 return
             }
-            print("cleanroom bench psi — \(analysis)\(analysis == "intersection-sum" ? " (\(columns) value column\(columns == 1 ? "" : "s"))" : ""), \(n) × \(m), overlap \(overlap), transport \(transport == "tls" ? "TLS, two processes" : "in memory, one process"), \(cores) cores")
-            print(String(format: "X25519 this run: %.2f µs/op → ideal 2·(N+M) operations over %d cores = %.2f s", x25519 * 1e6, cores, ideal))
-            print(String(format: "wall time %.2f s = %.2f× the ideal; %.0f elements/s (N+M over wall time)", wall, wall / ideal, elementsPerSecond))
+            print(
+                "cleanroom bench psi — \(analysis)\(analysis == "intersection-sum" ? " (\(columns) value column\(columns == 1 ? "" : "s"))" : ""), \(n) × \(m), overlap \(overlap), transport \(transport == "tls" ? "TLS, two processes" : "in memory, one process"), \(cores) cores"
+            )
+            print(
+                String(format: "X25519 this run: %.2f µs/op → ideal 2·(N+M) operations over %d cores = %.2f s", x25519 * 1e6, cores, ideal))
+            print(
+                String(
+                    format: "wall time %.2f s = %.2f× the ideal; %.0f elements/s (N+M over wall time)", wall, wall / ideal,
+                    elementsPerSecond))
             print("")
             print("party        role  wall s   cpu s  peak RSS MB  B/row   sent MB  received MB")
             for p in parties {
                 let rows = p.name == "advertiser" ? n : m
                 print(
-                    p.name.padding(toLength: 12, withPad: " ", startingAt: 0) + " " + p.role.padding(toLength: 4, withPad: " ", startingAt: 0)
-                        + String(format: " %7.2f %7.2f %12.1f %6.0f %9.2f %12.2f", p.stats.wallSeconds, p.stats.cpuUserSeconds + p.stats.cpuSystemSeconds,
-                                 Double(p.stats.peakResidentBytes) / 1e6, Double(p.stats.peakResidentBytes) / Double(rows),
-                                 Double(p.stats.bytesOut) / 1e6, Double(p.stats.bytesIn) / 1e6))
+                    p.name.padding(toLength: 12, withPad: " ", startingAt: 0) + " "
+                        + p.role.padding(toLength: 4, withPad: " ", startingAt: 0)
+                        + String(
+                            format: " %7.2f %7.2f %12.1f %6.0f %9.2f %12.2f", p.stats.wallSeconds,
+                            p.stats.cpuUserSeconds + p.stats.cpuSystemSeconds,
+                            Double(p.stats.peakResidentBytes) / 1e6, Double(p.stats.peakResidentBytes) / Double(rows),
+                            Double(p.stats.bytesOut) / 1e6, Double(p.stats.bytesIn) / 1e6))
             }
             for p in parties where !p.stats.stages.isEmpty {
-                print("stages of \(p.name): " + p.stats.stages.filter { $0.seconds >= 0.005 }.map { String(format: "%@ %.2f s", $0.stage, $0.seconds) }.joined(separator: ", "))
+                print(
+                    "stages of \(p.name): "
+                        + p.stats.stages.filter { $0.seconds >= 0.005 }.map { String(format: "%@ %.2f s", $0.stage, $0.seconds) }.joined(
+                            separator: ", "))
             }
             if transport == "memory" { print("(in memory: both parties share one process, so CPU and memory are the process's totals)") }
         }

@@ -137,10 +137,10 @@ struct RunCommand: AsyncParsableCommand {
         if spec.kind == .intersectionSum {
             if spec.valueOwner == party { columns += spec.values!.map(\.name) } else if let g = spec.groupBy { columns.append(g) }
         }
-        func readTable() throws -> PartyTable {
+        func readTable() throws -> ColumnarTable {
             do {
-                let table = try CSVReader.read(path: data, columns: columns)
-                logger.info("read \(table.rows.count) rows from \(data)")
+                let table = try CSVReader.readColumnar(path: data, columns: columns)
+                logger.info("read \(table.rowCount) rows from \(data)")
                 return table
             } catch { throw RunnerError(.data, "\(data): \(error)") }
         }

@@ -58,3 +58,23 @@ import Testing
         #expect(lines.last == 60_001)
     }
 }
+
+@Suite struct ColumnarReaderTests {
+    @Test func columnarMatchesRowReader() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("csv-\(UUID().uuidString).csv").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let text = "\u{FEFF}id,email,amount\r\n1,\"a,b\"\"c\"\"@x.com\",\"12.50\"\r\n2,\"multi\nline@x.com\",3\r\n\r\n3,José@x.com,\"\"\r\n"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        let rows = try CSVReader.read(path: path, columns: ["email", "amount"])
+        let cols = try CSVReader.readColumnar(path: path, columns: ["email", "amount"])
+        #expect(cols.rowCount == rows.rowCount && cols.columns == rows.columns)
+        for r in 0..<rows.rowCount {
+            #expect(cols.rowNumber(r) == rows.rowNumber(r))
+            for c in 0..<2 { #expect(cols.cell(r, c) == rows.cell(r, c)) }
+        }
+        try Data(Array("email,amount\n".utf8) + [0xff, 0xfe, 0x2c, 0x31, 0x0a]).write(to: URL(fileURLWithPath: path))
+        #expect(throws: CSVError.notUTF8(line: 2, column: "email")) {
+            try CSVReader.readColumnar(path: path, columns: ["email", "amount"])
+        }
+    }
+}
