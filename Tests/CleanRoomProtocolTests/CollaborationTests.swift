@@ -188,3 +188,23 @@ import Testing
         fails(text, mentioning: "bits of Paillier plaintext")
     }
 }
+
+@Suite struct EmailFastPathTests {
+    /// The ASCII fast path gives exactly what the general (Foundation) path gives.
+    @Test func asciiFastPathAgreesWithTheGeneralPath() {
+        var samples = [
+            "alice@example.com", "  Bob@Example.COM \t", "\r\nx@y\n", "@x.com", "x@", "a@b@c", "a b@c.com", "", "   ",
+            "UPPER.CASE+tag@EXAMPLE.org", "\u{0B}v@t.com\u{0C}", "no-at", "\u{1C}x@y.com",
+        ]
+        var rng = SplitMix(seed: 9)
+        let alphabet = Array("aZ@. \t\r\n\u{0B}\u{0C}\u{1C}\u{1F}-_+09".unicodeScalars)
+        for _ in 0..<2000 {
+            let n = Int(rng.next() % 12)
+            samples.append(String(String.UnicodeScalarView((0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })))
+        }
+        for s in samples {
+            #expect(Normalization.asciiEmail(s) == Normalization.generalEmail(s), "\(s.debugDescription)")
+        }
+        #expect(Normalization.asciiEmail("José@x.com") == nil)
+    }
+}
