@@ -80,10 +80,11 @@ public final class PartySession {
 
     // P1 bookkeeping
     private var sentOrder: [Int] = []  // position in P1_ELEMENTS → identifier
-    private var reblindedIndex: [Key32: Int32] = [:]  // P2_REBLINDED element → position
+    // Elements are kept in flat arrays and sorted once, not in hash tables: about 40 bytes each.
+    private var reblinded: [KeyPosition] = []  // P2_REBLINDED elements with their positions; sorted when complete
     private var reblindedGroups: [UInt32] = []  // group of each position (grouped sums)
     private var reblindedCount = 0
-    private var p2Seen: [Key32: Int32] = [:]  // P2_ELEMENTS element → its position
+    private var p2Elements: [KeyPosition] = []  // P2_ELEMENTS elements with their positions
     private var p2Count = 0
     private var matchedPositions: [Int] = []  // P1 positions in the overlap
     private var matchedP2: [UInt32] = []  // P2_ELEMENTS positions in the overlap
@@ -98,7 +99,7 @@ public final class PartySession {
     private var p2Order: [Int] = []  // position in P2_ELEMENTS → identifier
     private var p1Received: [UInt8] = []  // P1 elements re-blinded (records)
     private var p1Count = 0
-    private var p1Seen: Set<Key32> = []
+    private var p1Keys: [Key32] = []  // P1's elements as re-blinded, for the duplicate check
     private var sentOwnElements = false
     private var receivedMatches: [Int32] = []  // MATCHES arriving in several frames
 
@@ -497,10 +498,7 @@ public final class PartySession {
                 frame, width: width, remaining: prepared.identifiers.count - reblindedCount, announced: prepared.identifiers.count)
             try requireCanonical(batch.records, count: batch.count, width: width, context: "P2_REBLINDED")
             for k in 0..<batch.count {
-                let key = Key32(batch.records, at: width * k)
-                guard reblindedIndex.updateValue(Int32(reblindedCount + k), forKey: key) == nil else {
-                    throw CleanRoomProtocolError.duplicateBlindedElement(message: "P2_REBLINDED")
-                }
+                reblinded.append(KeyPosition(key: Key32(batch.records, at: width * k), position: Int32(reblindedCount + k)))
             }
             if let tagKey {
                 // Every tag is opened on arrival, matched or not, so a bad tag cannot reveal membership.
@@ -517,8 +515,10 @@ public final class PartySession {
             }
             reblindedCount += batch.count
             if reblindedCount == prepared.identifiers.count {
-                // Everything P2 sent so far arrived before the reblinded set was complete: match it now.
-                for (key, j) in p2Seen.sorted(by: { $0.value < $1.value }) { try p1Match(key, p2Index: Int(j), ciphertext: nil) }
+                reblinded.sort()
+                guard !KeyPosition.hasDuplicate(reblinded) else {
+                    throw CleanRoomProtocolError.duplicateBlindedElement(message: "P2_REBLINDED")
+                }
             }
         } else {
             // In intersection-sum an honest P2 returns P1's set first; refusing the other order
@@ -544,20 +544,38 @@ public final class PartySession {
             }
             try reblind(records: &batch.records, count: batch.count, width: width, context: "P2_ELEMENTS")
             for k in 0..<batch.count {
-                let key = Key32(batch.records, at: width * k)
-                guard p2Seen.updateValue(Int32(p2Count + k), forKey: key) == nil else {
-                    throw CleanRoomProtocolError.duplicateBlindedElement(message: "P2_ELEMENTS")
+                let entry = KeyPosition(key: Key32(batch.records, at: width * k), position: Int32(p2Count + k))
+                p2Elements.append(entry)
+                // Sums stream: each ciphertext is added as it arrives (P2_REBLINDED is complete).
+                if sum, let position = KeyPosition.find(entry.key, in: reblinded) {
+                    p1Match(position: Int(position), p2Index: p2Count + k, ciphertext: ciphertexts[k])
                 }
-                if reblindedComplete { try p1Match(key, p2Index: p2Count + k, ciphertext: sum ? ciphertexts[k] : nil) }
             }
             p2Count += batch.count
         }
         guard reblindedCount == prepared.identifiers.count && p2Count == peerCount else { return [] }
+        // Both sets complete: check P2's for duplicates and (unless summed on the way) match by
+        // merging the two sorted lists.
+        p2Elements.sort()
+        guard !KeyPosition.hasDuplicate(p2Elements) else { throw CleanRoomProtocolError.duplicateBlindedElement(message: "P2_ELEMENTS") }
+        if !sum {
+            var i = 0, j = 0
+            while i < reblinded.count && j < p2Elements.count {
+                if reblinded[i].key < p2Elements[j].key {
+                    i += 1
+                } else if p2Elements[j].key < reblinded[i].key {
+                    j += 1
+                } else {
+                    p1Match(position: Int(reblinded[i].position), p2Index: Int(p2Elements[j].position), ciphertext: nil)
+                    i += 1
+                    j += 1
+                }
+            }
+        }
         return try p1Finish()
     }
 
-    private func p1Match(_ key: Key32, p2Index: Int, ciphertext: PaillierCiphertext?) throws {
-        guard let position = reblindedIndex[key] else { return }
+    private func p1Match(position: Int, p2Index: Int, ciphertext: PaillierCiphertext?) {
         overlap += 1
         switch analysis.kind {
         case .cardinality:
@@ -578,8 +596,8 @@ public final class PartySession {
         let suppressed = overlap < analysis.minIntersection
         var result = baseResult()
         result.intersectionSize = suppressed ? .suppressed(below: analysis.minIntersection) : .revealed(overlap)
-        p2Seen = [:]
-        reblindedIndex = [:]
+        p2Elements = []
+        reblinded = []
         switch analysis.kind {
         case .cardinality:
             finish(result)
@@ -726,12 +744,10 @@ public final class PartySession {
         let width = p1RecordWidth
         var batch = try ElementBatch.decode(frame, width: width, remaining: peerCount - p1Count, announced: peerCount)
         try requireCanonical(batch.records, count: batch.count, width: width, context: "P1_ELEMENTS")
-        for k in 0..<batch.count {
-            guard p1Seen.insert(Key32(batch.records, at: width * k)).inserted else {
-                throw CleanRoomProtocolError.duplicateBlindedElement(message: "P1_ELEMENTS")
-            }
-        }
         try reblind(records: &batch.records, count: batch.count, width: width, context: "P1_ELEMENTS")
+        // Re-blinding is injective on honest elements, so duplicates show in the outputs too
+        // (and so do aliases that differ by a small-order point).
+        for k in 0..<batch.count { p1Keys.append(Key32(batch.records, at: width * k)) }
         if let tagRerandomizer {
             // Fresh randomness in every tag, so P1 cannot link returned tags to the ones it sent.
             let random = self.random
@@ -755,7 +771,11 @@ public final class PartySession {
             p1Received += batch.records
         }
         guard p1Count == peerCount else { return frames }
-        p1Seen = []
+        p1Keys.sort()
+        guard !zip(p1Keys, p1Keys.dropFirst()).contains(where: { $0 == $1 }) else {
+            throw CleanRoomProtocolError.duplicateBlindedElement(message: "P1_ELEMENTS")
+        }
+        p1Keys = []
         if analysis.kind != .intersection {
             // cardinality and intersection-sum: P1 must not learn which of its elements matched.
             try p1Received.withUnsafeMutableBytes { try SecureRandom.shuffle(records: $0, width: width, using: random) }
@@ -928,8 +948,33 @@ public final class PartySession {
     }
 }
 
-/// A 32-byte blinded element as a hashable key.
-struct Key32: Hashable {
+/// A blinded element and its position in the list it came in.
+struct KeyPosition: Comparable {
+    let key: Key32
+    let position: Int32
+
+    static func < (x: KeyPosition, y: KeyPosition) -> Bool { x.key < y.key || (x.key == y.key && x.position < y.position) }
+
+    /// True when a sorted list holds the same element twice.
+    static func hasDuplicate(_ sorted: [KeyPosition]) -> Bool {
+        zip(sorted, sorted.dropFirst()).contains { $0.key == $1.key }
+    }
+
+    /// The position of `key` in a sorted list without duplicates, by binary search.
+    static func find(_ key: Key32, in sorted: [KeyPosition]) -> Int32? {
+        var lo = 0, hi = sorted.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if sorted[mid].key < key { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < sorted.count && sorted[lo].key == key ? sorted[lo].position : nil
+    }
+}
+
+/// A 32-byte blinded element as a comparable key.
+struct Key32: Hashable, Comparable {
+    static func < (x: Key32, y: Key32) -> Bool { (x.a, x.b, x.c, x.d) < (y.a, y.b, y.c, y.d) }
+
     let a: UInt64, b: UInt64, c: UInt64, d: UInt64
 
     init(_ bytes: [UInt8], at offset: Int) {

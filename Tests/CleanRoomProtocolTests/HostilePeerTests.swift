@@ -96,9 +96,19 @@ import Testing
     @Test func duplicateBlindedElementIsRejected() throws {
         let f = try failure("overlap") { _, type, bytes in
             guard type == .p1Elements else { return bytes }
-            return Self.withPayload(bytes) { p in p.replaceSubrange(36..<68, with: p[4..<36]) }
+            return Self.withPayload(bytes) { p in if p.count >= 68 { p.replaceSubrange(36..<68, with: p[4..<36]) } }
         }
         #expect(f.error as? CleanRoomProtocolError == .duplicateBlindedElement(message: "P1_ELEMENTS"))
+    }
+
+    @Test(arguments: [MessageType.p2Elements, .p2Reblinded])
+    func duplicateFromP2IsRejected(type: MessageType) throws {
+        let f = try failure("overlap") { _, t, bytes in
+            guard t == type else { return bytes }
+            return Self.withPayload(bytes) { p in if p.count >= 68 { p.replaceSubrange(36..<68, with: p[4..<36]) } }
+        }
+        #expect(f.error as? CleanRoomProtocolError == .duplicateBlindedElement(message: type.description))
+        #expect(f.party == "advertiser")
     }
 
     @Test func lowOrderPointIsRejected() throws {
