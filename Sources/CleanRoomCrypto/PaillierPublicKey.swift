@@ -59,7 +59,10 @@ public final class PaillierPublicKey: @unchecked Sendable, Equatable {
     // MARK: Encoding
 
     /// n as big-endian bytes of width `modulusBytes`.
-    public func serialized() -> [UInt8] { try! n.bigEndianBytes(width: modulusBytes) }
+    public func serialized() -> [UInt8] {
+        guard let bytes = try? n.bigEndianBytes(width: modulusBytes) else { preconditionFailure("modulus wider than its bit size") }
+        return bytes
+    }
 
     /// Decodes and validates a public key serialised by `serialized()`.
     /// - Throws: `wrongLength` for a width other than 256 or 384 bytes; `invalidPublicKey`.
@@ -75,7 +78,13 @@ public final class PaillierPublicKey: @unchecked Sendable, Equatable {
     }
 
     /// A ciphertext as fixed-width big-endian bytes (`ciphertextBytes`).
-    public func serialize(_ c: PaillierCiphertext) -> [UInt8] { try! c.value.bigEndianBytes(width: ciphertextBytes) }
+    /// - Precondition: `c` belongs to this key (a ciphertext of a larger key does not fit).
+    public func serialize(_ c: PaillierCiphertext) -> [UInt8] {
+        guard let bytes = try? c.value.bigEndianBytes(width: ciphertextBytes) else {
+            preconditionFailure("ciphertext does not belong to this \(bits)-bit key")
+        }
+        return bytes
+    }
 
     /// Writes a ciphertext into exactly `ciphertextBytes` bytes.
     public func serialize(_ c: PaillierCiphertext, into buffer: UnsafeMutableRawBufferPointer) throws {
