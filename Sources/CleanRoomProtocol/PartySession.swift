@@ -80,7 +80,7 @@ public final class PartySession {
 
     // P1 bookkeeping
     private var sentOrder: [Int] = []  // position in P1_ELEMENTS → identifier
-    // Elements are kept in flat arrays and sorted once, not in hash tables: about 40 bytes each.
+    // Elements are kept in flat arrays and sorted once, not in hash tables: 24 bytes each.
     private var reblinded: [KeyPosition] = []  // P2_REBLINDED elements with their positions; sorted when complete
     private var reblindedGroups: [UInt32] = []  // group of each position (grouped sums)
     private var reblindedCount = 0
@@ -99,7 +99,7 @@ public final class PartySession {
     private var p2Order: [Int] = []  // position in P2_ELEMENTS → identifier
     private var p1Received: [UInt8] = []  // P1 elements re-blinded (records)
     private var p1Count = 0
-    private var p1Keys: [Key32] = []  // P1's elements as re-blinded, for the duplicate check
+    private var p1Keys: [ElementKey] = []  // P1's elements as re-blinded, for the duplicate check
     private var sentOwnElements = false
     private var receivedMatches: [Int32] = []  // MATCHES arriving in several frames
 
@@ -498,7 +498,7 @@ public final class PartySession {
                 frame, width: width, remaining: prepared.identifiers.count - reblindedCount, announced: prepared.identifiers.count)
             try requireCanonical(batch.records, count: batch.count, width: width, context: "P2_REBLINDED")
             for k in 0..<batch.count {
-                reblinded.append(KeyPosition(key: Key32(batch.records, at: width * k), position: Int32(reblindedCount + k)))
+                reblinded.append(KeyPosition(key: ElementKey(batch.records, at: width * k), position: Int32(reblindedCount + k)))
             }
             if let tagKey {
                 // Every tag is opened on arrival, matched or not, so a bad tag cannot reveal membership.
@@ -544,7 +544,7 @@ public final class PartySession {
             }
             try reblind(records: &batch.records, count: batch.count, width: width, context: "P2_ELEMENTS")
             for k in 0..<batch.count {
-                let entry = KeyPosition(key: Key32(batch.records, at: width * k), position: Int32(p2Count + k))
+                let entry = KeyPosition(key: ElementKey(batch.records, at: width * k), position: Int32(p2Count + k))
                 p2Elements.append(entry)
                 // Sums stream: each ciphertext is added as it arrives (P2_REBLINDED is complete).
                 if sum, let position = KeyPosition.find(entry.key, in: reblinded) {
@@ -747,7 +747,7 @@ public final class PartySession {
         try reblind(records: &batch.records, count: batch.count, width: width, context: "P1_ELEMENTS")
         // Re-blinding is injective on honest elements, so duplicates show in the outputs too
         // (and so do aliases that differ by a small-order point).
-        for k in 0..<batch.count { p1Keys.append(Key32(batch.records, at: width * k)) }
+        for k in 0..<batch.count { p1Keys.append(ElementKey(batch.records, at: width * k)) }
         if let tagRerandomizer {
             // Fresh randomness in every tag, so P1 cannot link returned tags to the ones it sent.
             let random = self.random
@@ -950,7 +950,7 @@ public final class PartySession {
 
 /// A blinded element and its position in the list it came in.
 struct KeyPosition: Comparable {
-    let key: Key32
+    let key: ElementKey
     let position: Int32
 
     static func < (x: KeyPosition, y: KeyPosition) -> Bool { x.key < y.key || (x.key == y.key && x.position < y.position) }
@@ -961,7 +961,7 @@ struct KeyPosition: Comparable {
     }
 
     /// The position of `key` in a sorted list without duplicates, by binary search.
-    static func find(_ key: Key32, in sorted: [KeyPosition]) -> Int32? {
+    static func find(_ key: ElementKey, in sorted: [KeyPosition]) -> Int32? {
         var lo = 0, hi = sorted.count
         while lo < hi {
             let mid = (lo + hi) / 2
@@ -971,18 +971,18 @@ struct KeyPosition: Comparable {
     }
 }
 
-/// A 32-byte blinded element as a comparable key.
-struct Key32: Hashable, Comparable {
-    static func < (x: Key32, y: Key32) -> Bool { (x.a, x.b, x.c, x.d) < (y.a, y.b, y.c, y.d) }
+/// A blinded element, identified by its first 128 bits. Blinded elements are pseudorandom curve
+/// points that no party can steer without the other's key, so two different ones share these bits
+/// with probability about N²/2^129 (below 2^-88 for 10^12 pairs); halving the key halves what
+/// matching holds in memory.
+struct ElementKey: Hashable, Comparable {
+    static func < (x: ElementKey, y: ElementKey) -> Bool { (x.a, x.b) < (y.a, y.b) }
 
-    let a: UInt64, b: UInt64, c: UInt64, d: UInt64
+    let a: UInt64, b: UInt64
 
     init(_ bytes: [UInt8], at offset: Int) {
-        (a, b, c, d) = bytes.withUnsafeBytes { p in
-            (
-                p.loadUnaligned(fromByteOffset: offset, as: UInt64.self), p.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self),
-                p.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self), p.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self)
-            )
+        (a, b) = bytes.withUnsafeBytes { p in
+            (p.loadUnaligned(fromByteOffset: offset, as: UInt64.self), p.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
         }
     }
 }
