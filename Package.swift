@@ -64,7 +64,7 @@ let package = Package(
         // Developer tool that writes the golden transcripts in Vectors/ (not shipped in the CLI).
         .executableTarget(
             name: "cleanroom-vectorgen",
-            dependencies: ["CleanRoomVectors", "CleanRoomProtocol"]
+            dependencies: ["CleanRoomVectors", "CleanRoomProtocol", "CleanRoomCrypto"]
         ),
         .executableTarget(
             name: "cleanroom",

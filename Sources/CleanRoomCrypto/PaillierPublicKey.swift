@@ -3,6 +3,7 @@
 // Damgård–Jurik, PKC 2001). Encryption: c = (1 + m·n)·rⁿ mod n², r uniform in Z*n.
 // Thread safety: keys and ciphertexts are immutable and may be shared across threads.
 import CGMP
+import Foundation
 
 /// A Paillier ciphertext: an integer in Z*_{n²}. Obtain one from a key (`encrypt`,
 /// `ciphertext(bytes:)`), which validates it.
@@ -21,6 +22,8 @@ public final class PaillierPublicKey: @unchecked Sendable, Equatable {
     public let n: BigInteger
     /// n².
     public let nSquared: BigInteger
+    /// n² big-endian in `ciphertextBytes` bytes, for range checks on encodings.
+    private let nSquaredBytes: [UInt8]
     /// Bit length of n.
     public let bits: Int
     /// (n - 1)/2: the largest magnitude of a signed plaintext.
@@ -48,6 +51,7 @@ public final class PaillierPublicKey: @unchecked Sendable, Equatable {
         self.n = n
         self.bits = bits
         self.nSquared = n * n
+        self.nSquaredBytes = try (n * n).bigEndianBytes(width: 2 * (bits / 8))
         self.maxSignedMagnitude = n.shiftedRight(1)
     }
 
@@ -94,42 +98,41 @@ public final class PaillierPublicKey: @unchecked Sendable, Equatable {
         try c.value.writeBigEndian(into: buffer)
     }
 
-    /// Decodes and validates a ciphertext: exactly `ciphertextBytes` bytes, 0 < c < n²,
-    /// gcd(c, n) = 1.
-    public func ciphertext(bytes: UnsafeRawBufferPointer) throws -> PaillierCiphertext {
-        guard bytes.count == ciphertextBytes else {
-            throw CleanRoomCryptoError.wrongLength(what: "Paillier ciphertext", got: bytes.count, expected: ciphertextBytes)
-        }
-        return try ciphertext(value: BigInteger(bigEndian: bytes))
-    }
-
-    /// Decodes a ciphertext and checks only its range, 0 < c < n² (`requireUnit: false`). The
-    /// unit check protects the key owner alone (a non-unit would reveal a factor of n), so a party
-    /// adding the owner's ciphertexts may skip its cost; the key owner never does.
-    public func ciphertext(bytes: UnsafeRawBufferPointer, requireUnit: Bool) throws -> PaillierCiphertext {
-        if requireUnit { return try ciphertext(bytes: bytes) }
-        guard bytes.count == ciphertextBytes else {
-            throw CleanRoomCryptoError.wrongLength(what: "Paillier ciphertext", got: bytes.count, expected: ciphertextBytes)
-        }
-        let c = BigInteger(bigEndian: bytes)
-        guard c.signum > 0 else { throw CleanRoomCryptoError.invalidCiphertext(reason: "not positive") }
-        guard c < nSquared else { throw CleanRoomCryptoError.invalidCiphertext(reason: "not below n²") }
-        return PaillierCiphertext(c)
+    /// Decodes and validates a ciphertext: exactly `ciphertextBytes` bytes, 0 < c < n², and (unless
+    /// `requireUnit` is false) gcd(c, n) = 1. The unit check protects the key owner alone (a non-unit
+    /// would reveal a factor of n), so a party adding the owner's ciphertexts may skip its cost; the
+    /// key owner never does.
+    public func ciphertext(bytes: UnsafeRawBufferPointer, requireUnit: Bool = true) throws -> PaillierCiphertext {
+        try checkRange(bytes)
+        return try ciphertext(value: BigInteger(bigEndian: bytes), requireUnit: requireUnit)
     }
 
     /// Decodes and validates a ciphertext from bytes.
-    public func ciphertext(bytes: [UInt8]) throws -> PaillierCiphertext {
-        try bytes.withUnsafeBytes { try ciphertext(bytes: $0) }
+    public func ciphertext(bytes: [UInt8], requireUnit: Bool = true) throws -> PaillierCiphertext {
+        try bytes.withUnsafeBytes { try ciphertext(bytes: $0, requireUnit: requireUnit) }
     }
 
-    /// Validates an integer as a ciphertext of this key: 0 < c < n², gcd(c, n) = 1.
-    public func ciphertext(value c: BigInteger) throws -> PaillierCiphertext {
+    /// Validates an integer as a ciphertext of this key: 0 < c < n² and (unless `requireUnit` is
+    /// false) gcd(c, n) = 1.
+    public func ciphertext(value c: BigInteger, requireUnit: Bool = true) throws -> PaillierCiphertext {
         guard c.signum > 0 else { throw CleanRoomCryptoError.invalidCiphertext(reason: "not positive") }
         guard c < nSquared else { throw CleanRoomCryptoError.invalidCiphertext(reason: "not below n²") }
-        guard BigInteger.gcd(c, n) == BigInteger(1) else {
+        guard !requireUnit || BigInteger.gcd(c, n) == BigInteger(1) else {
             throw CleanRoomCryptoError.invalidCiphertext(reason: "shares a factor with n")
         }
         return PaillierCiphertext(c)
+    }
+
+    /// Checks an encoded ciphertext's width and range, 0 < c < n², on the bytes alone (no
+    /// allocation), so every element of a large stream can be checked as it arrives.
+    public func checkRange(_ bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count == ciphertextBytes else {
+            throw CleanRoomCryptoError.wrongLength(what: "Paillier ciphertext", got: bytes.count, expected: ciphertextBytes)
+        }
+        // Fixed-width big-endian: byte order is numeric order.
+        let below = nSquaredBytes.withUnsafeBytes { bound in memcmp(bytes.baseAddress!, bound.baseAddress!, bytes.count) < 0 }
+        guard below else { throw CleanRoomCryptoError.invalidCiphertext(reason: "not below n²") }
+        guard bytes.contains(where: { $0 != 0 }) else { throw CleanRoomCryptoError.invalidCiphertext(reason: "not positive") }
     }
 
     // MARK: Plaintexts

@@ -46,17 +46,12 @@ public struct TLSIdentity: Sendable {
         guard derLength > 0, let derBytes = der else { throw fail("i2d_X509") }
         defer { CRYPTO_free(derBytes, #fileID, #line) }
         let fingerprint = try SHA256.hash(Array(UnsafeBufferPointer(start: derBytes, count: Int(derLength))))
-        return TLSIdentity(certificatePEM: certPEM, privateKeyPEM: keyPEM, fingerprint: hexString(fingerprint))
+        return TLSIdentity(certificatePEM: certPEM, privateKeyPEM: keyPEM, fingerprint: Hex.encode(fingerprint))
     }
 
     /// SHA-256 fingerprint (64 lowercase hex digits) of a DER-encoded certificate.
     public static func fingerprint(derCertificate der: [UInt8]) throws -> String {
-        hexString(try SHA256.hash(der))
-    }
-
-    static func hexString(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
+        Hex.encode(try SHA256.hash(der))
     }
 
     private static func pem(_ write: (OpaquePointer) -> Int32) throws -> String {

@@ -19,5 +19,5 @@ extension Collaboration {
     }
 
     /// The digest as 64 lowercase hex digits.
-    public func digestHex() throws -> String { try digest().map { String(format: "%02x", $0) }.joined() }
+    public func digestHex() throws -> String { Hex.encode(try digest()) }
 }

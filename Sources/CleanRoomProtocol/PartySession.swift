@@ -281,9 +281,9 @@ public final class PartySession {
     // MARK: Handshake
 
     private func onHello(_ hello: HelloMessage) throws -> [Frame] {
-        func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
         guard hello.digest == digest else {
-            throw CleanRoomProtocolError.handshakeMismatch(field: "collaboration digest", ours: hex(digest), theirs: hex(hello.digest))
+            throw CleanRoomProtocolError.handshakeMismatch(
+                field: "collaboration digest", ours: Hex.encode(digest), theirs: Hex.encode(hello.digest))
         }
         guard hello.analysis == analysis.name else {
             throw CleanRoomProtocolError.handshakeMismatch(field: "analysis", ours: analysis.name, theirs: sanitized(hello.analysis))
@@ -528,15 +528,13 @@ public final class PartySession {
             }
             let width = p2RecordWidth
             var batch = try ElementBatch.decode(frame, width: width, remaining: peerCount - p2Count, announced: peerCount)
-            var ciphertexts: [PaillierCiphertext] = []
             if sum {
-                // Every ciphertext is range-checked on arrival, matched or not.
+                // Every ciphertext is range-checked on arrival, matched or not (on the bytes; only
+                // matched ones are decoded).
                 let key = peerPaillier!
-                ciphertexts.reserveCapacity(batch.count)
                 try batch.records.withUnsafeBytes { raw in
                     for k in 0..<batch.count {
-                        let bytes = UnsafeRawBufferPointer(rebasing: raw[(width * k + 32)..<(width * k + width)])
-                        do { ciphertexts.append(try key.ciphertext(bytes: bytes, requireUnit: false)) } catch {
+                        do { try key.checkRange(UnsafeRawBufferPointer(rebasing: raw[(width * k + 32)..<(width * k + width)])) } catch {
                             throw CleanRoomProtocolError.invalidPeerCryptography(problem: "a ciphertext in P2_ELEMENTS: \(error)")
                         }
                     }
@@ -548,7 +546,11 @@ public final class PartySession {
                 p2Elements.append(entry)
                 // Sums stream: each ciphertext is added as it arrives (P2_REBLINDED is complete).
                 if sum, let position = KeyPosition.find(entry.key, in: reblinded) {
-                    p1Match(position: Int(position), p2Index: p2Count + k, ciphertext: ciphertexts[k])
+                    let c = try batch.records.withUnsafeBytes {
+                        try peerPaillier!.ciphertext(
+                            bytes: UnsafeRawBufferPointer(rebasing: $0[(width * k + 32)..<(width * k + width)]), requireUnit: false)
+                    }
+                    p1Match(position: Int(position), p2Index: p2Count + k, ciphertext: c)
                 }
             }
             p2Count += batch.count
@@ -906,7 +908,7 @@ public final class PartySession {
 
     private func baseResult() -> SessionResult {
         SessionResult(
-            collaborationDigest: digest.map { String(format: "%02x", $0) }.joined(), analysis: analysis.name, kind: analysis.kind,
+            collaborationDigest: Hex.encode(digest), analysis: analysis.name, kind: analysis.kind,
             party: party, peer: peer, role: role, inputRows: inputRows, skippedRows: prepared.skippedRows,
             uniqueIdentifiers: prepared.identifiers.count, peerUniqueIdentifiers: peerCount)
     }
@@ -1003,10 +1005,10 @@ enum BlindedElement {
     }
 }
 
-/// Exact decimal formatting of scaled integers.
-enum DecimalFormat {
+/// Exact decimal formatting of scaled integers (units of 10^-scale).
+public enum DecimalFormat {
     /// 123456 with scale 2 → "1234.56".
-    static func format(_ v: BigInteger, scale: Int) -> String {
+    public static func format(_ v: BigInteger, scale: Int) -> String {
         let negative = v.signum < 0
         var digits = (negative ? -v : v).description
         if scale > 0 {

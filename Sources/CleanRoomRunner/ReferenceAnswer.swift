@@ -1,6 +1,7 @@
 // The plaintext answer to an analysis, computed directly from both parties' tables with the same
 // normalisation, de-duplication and thresholds as the protocol. Only the demo and the tests use
 // it: in a real collaboration no one holds both tables.
+import CleanRoomCrypto
 import CleanRoomProtocol
 import Foundation
 
@@ -53,20 +54,11 @@ public struct ReferenceAnswer: Equatable, Sendable {
             }
             for (label, (count, sums)) in acc where count >= (a.minGroupSize ?? 1) {
                 var s: [String: String] = [:]
-                for (k, v) in a.values!.enumerated() { s[v.name] = format(sums[k], scale: v.scale) }
+                for (k, v) in a.values!.enumerated() { s[v.name] = DecimalFormat.format(BigInteger(Int(sums[k])), scale: v.scale) }
                 groups[label] = (count, s)
             }
         }
         return ReferenceAnswer(intersectionSize: .revealed(overlap.count), groups: groups)
-    }
-
-    static func format(_ v: Int64, scale: Int) -> String {
-        guard scale > 0 else { return String(v) }
-        let negative = v < 0
-        var digits = String(v.magnitude)
-        if digits.count <= scale { digits = String(repeating: "0", count: scale - digits.count + 1) + digits }
-        digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -scale))
-        return (negative ? "-" : "") + digits
     }
 
     /// The part of a session result this answer can be compared with.

@@ -1,6 +1,7 @@
 // Writes Vectors/transcripts.json: one golden session transcript per analysis kind, from small
 // fixed inputs and fixed seeds. Run from the package root: swift run cleanroom-vectorgen [OUT]
 // Regenerate only when the protocol changes on purpose, and say so in the change.
+import CleanRoomCrypto
 import CleanRoomProtocol
 import CleanRoomVectors
 import Foundation
@@ -85,10 +86,10 @@ func makeCase(_ id: String, analysis: String, adColumns: [String], pubColumns: [
         collaboration: collaboration, analysis: analysis, batch_size: 2,
         parties: [
             TranscriptParty(
-                name: "advertiser", seed: "61647665727469736572" + id.utf8.map { String(format: "%02x", $0) }.joined(),
+                name: "advertiser", seed: "61647665727469736572" + Hex.encode(id.utf8),
                 columns: adColumns, rows: adRows),
             TranscriptParty(
-                name: "publisher", seed: "7075626c6973686572" + id.utf8.map { String(format: "%02x", $0) }.joined(),
+                name: "publisher", seed: "7075626c6973686572" + Hex.encode(id.utf8),
                 columns: pubColumns, rows: pubRows),
         ],
         messages: [], results: [:])
