@@ -1,3 +1,4 @@
+import CCleanRoomShim
 // Fixed-base exponentiation with a windowed table (Handbook of Applied Cryptography, §14.6.3,
 // fixed-base windowing): with T[i][d] = g^(d·2^(w·i)) mod m precomputed, g^e = Π_i T[i][e_i]
 // needs one modular multiplication per nonzero w-bit digit of e and no squarings. The products
@@ -112,5 +113,39 @@ final class FixedBaseTable: @unchecked Sendable {
             throw CleanRoomCryptoError.openSSLFailure(operation: "BN_bn2binpad")
         }
         bytes.withUnsafeBytes { __gmpz_import(result.z, modulusBytes, 1, 1, 1, 0, $0.baseAddress!) }
+    }
+}
+
+/// g1^e mod m1 and g2^e mod m2 for one exponent, on AVX-512 IFMA (CCleanRoomShim's
+/// fixed_base_ifma.c): 52-bit limbs, two Montgomery chains interleaved in one loop. About three
+/// times faster per product than `FixedBaseTable` where the CPU has IFMA; `nil` elsewhere.
+/// Variable-time in the exponent, like `FixedBaseTable`.
+/// Thread safety: immutable after construction; `power` may run on many threads at once.
+final class FixedBasePair: @unchecked Sendable {
+    private let handle: OpaquePointer
+    let exponentBits: Int
+
+    /// Whether this CPU runs the IFMA kernel (and `CLEANROOM_DISABLE_IFMA` does not turn it off).
+    static var isSupported: Bool { cr_fixed_base2_supported() == 1 }
+
+    /// Returns nil when the CPU lacks IFMA or the moduli are larger than the kernel handles.
+    init?(base1: BigInteger, modulus1: BigInteger, base2: BigInteger, modulus2: BigInteger, exponentBits: Int, window: Int) {
+        precondition(window >= 1 && window <= 12 && exponentBits > 0 && modulus1.isOdd && modulus2.isOdd)
+        let made = withExtendedLifetime((base1, modulus1, base2, modulus2)) {
+            cr_fixed_base2_new(base1.z, modulus1.z, base2.z, modulus2.z, Int32(exponentBits), Int32(window))
+        }
+        guard let made else { return nil }
+        handle = made
+        self.exponentBits = exponentBits
+    }
+
+    deinit { cr_fixed_base2_free(handle) }
+
+    /// out1 = g1^e mod m1, out2 = g2^e mod m2 for 0 ≤ e < 2^exponentBits.
+    func power(_ e: BigInteger, into out1: BigInteger, _ out2: BigInteger) {
+        precondition(e.signum >= 0 && e.bitWidth <= exponentBits)
+        withExtendedLifetime((e, out1, out2)) {
+            cr_fixed_base2_power(handle, __gmpz_limbs_read(e.z), Int(__gmpz_size(e.z)), out1.z, out2.z)
+        }
     }
 }

@@ -101,8 +101,16 @@ struct BenchCommand: ParsableCommand {
                 add("paillier-\(bits) encrypt, textbook (1+mn)·r^n", textbook)
                 let owner = try measure(seconds) { n in for _ in 0..<n { _ = try sk.encrypt(m, variableTime: true) } }
                 add(
-                    "paillier-\(bits) encrypt, key owner (CRT + fixed base)", owner,
+                    "paillier-\(bits) encrypt, key owner\(sk.isAccelerated ? ", IFMA" : "") (CRT + fixed base)", owner,
                     String(format: "%.1f× faster than textbook", textbook / owner))
+                if sk.isAccelerated {
+                    let primes = sk.secretPrimes
+                    let portable = try PaillierPrivateKey(p: primes.p, q: primes.q, window: window, accelerated: false)
+                    let ownerBN = try measure(seconds) { n in for _ in 0..<n { _ = try portable.encrypt(m, variableTime: true) } }
+                    add(
+                        "paillier-\(bits) encrypt, key owner, portable (OpenSSL BN)", ownerBN,
+                        String(format: "%.1f× faster than textbook", textbook / ownerBN))
+                }
                 let ownerCT = try measure(seconds) { n in for _ in 0..<n { _ = try sk.encrypt(m, variableTime: false) } }
                 add(
                     "paillier-\(bits) encrypt, key owner, constant time", ownerCT,

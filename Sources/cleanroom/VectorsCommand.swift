@@ -66,6 +66,11 @@ struct VectorsCommand: ParsableCommand {
             for bits in [2048, 3072] {
                 let name = "k\(bits)"
                 let sk = try PaillierPrivateKey.generate(bits: bits, window: 4)
+                // The same key on the portable path, so both fixed-base kernels are cross-checked
+                // where the CPU has IFMA.
+                let portable =
+                    sk.isAccelerated
+                    ? try PaillierPrivateKey(p: sk.secretPrimes.p, q: sk.secretPrimes.q, window: 4, accelerated: false) : nil
                 let pk = sk.publicKey
                 keys[name] = ["p": sk.secretPrimes.p.hexString, "q": sk.secretPrimes.q.hexString]
                 var sum = BigInteger(0)
@@ -73,11 +78,12 @@ struct VectorsCommand: ParsableCommand {
                 for i in 0..<count {
                     var m = try BigInteger.random(below: i == 0 ? pk.maxSignedMagnitude : BigInteger(1).shiftedLeft(64))
                     if i % 2 == 1 { m = -m }
-                    let encryptions = [
+                    var encryptions = [
                         try pk.encrypt(m),
                         try sk.encrypt(m, variableTime: true),
                         try sk.encrypt(m, variableTime: false),
                     ]
+                    if let portable { encryptions.append(try portable.encrypt(m, variableTime: true)) }
                     for c in encryptions { items.append(["key": name, "c": c.value.hexString, "m": m.description]) }
                     if i > 0 { sum = sum + m; all.append(encryptions[1]) }
                 }
@@ -88,7 +94,11 @@ struct VectorsCommand: ParsableCommand {
             let object: [String: Any] = ["keys": keys, "ciphertexts": items]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
             try data.write(to: URL(fileURLWithPath: out), options: .atomic)
-            print("wrote \(items.count) ciphertexts to \(out)")
+            print(
+                "wrote \(items.count) ciphertexts to \(out) (key-owner fixed base: "
+                    + (PaillierPrivateKey.acceleratedEncryptionAvailable
+                        ? "AVX-512 IFMA and portable OpenSSL BN both exported" : "portable OpenSSL BN; this CPU has no IFMA")
+                    + ")")
         }
     }
 }

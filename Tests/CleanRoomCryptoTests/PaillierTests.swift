@@ -205,3 +205,71 @@ enum TestKeys {
         #expect(BigInteger.gmpAllocatorWipes)
     }
 }
+
+/// The AVX-512 IFMA fixed-base kernel against GMP, and the accelerated key against the portable
+/// one. On a CPU without IFMA the kernel must decline (and the portable path is what every other
+/// Paillier test exercises).
+@Suite struct FixedBaseKernelTests {
+    @Test func kernelDeclinesExactlyWhenTheCPULacksIFMA() throws {
+        let m = BigInteger(1).shiftedLeft(2047) + BigInteger(12345)
+        let pair = FixedBasePair(base1: BigInteger(3), modulus1: m, base2: BigInteger(5), modulus2: m, exponentBits: 64, window: 4)
+        #expect((pair != nil) == FixedBasePair.isSupported)
+        // Beyond 3,326 bits (2^(52·64) ≥ 4m fails) the kernel declines on every CPU.
+        let tooBig = BigInteger(1).shiftedLeft(3326) + BigInteger(1)
+        #expect(
+            FixedBasePair(base1: BigInteger(3), modulus1: tooBig, base2: BigInteger(5), modulus2: m, exponentBits: 64, window: 4) == nil)
+        #expect(TestKeys.k2048.isAccelerated == FixedBasePair.isSupported)
+        let portable = try PaillierPrivateKey(p: TestKeys.k2048.p, q: TestKeys.k2048.q, accelerated: false)
+        #expect(!portable.isAccelerated)
+    }
+
+    @Test(
+        .enabled(if: FixedBasePair.isSupported, "needs AVX-512 IFMA"),
+        arguments: [(1500, 1), (2048, 8), (2081, 5), (2496, 7), (3072, 6), (3326, 3)])
+    func kernelMatchesGMP(bits: Int, window: Int) throws {
+        // Odd moduli of the given size (including the largest for each register count), random
+        // bases, exponents of every shape: 0, 1, all ones, a single top bit, random.
+        func oddModulus() throws -> BigInteger {
+            let top = BigInteger(1).shiftedLeft(bits - 1)
+            let m = try BigInteger.random(below: top) + top
+            return m.isOdd ? m : m + BigInteger(1)
+        }
+        for _ in 0..<3 {
+            let m1 = try oddModulus(), m2 = try oddModulus()
+            let g1 = try BigInteger.random(below: m1), g2 = try BigInteger.random(below: m2)
+            let eBits = 300
+            let pair = try #require(
+                FixedBasePair(base1: g1, modulus1: m1, base2: g2, modulus2: m2, exponentBits: eBits, window: window))
+            let allOnes = BigInteger(1).shiftedLeft(eBits) - BigInteger(1)
+            var exponents = [BigInteger(0), BigInteger(1), allOnes, BigInteger(1).shiftedLeft(eBits - 1)]
+            for _ in 0..<8 { exponents.append(try BigInteger.random(below: BigInteger(1).shiftedLeft(eBits))) }
+            for e in exponents {
+                let r1 = BigInteger(), r2 = BigInteger()
+                pair.power(e, into: r1, r2)
+                #expect(r1 == g1.power(e, modulus: m1, variableTime: true), "bits \(bits) window \(window) e \(e.hexString)")
+                #expect(r2 == g2.power(e, modulus: m2, variableTime: true))
+            }
+        }
+    }
+
+    @Test(.enabled(if: FixedBasePair.isSupported, "needs AVX-512 IFMA"), arguments: [2048, 3072])
+    func acceleratedKeyMatchesPortableKey(bits: Int) throws {
+        let sk = bits == 2048 ? TestKeys.k2048 : TestKeys.k3072
+        #expect(sk.isAccelerated)
+        let portable = try PaillierPrivateKey(p: sk.p, q: sk.q, window: 5, accelerated: false)
+        let pk = sk.publicKey
+        // Different DJN bases (each key draws its own h), so compare through decryption and
+        // through the constant-time path of the same key.
+        for i in 0..<20 {
+            let alpha =
+                i == 0
+                ? BigInteger(1).shiftedLeft(sk.randomiserBits) - BigInteger(1)
+                : try BigInteger.random(below: BigInteger(1).shiftedLeft(sk.randomiserBits))
+            let m = try BigInteger.random(below: pk.maxSignedMagnitude)
+            let fast = try sk.encrypt(m, exponent: alpha, variableTime: true)
+            #expect(fast == (try sk.encrypt(m, exponent: alpha, variableTime: false)))
+            #expect(try portable.decryptSigned(fast) == m)
+            #expect(try sk.decryptSigned(portable.encrypt(m, exponent: alpha, variableTime: true)) == m)
+        }
+    }
+}

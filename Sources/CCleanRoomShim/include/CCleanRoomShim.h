@@ -19,4 +19,26 @@ int cr_gmp_wiping_allocator_installed(void);
 /// Overwrites every allocated limb of `z` (not only the used ones) and sets it to zero.
 void cr_mpz_wipe(mpz_ptr z);
 
+/// Paired fixed-base exponentiation on AVX-512 IFMA (fixed_base_ifma.c): two tables for bases
+/// g1 mod m1 and g2 mod m2 (odd moduli of at most 3,326 bits) sharing one exponent.
+typedef struct cr_fixed_base2 cr_fixed_base2;
+
+/// 1 when this CPU has AVX-512 F, VL and IFMA and CLEANROOM_DISABLE_IFMA is unset (or "0").
+int cr_fixed_base2_supported(void);
+
+/// Builds both tables (window of `window` bits, exponents of at most `exponent_bits` bits).
+/// Returns NULL when the CPU lacks IFMA, the sizes are unsupported or memory is exhausted.
+cr_fixed_base2 *cr_fixed_base2_new(mpz_srcptr g1, mpz_srcptr m1, mpz_srcptr g2, mpz_srcptr m2,
+                                   int exponent_bits, int window);
+
+/// out1 = g1^e mod m1 and out2 = g2^e mod m2, for 0 ≤ e < 2^exponent_bits given as `e_limbs`
+/// little-endian limbs. Variable-time in e.
+void cr_fixed_base2_power(const cr_fixed_base2 *t, const mp_limb_t *e, size_t e_limbs, mpz_ptr out1,
+                          mpz_ptr out2);
+
+int cr_fixed_base2_exponent_bits(const cr_fixed_base2 *t);
+
+/// Wipes and frees both tables.
+void cr_fixed_base2_free(cr_fixed_base2 *t);
+
 #endif
