@@ -27,6 +27,7 @@
 
 #define CR_MASK52 0xFFFFFFFFFFFFFull
 #define CR_MAX_NV 8
+#define CR_MAX_EXPONENT_BITS 4096 /* so that at most this many windows, even of one bit */
 
 struct cr_fixed_base2 {
     int nv;              /* zmm registers per number */
@@ -188,6 +189,7 @@ static uint64_t *cr_aligned_limbs(size_t bytes) {
 cr_fixed_base2 *cr_fixed_base2_new(mpz_srcptr g1, mpz_srcptr m1, mpz_srcptr g2, mpz_srcptr m2, int exponent_bits,
                                    int window) {
     if (!cr_fixed_base2_supported() || window < 1 || window > 12 || exponent_bits < 1) return NULL;
+    if (exponent_bits > CR_MAX_EXPONENT_BITS) return NULL;
     if (mpz_sgn(m1) <= 0 || mpz_sgn(m2) <= 0 || mpz_even_p(m1) || mpz_even_p(m2)) return NULL;
     size_t bits = mpz_sizeinbase(m1, 2);
     size_t bits2 = mpz_sizeinbase(m2, 2);
@@ -267,16 +269,30 @@ void cr_fixed_base2_power(const cr_fixed_base2 *t, const mp_limb_t *e, size_t e_
     const size_t per_window = ((size_t)1 << w) - 1;
     cr_amm_fn amm = cr_amm_for(t->nv);
     uint64_t acc1[8 * CR_MAX_NV], acc2[8 * CR_MAX_NV];
-    int started = 0;
+    /* Entry offsets first, so that the next entries can be prefetched while one product runs
+       (the tables are larger than the L2 cache). */
+    size_t offsets[CR_MAX_EXPONENT_BITS];
+    int count = 0;
     for (int i = 0; i < t->windows; i++) {
         const size_t bit = (size_t)i * (size_t)w;
         const size_t li = bit >> 6, shift = bit & 63;
         uint64_t word = li < e_limbs ? (uint64_t)e[li] >> shift : 0;
         if (shift + (size_t)w > 64 && li + 1 < e_limbs) word |= (uint64_t)e[li + 1] << (64 - shift);
         const size_t d = (size_t)(word & per_window);
-        if (d == 0) continue;
-        const uint64_t *x1 = t->t1 + ((size_t)i * per_window + d - 1) * L;
-        const uint64_t *x2 = t->t2 + ((size_t)i * per_window + d - 1) * L;
+        if (d != 0) offsets[count++] = ((size_t)i * per_window + d - 1) * (size_t)L;
+    }
+    int started = 0;
+    for (int k = 0; k < count; k++) {
+        if (k + 1 < count) {
+            const char *n1 = (const char *)(t->t1 + offsets[k + 1]);
+            const char *n2 = (const char *)(t->t2 + offsets[k + 1]);
+            for (int line = 0; line < L * 8; line += 64) {
+                __builtin_prefetch(n1 + line);
+                __builtin_prefetch(n2 + line);
+            }
+        }
+        const uint64_t *x1 = t->t1 + offsets[k];
+        const uint64_t *x2 = t->t2 + offsets[k];
         if (started) {
             amm(acc1, acc1, x1, t->m1, t->k1, acc2, acc2, x2, t->m2, t->k2);
         } else {
@@ -299,6 +315,7 @@ void cr_fixed_base2_power(const cr_fixed_base2 *t, const mp_limb_t *e, size_t e_
     cr_from52(out2, L, acc2);
     OPENSSL_cleanse(acc1, sizeof acc1);
     OPENSSL_cleanse(acc2, sizeof acc2);
+    OPENSSL_cleanse(offsets, (size_t)count * sizeof offsets[0]);
     if (mpz_cmp(out1, t->mz1) >= 0) mpz_sub(out1, out1, t->mz1);
     if (mpz_cmp(out2, t->mz2) >= 0) mpz_sub(out2, out2, t->mz2);
 }
