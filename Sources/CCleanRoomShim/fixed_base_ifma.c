@@ -12,12 +12,12 @@
 // Arithmetic Using Intel IFMA Extensions" (ARITH 2016). Each step adds a·b_i and q·m into the
 // accumulator, where q = acc_0·(−m⁻¹) mod 2^52 makes the lowest limb divisible by 2^52, then shifts
 // the accumulator down one limb. Lanes are left unnormalised inside the loop (each stays below
-// 4·L·2^52 < 2^61) and carried once at the end. The two moduli's products run in the same loop
+// 4·L·2^52 < 2^61) and carried at the end, in registers. The two moduli's products run in the same loop
 // so that one chain's latency hides behind the other's.
 //
 // Timing: which table entries are read and how many products run depend on the digits of e;
-// this is the variable-time path (see FixedBaseTable.swift). Entries, accumulators and the stack
-// copies of them are wiped with OPENSSL_cleanse.
+// this is the variable-time path (see FixedBaseTable.swift), and so is the carry loop. Tables and
+// accumulators are wiped with OPENSSL_cleanse.
 #include "CCleanRoomShim.h"
 
 #include <stdint.h>
@@ -49,6 +49,28 @@ typedef void (*cr_amm_fn)(uint64_t *, const uint64_t *, const uint64_t *, const 
 #include <immintrin.h>
 #define CR_IFMA_TARGET __attribute__((target("avx512f,avx512ifma,avx512vl")))
 #define CR_INLINE inline __attribute__((always_inline))
+
+/* Carries the unnormalised lanes of x into 52-bit limbs and stores them. One pass leaves every
+   lane below 2^52 + 2^9, so a second pass is rarely needed; the loop ends when no lane carries
+   (the value is below 2^(52·L), so nothing leaves the top lane). */
+CR_IFMA_TARGET static CR_INLINE void cr_normalise_store(uint64_t *r, __m512i *x, const int nv) {
+    const __m512i mask = _mm512_set1_epi64((long long)CR_MASK52);
+    const __m512i zero = _mm512_setzero_si512();
+    for (;;) {
+        __m512i c[CR_MAX_NV];
+        __mmask8 any = 0;
+        for (int v = 0; v < nv; v++) {
+            c[v] = _mm512_srli_epi64(x[v], 52);
+            any |= _mm512_test_epi64_mask(c[v], c[v]);
+        }
+        if (any == 0) break;
+        for (int v = 0; v < nv; v++) x[v] = _mm512_and_si512(x[v], mask);
+        /* lane j's carry goes to lane j+1: [previous vector's lane 7, this vector's lanes 0–6] */
+        x[0] = _mm512_add_epi64(x[0], _mm512_alignr_epi64(c[0], zero, 7));
+        for (int v = 1; v < nv; v++) x[v] = _mm512_add_epi64(x[v], _mm512_alignr_epi64(c[v], c[v - 1], 7));
+    }
+    for (int v = 0; v < nv; v++) _mm512_storeu_si512(r + 8 * v, x[v]);
+}
 
 /* r1 = a1·b1·R⁻¹ (mod m1) and r2 = a2·b2·R⁻¹ (mod m2), each < 2m when the inputs are < 2m. */
 CR_IFMA_TARGET static CR_INLINE void cr_amm52x2(
@@ -100,22 +122,8 @@ CR_IFMA_TARGET static CR_INLINE void cr_amm52x2(
             y[v] = _mm512_madd52hi_epu64(y[v], _mm512_loadu_si512(m2 + 8 * v), qyv);
         }
     }
-    uint64_t t[8 * CR_MAX_NV], u[8 * CR_MAX_NV];
-    for (int v = 0; v < nv; v++) {
-        _mm512_storeu_si512(t + 8 * v, x[v]);
-        _mm512_storeu_si512(u + 8 * v, y[v]);
-    }
-    uint64_t c = 0, d = 0;
-    for (int j = 0; j < L; j++) {
-        const uint64_t s = t[j] + c;
-        r1[j] = s & CR_MASK52;
-        c = s >> 52;
-        const uint64_t w = u[j] + d;
-        r2[j] = w & CR_MASK52;
-        d = w >> 52;
-    }
-    OPENSSL_cleanse(t, sizeof t);
-    OPENSSL_cleanse(u, sizeof u);
+    cr_normalise_store(r1, x, nv);
+    cr_normalise_store(r2, y, nv);
 }
 
 #define CR_AMM_NV(NV)                                                                              \
@@ -263,7 +271,8 @@ cr_fixed_base2 *cr_fixed_base2_new(mpz_srcptr g1, mpz_srcptr m1, mpz_srcptr g2, 
 
 int cr_fixed_base2_exponent_bits(const cr_fixed_base2 *t) { return t->exponent_bits; }
 
-void cr_fixed_base2_power(const cr_fixed_base2 *t, const mp_limb_t *e, size_t e_limbs, mpz_ptr out1, mpz_ptr out2) {
+void cr_fixed_base2_power(const cr_fixed_base2 *t, const mp_limb_t *e, size_t e_limbs, mpz_srcptr f1, mpz_srcptr f2,
+                          mpz_ptr out1, mpz_ptr out2) {
     const int L = t->limbs;
     const int w = t->window;
     const size_t per_window = ((size_t)1 << w) - 1;
@@ -302,15 +311,18 @@ void cr_fixed_base2_power(const cr_fixed_base2 *t, const mp_limb_t *e, size_t e_
         }
     }
     if (!started) {
-        mpz_set_ui(out1, 1);
-        mpz_set_ui(out2, 1);
+        mpz_set(out1, f1);
+        mpz_set(out2, f2);
         return;
     }
-    /* leave Montgomery form: AMM(acc, 1) = acc·R⁻¹ mod m, at most m (equal only for acc ≡ 0). */
-    uint64_t one[8 * CR_MAX_NV];
-    memset(one, 0, sizeof one);
-    one[0] = 1;
-    amm(acc1, acc1, one, t->m1, t->k1, acc2, acc2, one, t->m2, t->k2);
+    /* Leave Montgomery form while multiplying by f: AMM(g^e·R, f) = g^e·f mod m, below
+       m + 2m²/R ≤ 1.5m, so one subtraction at most. */
+    uint64_t factor1[8 * CR_MAX_NV], factor2[8 * CR_MAX_NV];
+    cr_to52(factor1, L, f1);
+    cr_to52(factor2, L, f2);
+    amm(acc1, acc1, factor1, t->m1, t->k1, acc2, acc2, factor2, t->m2, t->k2);
+    OPENSSL_cleanse(factor1, sizeof factor1);
+    OPENSSL_cleanse(factor2, sizeof factor2);
     cr_from52(out1, L, acc1);
     cr_from52(out2, L, acc2);
     OPENSSL_cleanse(acc1, sizeof acc1);

@@ -141,11 +141,15 @@ final class FixedBasePair: @unchecked Sendable {
 
     deinit { cr_fixed_base2_free(handle) }
 
-    /// out1 = g1^e mod m1, out2 = g2^e mod m2 for 0 ≤ e < 2^exponentBits.
-    func power(_ e: BigInteger, into out1: BigInteger, _ out2: BigInteger) {
+    /// out1 = f1·g1^e mod m1, out2 = f2·g2^e mod m2 for 0 ≤ e < 2^exponentBits and 0 ≤ f < m
+    /// (the factors ride on the multiplication that leaves Montgomery form).
+    func power(
+        _ e: BigInteger, times f1: BigInteger = BigInteger(1), _ f2: BigInteger = BigInteger(1),
+        into out1: BigInteger, _ out2: BigInteger
+    ) {
         precondition(e.signum >= 0 && e.bitWidth <= exponentBits)
-        withExtendedLifetime((e, out1, out2)) {
-            cr_fixed_base2_power(handle, __gmpz_limbs_read(e.z), Int(__gmpz_size(e.z)), out1.z, out2.z)
+        withExtendedLifetime((e, f1, f2, out1, out2)) {
+            cr_fixed_base2_power(handle, __gmpz_limbs_read(e.z), Int(__gmpz_size(e.z)), f1.z, f2.z, out1.z, out2.z)
         }
     }
 }

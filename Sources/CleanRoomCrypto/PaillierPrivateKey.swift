@@ -185,7 +185,11 @@ public final class PaillierPrivateKey: @unchecked Sendable {
         variableTime: Bool
     ) throws -> PaillierCiphertext {
         if variableTime, let pair {
-            pair.power(alpha, into: rp, rq)
+            // The kernel multiplies by (1 + m·n) mod p² and mod q² as it leaves Montgomery form.
+            let fp = factor.mod(pSquared), fq = factor.mod(qSquared)
+            let cp = BigInteger(), cq = BigInteger()
+            pair.power(alpha, times: fp, fq, into: cp, cq)
+            return recombine(cp, cq)
         } else if variableTime, let tableP, let tableQ {
             try tableP.power(alpha, into: rp, variableTime: true)
             try tableQ.power(alpha, into: rq, variableTime: true)
@@ -206,6 +210,12 @@ public final class PaillierPrivateKey: @unchecked Sendable {
             __gmpz_mul(z, z, rq.z)
             __gmpz_mod(z, z, self.qSquared.z)
         }
+        return recombine(cp, cq)
+    }
+
+    /// c = cq + q²·((cp − cq)·(q²)^(−1) mod p²), the ciphertext with c ≡ cp (mod p²) and
+    /// c ≡ cq (mod q²).
+    private func recombine(_ cp: BigInteger, _ cq: BigInteger) -> PaillierCiphertext {
         let c = withExtendedLifetime((cp, cq)) {
             BigInteger { z in
                 __gmpz_sub(z, cp.z, cq.z)

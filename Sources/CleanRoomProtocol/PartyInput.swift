@@ -11,9 +11,17 @@ public protocol PartyData: Sendable {
     func cellCount(_ r: Int) -> Int
     func cell(_ r: Int, _ c: Int) -> String
     func rowNumber(_ r: Int) -> Int
+    /// Calls `body` with the UTF-8 bytes of a cell (without making a `String` where the storage
+    /// allows).
+    func withCellBytes<R>(_ r: Int, _ c: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
 }
 
 extension PartyData {
+    public func withCellBytes<R>(_ r: Int, _ c: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        var text = cell(r, c)
+        return try text.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
+    }
+
     func columnIndex(_ name: String) throws -> Int {
         guard let i = columns.firstIndex(of: name) else { throw CleanRoomProtocolError.missingColumn(column: name, available: columns) }
         return i
@@ -55,6 +63,10 @@ public struct ColumnarTable: PartyData {
     public func cell(_ r: Int, _ c: Int) -> String {
         let start = r == 0 ? 0 : Int(ends[c][r - 1])
         return String(decoding: bytes[c][start..<Int(ends[c][r])], as: UTF8.self)
+    }
+    public func withCellBytes<R>(_ r: Int, _ c: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let start = r == 0 ? 0 : Int(ends[c][r - 1])
+        return try bytes[c].withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[start..<Int(ends[c][r])])) }
     }
 }
 
@@ -112,8 +124,12 @@ struct PreparedSet {
     var groupOf: [UInt32] = []
     var groupLabels: [String] = []
     /// P2 in intersection-sum: per identifier, the summed slot values (value − min per row, per
-    /// column) followed by the number of rows.
-    var slots: [[UInt64]] = []
+    /// column) followed by the number of rows; `slotWidth` values per identifier, back to back.
+    var slotValues: [UInt64] = []
+    var slotWidth = 0
+
+    /// The slot values of identifier `i`.
+    func slots(of i: Int) -> [UInt64] { Array(slotValues[(i * slotWidth)..<((i + 1) * slotWidth)]) }
     /// Number of input rows used (after skipping bad rows).
     var usedRows = 0
     /// Rows skipped under `bad_rows: skip`.
@@ -161,6 +177,7 @@ enum InputPreparation {
         var set = PreparedSet()
         var groupIndex: [String: UInt32] = [:]
         var rowValues = [UInt64](repeating: 0, count: valueColumns.count)
+        set.slotWidth = valueColumns.isEmpty ? 0 : valueColumns.count + 1
         for r in 0..<table.rowCount {
             let rowNumber = table.rowNumber(r)
             do {
@@ -175,10 +192,18 @@ enum InputPreparation {
                 case .failure(let f): throw CleanRoomProtocolError.invalidRow(row: rowNumber, column: join.column, problem: f.description)
                 }
                 for (k, col) in valueColumns.enumerated() {
-                    let cell = table.cell(r, valueIndices[k]).trimmingCharacters(in: .whitespaces)
-                    guard let v = DecimalParser.parse(cell, scale: col.scale) else {
-                        throw CleanRoomProtocolError.invalidRow(
-                            row: rowNumber, column: col.name, problem: "'\(cell)' is not a decimal with scale \(col.scale)")
+                    // ASCII cells are parsed on their bytes; others (Unicode spaces) on the string.
+                    let parsed = table.withCellBytes(r, valueIndices[k]) { DecimalParser.parse(asciiBytes: $0, scale: col.scale) }
+                    let v: Int64
+                    switch parsed {
+                    case .value(let x): v = x
+                    case .notASCII, .malformed:
+                        let cell = table.cell(r, valueIndices[k]).trimmingCharacters(in: .whitespaces)
+                        guard parsed == .notASCII, let x = DecimalParser.parse(cell, scale: col.scale) else {
+                            throw CleanRoomProtocolError.invalidRow(
+                                row: rowNumber, column: col.name, problem: "'\(cell)' is not a decimal with scale \(col.scale)")
+                        }
+                        v = x
                     }
                     guard v >= col.min && v <= col.max else {
                         throw CleanRoomProtocolError.invalidRow(
@@ -206,7 +231,7 @@ enum InputPreparation {
                     }
                     if !valueColumns.isEmpty {
                         // Computed in full before anything is stored, so a failing row changes nothing.
-                        var updated = set.slots[existing]
+                        var updated = set.slots(of: existing)
                         for k in 0..<valueColumns.count {
                             let (s, o) = updated[k].addingReportingOverflow(rowValues[k])
                             guard !o else {
@@ -216,7 +241,7 @@ enum InputPreparation {
                             updated[k] = s
                         }
                         updated[valueColumns.count] += 1
-                        set.slots[existing] = updated
+                        set.slotValues.replaceSubrange((existing * set.slotWidth)..<((existing + 1) * set.slotWidth), with: updated)
                     }
                     set.moreRows[Int32(existing), default: []].append(Int32(r))
                 } else {
@@ -235,7 +260,10 @@ enum InputPreparation {
                     index.insert(id, at: set.identifiers.count)
                     try set.identifiers.append(id)
                     set.firstRow.append(Int32(r))
-                    if !valueColumns.isEmpty { set.slots.append(rowValues + [1]) }
+                    if !valueColumns.isEmpty {
+                        set.slotValues.append(contentsOf: rowValues)
+                        set.slotValues.append(1)
+                    }
                 }
                 set.usedRows += 1
             } catch let error as CleanRoomProtocolError {

@@ -728,7 +728,7 @@ public final class PartySession {
             records.replaceSubrange((width * k)..<(width * k + 32), with: blinded[(32 * k)..<(32 * k + 32)])
         }
         let key = paillier!, layout = self.layout!, random = self.random
-        let plaintexts = try ids.map { try layout.pack(prepared.slots[$0]) }
+        let plaintexts = try ids.map { try layout.pack(prepared.slots(of: $0)) }
         try records.withUnsafeMutableBytes { buffer in
             let out = UnsafeSendable(buffer)
             try parallelFor(ids.count) { chunk, _ in

@@ -243,11 +243,17 @@ enum TestKeys {
             let allOnes = BigInteger(1).shiftedLeft(eBits) - BigInteger(1)
             var exponents = [BigInteger(0), BigInteger(1), allOnes, BigInteger(1).shiftedLeft(eBits - 1)]
             for _ in 0..<8 { exponents.append(try BigInteger.random(below: BigInteger(1).shiftedLeft(eBits))) }
-            for e in exponents {
+            for (k, e) in exponents.enumerated() {
                 let r1 = BigInteger(), r2 = BigInteger()
                 pair.power(e, into: r1, r2)
                 #expect(r1 == g1.power(e, modulus: m1, variableTime: true), "bits \(bits) window \(window) e \(e.hexString)")
                 #expect(r2 == g2.power(e, modulus: m2, variableTime: true))
+                // with factors below m (the largest, m − 1, for the first exponent)
+                let f1 = k == 0 ? m1 - BigInteger(1) : try BigInteger.random(below: m1)
+                let f2 = k == 0 ? m2 - BigInteger(1) : try BigInteger.random(below: m2)
+                pair.power(e, times: f1, f2, into: r1, r2)
+                #expect(r1 == (f1 * g1.power(e, modulus: m1, variableTime: true)).mod(m1))
+                #expect(r2 == (f2 * g2.power(e, modulus: m2, variableTime: true)).mod(m2))
             }
         }
     }

@@ -138,6 +138,33 @@ import Testing
         #expect(DecimalParser.parse("99999999999999999999", scale: 0) == nil)
     }
 
+    /// The byte parser the session uses on ASCII cells agrees with trimming and parsing the
+    /// string, on hand-picked edge cases and 20,000 random short strings.
+    @Test func byteDecimalParserMatchesStringParser() {
+        func viaBytes(_ s: String, _ scale: Int) -> DecimalParser.BytesResult {
+            var text = s
+            return text.withUTF8 { DecimalParser.parse(asciiBytes: UnsafeRawBufferPointer($0), scale: scale) }
+        }
+        func viaString(_ s: String, _ scale: Int) -> DecimalParser.BytesResult {
+            DecimalParser.parse(s.trimmingCharacters(in: .whitespaces), scale: scale).map { .value($0) } ?? .malformed
+        }
+        let fixed = [
+            " 12.5\t", "+7", "-0", "1..2", ".", "-.5", "+", " ", "", "1.", "00012.30", "9223372036854775807",
+            "9223372036854775808", "-9223372036854775807", "922337203685477580.7",
+        ]
+        for s in fixed {
+            for scale in 0...3 { #expect(viaBytes(s, scale) == viaString(s, scale), "\(s) scale \(scale)") }
+        }
+        #expect(viaBytes("١٢", 0) == .notASCII && viaBytes("\u{00A0}5", 0) == .notASCII)
+        let alphabet = Array("0123456789.-+ \tx")
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let s = String((0..<Int.random(in: 0...8, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
+            let scale = Int.random(in: 0...3, using: &rng)
+            #expect(viaBytes(s, scale) == viaString(s, scale), "'\(s)' scale \(scale)")
+        }
+    }
+
     @Test func normalisation() throws {
         #expect(try Normalization.email.apply("  Alice@Example.COM\t").get() == Array("alice@example.com".utf8))
         // NFC: "é" precomposed and decomposed normalise to the same bytes.

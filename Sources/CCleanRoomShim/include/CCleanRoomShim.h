@@ -31,10 +31,10 @@ int cr_fixed_base2_supported(void);
 cr_fixed_base2 *cr_fixed_base2_new(mpz_srcptr g1, mpz_srcptr m1, mpz_srcptr g2, mpz_srcptr m2,
                                    int exponent_bits, int window);
 
-/// out1 = g1^e mod m1 and out2 = g2^e mod m2, for 0 ≤ e < 2^exponent_bits given as `e_limbs`
-/// little-endian limbs. Variable-time in e.
-void cr_fixed_base2_power(const cr_fixed_base2 *t, const mp_limb_t *e, size_t e_limbs, mpz_ptr out1,
-                          mpz_ptr out2);
+/// out1 = f1·g1^e mod m1 and out2 = f2·g2^e mod m2, for 0 ≤ e < 2^exponent_bits given as
+/// `e_limbs` little-endian limbs and 0 ≤ f < m. Variable-time in e.
+void cr_fixed_base2_power(const cr_fixed_base2 *t, const mp_limb_t *e, size_t e_limbs, mpz_srcptr f1,
+                          mpz_srcptr f2, mpz_ptr out1, mpz_ptr out2);
 
 int cr_fixed_base2_exponent_bits(const cr_fixed_base2 *t);
 
