@@ -3,13 +3,15 @@
 //
 // Elements are four 64-bit limbs holding any value below 2^256 (partially reduced); only
 // `canonicalize` brings them into [0, p). Timing: multiplications and reductions use GMP's
-// fixed-size kernels (mpn_mul_n, mpn_sqr, mpn_addmul_1, mpn_mul_1, mpn_add_n, mpn_sub_n), which
+// fixed-size kernels (mpn_mul_n and mpn_sqr, or directly the basecase kernels they call at this
+// size, see CCleanRoomShim.h; mpn_addmul_1, mpn_mul_1, mpn_add_n, mpn_sub_n), which
 // at four limbs run straight loops without value-dependent exits; carries of single limbs are
 // propagated in Swift through every limb (GMP's mpn_add_1 / mpn_sub_1 stop early, so they are not
 // used); selections use masks, not branches. These are not GMP's documented side-channel-silent
 // mpn_sec_ functions, so the guarantee is "no data-dependent branches or table lookups in our
 // code and in the kernels as built", not a formal one. Not thread-safe: each
 // `Field25519Arena` belongs to one thread.
+import CCleanRoomShim
 import CGMP
 
 /// Pointer to the four little-endian limbs of a field element.
@@ -76,13 +78,13 @@ enum F25519 {
 
     @inline(__always) @usableFromInline
     static func mul(_ r: Fe, _ a: Fe, _ b: Fe, _ w: Fe) {
-        __gmpn_mul_n(w, a, b, 4)
+        cr_mpn_mul4(w, a, b)
         reduceWide(r, w)
     }
 
     @inline(__always) @usableFromInline
     static func sqr(_ r: Fe, _ a: Fe, _ w: Fe) {
-        __gmpn_sqr(w, a, 4)
+        cr_mpn_sqr4(w, a)
         reduceWide(r, w)
     }
 

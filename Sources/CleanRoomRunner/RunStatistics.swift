@@ -8,10 +8,18 @@ public final class RunStatistics: @unchecked Sendable {
     private let start = ContinuousClock.now
     private var stage = "connecting and TLS handshake"
     private var stageStart = ContinuousClock.now
-    private var stages: [(String, Double)] = []
+    private var stages: [Stage] = []
     private var last = RunProgress(stage: "", framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0)
 
-    public init() {}
+    /// - Parameter stage: the name of the stage that starts now.
+    public init(stage: String = "connecting and TLS handshake") {
+        self.stage = stage
+    }
+
+    /// Ends the current stage and starts one named `next` (for stages before the session reports).
+    public func mark(_ next: String) {
+        record(RunProgress(stage: next, framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0))
+    }
 
     /// Records a progress report (call from the progress callback).
     public func record(_ p: RunProgress) {
@@ -19,7 +27,7 @@ public final class RunStatistics: @unchecked Sendable {
             last = p
             if p.stage != stage {
                 let now = ContinuousClock.now
-                stages.append((stage, (now - stageStart).seconds))
+                stages.append(Stage(stage: stage, seconds: (now - stageStart).seconds, peakResidentBytes: Self.peakResident()))
                 stage = p.stage
                 stageStart = now
             }
@@ -32,20 +40,35 @@ public final class RunStatistics: @unchecked Sendable {
             var usage = rusage()
             getrusage(RUSAGE_SELF.rawValue, &usage)
             let now = ContinuousClock.now
-            let all = stages + [(stage, (now - stageStart).seconds)]
+            let all = stages + [Stage(stage: stage, seconds: (now - stageStart).seconds, peakResidentBytes: Int(usage.ru_maxrss) * 1024)]
             return Document(
                 wallSeconds: (now - start).seconds,
                 cpuUserSeconds: Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6,
                 cpuSystemSeconds: Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6,
                 peakResidentBytes: Int(usage.ru_maxrss) * 1024,
                 bytesIn: last.bytesIn, bytesOut: last.bytesOut, framesIn: last.framesIn, framesOut: last.framesOut,
-                stages: all.map { Stage(stage: $0.0, seconds: $0.1) })
+                stages: all)
         }
+    }
+
+    /// Peak resident memory of this process so far (`getrusage`), in bytes.
+    static func peakResident() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Int(usage.ru_maxrss) * 1024
     }
 
     public struct Stage: Codable, Sendable {
         public var stage: String
         public var seconds: Double
+        /// Peak resident memory when the stage ended (so the stage where the peak was reached
+        /// is the first whose value equals the process's peak).
+        public var peakResidentBytes: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case stage, seconds
+            case peakResidentBytes = "peak_resident_bytes"
+        }
     }
 
     public struct Document: Codable, Sendable {

@@ -178,8 +178,10 @@ extension BenchCommand {
             for p in parties where !p.stats.stages.isEmpty {
                 print(
                     "stages of \(p.name): "
-                        + p.stats.stages.filter { $0.seconds >= 0.005 }.map { String(format: "%@ %.2f s", $0.stage, $0.seconds) }.joined(
-                            separator: ", "))
+                        + p.stats.stages.filter { $0.seconds >= 0.005 }.map {
+                            String(format: "%@ %.2f s", $0.stage, $0.seconds)
+                                + ($0.peakResidentBytes.map { String(format: " (peak %.0f MB)", Double($0) / 1e6) } ?? "")
+                        }.joined(separator: ", "))
             }
             if transport == "memory" { print("(in memory: both parties share one process, so CPU and memory are the process's totals)") }
         }

@@ -148,13 +148,14 @@ struct RunCommand: AsyncParsableCommand {
         let transport = TransportConfiguration(
             certificatePEM: certPEM, privateKeyPEM: keyPEM, peerFingerprint: peer.certificateSHA256,
             idleTimeout: .seconds(idleTimeout), connectTimeout: .seconds(connectTimeout))
+        let statistics = RunStatistics(stage: "reading input")
         // The table is handed over without a name here, so nothing but the session keeps its rows.
         let config = RunConfiguration(
             collaboration: collaboration, analysis: analysisName, party: party, input: try readTable(), transport: transport,
             batchSize: batchSize)
+        statistics.mark("preparing input, connecting and TLS handshake")
         let showProgress = !quiet && (progress || isatty(2) == 1)
         let reporter = ProgressReporter(enabled: showProgress, terminal: isatty(2) == 1)
-        let statistics = RunStatistics()
         let result = try await SessionRunner.run(config) { p in
             reporter.report(p)
             statistics.record(p)
