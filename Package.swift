@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "CleanRoomRunner",
             dependencies: [
-                "CleanRoomProtocol", "CleanRoomCrypto",
+                "CleanRoomProtocol", "CleanRoomCrypto", "CCleanRoomShim",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -1,6 +1,9 @@
 #include "CCleanRoomShim.h"
 
 #include <pthread.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
@@ -56,4 +59,19 @@ void cr_mpz_wipe(mpz_ptr z) {
         OPENSSL_cleanse(z->_mp_d, (size_t)z->_mp_alloc * sizeof(mp_limb_t));
     }
     z->_mp_size = 0;
+}
+
+int cr_limit_malloc_arenas(int n) {
+#if defined(__GLIBC__)
+    return mallopt(M_ARENA_MAX, n);
+#else
+    (void)n;
+    return 0;
+#endif
+}
+
+void cr_release_free_heap(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
 }

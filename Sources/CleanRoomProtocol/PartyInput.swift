@@ -14,9 +14,15 @@ public protocol PartyData: Sendable {
     /// Calls `body` with the UTF-8 bytes of a cell (without making a `String` where the storage
     /// allows).
     func withCellBytes<R>(_ r: Int, _ c: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
+    /// Bytes of UTF-8 in column `c` over all rows (a capacity hint).
+    func totalBytes(column c: Int) -> Int
 }
 
 extension PartyData {
+    public func totalBytes(column c: Int) -> Int {
+        (0..<rowCount).reduce(0) { $0 + cell($1, c).utf8.count }
+    }
+
     public func withCellBytes<R>(_ r: Int, _ c: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         var text = cell(r, c)
         return try text.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
@@ -64,6 +70,7 @@ public struct ColumnarTable: PartyData {
         let start = r == 0 ? 0 : Int(ends[c][r - 1])
         return String(decoding: bytes[c][start..<Int(ends[c][r])], as: UTF8.self)
     }
+    public func totalBytes(column c: Int) -> Int { bytes[c].count }
     public func withCellBytes<R>(_ r: Int, _ c: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         let start = r == 0 ? 0 : Int(ends[c][r - 1])
         return try bytes[c].withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[start..<Int(ends[c][r])])) }
@@ -101,6 +108,12 @@ struct IdentifierStore: RandomAccessCollection {
     var startIndex: Int { 0 }
     var endIndex: Int { ends.count }
     subscript(i: Int) -> ArraySlice<UInt8> { bytes[(i == 0 ? 0 : Int(ends[i - 1]))..<Int(ends[i])] }
+
+    /// Reserves room for `count` identifiers of `bytes` bytes in total.
+    mutating func reserve(count: Int, bytes total: Int) {
+        bytes.reserveCapacity(Swift.min(total, Int(UInt32.max)))
+        ends.reserveCapacity(count)
+    }
 
     /// Appends an identifier; the store holds at most 4 GiB of identifier bytes in total.
     mutating func append(_ id: [UInt8]) throws {
@@ -141,28 +154,56 @@ struct PreparedSet {
     }
 }
 
-/// Finds an identifier's index without storing each identifier a second time: a 64-bit hash
-/// keys the index, and the rare hash collision falls back to comparing bytes.
+/// Finds an identifier's index without storing each identifier a second time: an open-addressing
+/// table of 32-bit indices into the store (4 bytes per slot, at most half full), probed by a
+/// 64-bit hash of the identifier's bytes and confirmed by comparing the stored bytes.
 struct IdentifierIndex {
-    private var byHash: [Int: Int32] = [:]
-    private var collisions: [[UInt8]: Int32] = [:]
+    private var slots: [Int32]
+    private var mask: Int
+    private var count = 0
 
-    mutating func find(_ id: [UInt8], in store: IdentifierStore) -> Int? {
+    /// - Parameter expected: how many identifiers will be inserted (the table grows past it).
+    init(expected: Int) {
+        var size = 16
+        while size < 2 * expected { size <<= 1 }
+        slots = [Int32](repeating: -1, count: size)
+        mask = size - 1
+    }
+
+    private static func hash(_ id: [UInt8]) -> Int {
         var h = Hasher()
-        h.combine(bytes: UnsafeRawBufferPointer(start: id, count: id.count))
-        let key = h.finalize()
-        if let i = byHash[key] {
-            if store[Int(i)].elementsEqual(id) { return Int(i) }
-            return collisions[id].map(Int.init)
+        id.withUnsafeBytes { h.combine(bytes: $0) }
+        return h.finalize()
+    }
+
+    func find(_ id: [UInt8], in store: IdentifierStore) -> Int? {
+        var i = Self.hash(id) & mask
+        while slots[i] >= 0 {
+            if store[Int(slots[i])].elementsEqual(id) { return Int(slots[i]) }
+            i = (i + 1) & mask
         }
         return nil
     }
 
-    mutating func insert(_ id: [UInt8], at index: Int) {
-        var h = Hasher()
-        h.combine(bytes: UnsafeRawBufferPointer(start: id, count: id.count))
-        let key = h.finalize()
-        if byHash[key] == nil { byHash[key] = Int32(index) } else { collisions[id] = Int32(index) }
+    /// Records that `id` (not yet present) is at `index` of `store` (which must already hold it
+    /// when the table grows).
+    mutating func insert(_ id: [UInt8], at index: Int, in store: IdentifierStore) {
+        if 2 * (count + 1) > slots.count { grow(store) }
+        var i = Self.hash(id) & mask
+        while slots[i] >= 0 { i = (i + 1) & mask }
+        slots[i] = Int32(index)
+        count += 1
+    }
+
+    private mutating func grow(_ store: IdentifierStore) {
+        let old = slots
+        slots = [Int32](repeating: -1, count: old.count * 2)
+        mask = slots.count - 1
+        for v in old where v >= 0 {
+            var i = Self.hash(Array(store[Int(v)])) & mask
+            while slots[i] >= 0 { i = (i + 1) & mask }
+            slots[i] = v
+        }
     }
 }
 
@@ -173,8 +214,11 @@ enum InputPreparation {
         let groupColumn = try (role == .p1 && analysis.groupBy != nil) ? table.columnIndex(analysis.groupBy!) : nil
         let valueColumns = (role == .p2 && analysis.kind == .intersectionSum) ? analysis.values! : []
         let valueIndices = try valueColumns.map { try table.columnIndex($0.name) }
-        var index = IdentifierIndex()
+        var index = IdentifierIndex(expected: table.rowCount)
         var set = PreparedSet()
+        set.firstRow.reserveCapacity(table.rowCount)
+        set.identifiers.reserve(count: table.rowCount, bytes: table.totalBytes(column: idColumn))
+        set.slotValues.reserveCapacity(table.rowCount * (valueColumns.isEmpty ? 0 : valueColumns.count + 1))
         var groupIndex: [String: UInt32] = [:]
         var rowValues = [UInt64](repeating: 0, count: valueColumns.count)
         set.slotWidth = valueColumns.isEmpty ? 0 : valueColumns.count + 1
@@ -257,8 +301,8 @@ enum InputPreparation {
                         }
                         set.groupOf.append(group)
                     }
-                    index.insert(id, at: set.identifiers.count)
                     try set.identifiers.append(id)
+                    index.insert(id, at: set.identifiers.count - 1, in: set.identifiers)
                     set.firstRow.append(Int32(r))
                     if !valueColumns.isEmpty {
                         set.slotValues.append(contentsOf: rowValues)

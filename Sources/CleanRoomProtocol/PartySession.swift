@@ -351,6 +351,15 @@ public final class PartySession {
             }
         }
         state = .exchanging
+        // Both counts are known (and within the policy): size the element lists once, so that
+        // they never grow by copying (a doubling copy of a million entries is tens of megabytes).
+        if role == .p1 {
+            reblinded.reserveCapacity(prepared.identifiers.count)
+            p2Elements.reserveCapacity(peerCount)
+        } else {
+            p1Keys.reserveCapacity(peerCount)
+            if analysis.kind != .intersection { p1Received.reserveCapacity(peerCount * p1RecordWidth) }
+        }
         if role == .p1 { return try p1SendElements() }
         // P2 sends its own set now, except in intersection-sum, where P1 first gets its own set
         // back (so P1 can add ciphertexts as they stream in instead of holding them all).

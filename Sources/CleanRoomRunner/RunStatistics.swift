@@ -40,22 +40,38 @@ public final class RunStatistics: @unchecked Sendable {
             var usage = rusage()
             getrusage(RUSAGE_SELF.rawValue, &usage)
             let now = ContinuousClock.now
-            let all = stages + [Stage(stage: stage, seconds: (now - stageStart).seconds, peakResidentBytes: Int(usage.ru_maxrss) * 1024)]
+            let peak = Self.peakResident()
+            let all = stages + [Stage(stage: stage, seconds: (now - stageStart).seconds, peakResidentBytes: peak)]
             return Document(
                 wallSeconds: (now - start).seconds,
                 cpuUserSeconds: Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6,
                 cpuSystemSeconds: Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6,
-                peakResidentBytes: Int(usage.ru_maxrss) * 1024,
+                peakResidentBytes: peak,
                 bytesIn: last.bytesIn, bytesOut: last.bytesOut, framesIn: last.framesIn, framesOut: last.framesOut,
+                peakQueuedBytes: last.queuedBytesPeak,
                 stages: all)
         }
     }
 
-    /// Peak resident memory of this process so far (`getrusage`), in bytes.
-    static func peakResident() -> Int {
+    /// Peak resident memory of this process so far, in bytes. On Linux this is VmHWM from
+    /// /proc/self/status: `getrusage`'s ru_maxrss survives execve, so a process started by a
+    /// large parent (as `bench psi` starts both parties) would report the parent's peak.
+    public static func peakResident() -> Int {
+        #if os(Linux)
+            if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+                let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+                let kb = Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
+            {
+                return kb * 1024
+            }
+        #endif
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Int(usage.ru_maxrss) * 1024
+        #if os(Linux)
+            return Int(usage.ru_maxrss) * 1024
+        #else
+            return Int(usage.ru_maxrss)  // bytes on Darwin
+        #endif
     }
 
     public struct Stage: Codable, Sendable {
@@ -80,6 +96,8 @@ public final class RunStatistics: @unchecked Sendable {
         public var bytesOut: Int
         public var framesIn: Int
         public var framesOut: Int
+        /// Most received bytes waiting to be processed at once.
+        public var peakQueuedBytes: Int?
         public var stages: [Stage]
 
         enum CodingKeys: String, CodingKey {
@@ -91,6 +109,7 @@ public final class RunStatistics: @unchecked Sendable {
             case bytesOut = "bytes_out"
             case framesIn = "frames_in"
             case framesOut = "frames_out"
+            case peakQueuedBytes = "peak_queued_bytes"
             case stages
         }
     }

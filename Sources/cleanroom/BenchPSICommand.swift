@@ -181,7 +181,9 @@ extension BenchCommand {
                         + p.stats.stages.filter { $0.seconds >= 0.005 }.map {
                             String(format: "%@ %.2f s", $0.stage, $0.seconds)
                                 + ($0.peakResidentBytes.map { String(format: " (peak %.0f MB)", Double($0) / 1e6) } ?? "")
-                        }.joined(separator: ", "))
+                        }.joined(separator: ", ")
+                        + (p.stats.peakQueuedBytes.map { String(format: "; received frames waiting at most %.1f MB", Double($0) / 1e6) }
+                            ?? ""))
             }
             if transport == "memory" { print("(in memory: both parties share one process, so CPU and memory are the process's totals)") }
         }

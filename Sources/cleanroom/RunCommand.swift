@@ -64,6 +64,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        SessionRunner.limitHeapArenas()
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = Logger.Level(rawValue: logLevel)!

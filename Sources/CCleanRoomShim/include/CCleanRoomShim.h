@@ -19,6 +19,13 @@ int cr_gmp_wiping_allocator_installed(void);
 /// Overwrites every allocated limb of `z` (not only the used ones) and sets it to zero.
 void cr_mpz_wipe(mpz_ptr z);
 
+/// Caps glibc's malloc arenas at `n` (mallopt M_ARENA_MAX); returns 1 on success, 0 where the C
+/// library is not glibc.
+int cr_limit_malloc_arenas(int n);
+
+/// Returns free heap pages to the system (glibc malloc_trim(0)); a no-op elsewhere.
+void cr_release_free_heap(void);
+
 /// GMP's basecase kernels, which `mpn_mul_n` and `mpn_sqr` call after checking their size
 /// thresholds. They are GMP internals (gmp-impl.h) that every libgmp build exports; they are
 /// declared weak so that a build without them still links and the public entry points are used.
