@@ -20,6 +20,7 @@
 // accumulators are wiped with OPENSSL_cleanse.
 #include "CCleanRoomShim.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,15 +148,19 @@ static cr_amm_fn cr_amm_for(int nv) {
     }
 }
 
+static pthread_once_t cr_ifma_once = PTHREAD_ONCE_INIT;
+static int cr_ifma_usable = 0;
+
+static void cr_ifma_detect(void) {
+    __builtin_cpu_init();
+    const char *off = getenv("CLEANROOM_DISABLE_IFMA");
+    cr_ifma_usable = (off == NULL || off[0] == '\0' || strcmp(off, "0") == 0) && __builtin_cpu_supports("avx512f") &&
+                     __builtin_cpu_supports("avx512ifma") && __builtin_cpu_supports("avx512vl");
+}
+
 int cr_fixed_base2_supported(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        const char *off = getenv("CLEANROOM_DISABLE_IFMA");
-        cached = (off == NULL || off[0] == '\0' || strcmp(off, "0") == 0) && __builtin_cpu_supports("avx512f") &&
-                 __builtin_cpu_supports("avx512ifma") && __builtin_cpu_supports("avx512vl");
-    }
-    return cached;
+    pthread_once(&cr_ifma_once, cr_ifma_detect);
+    return cr_ifma_usable;
 }
 #else
 static cr_amm_fn cr_amm_for(int nv) { (void)nv; return NULL; }
@@ -177,8 +182,10 @@ static void cr_fixed_base2_release(cr_fixed_base2 *t) {
     if (t == NULL) return;
     if (t->t1 != NULL) { OPENSSL_cleanse(t->t1, t->table_bytes); free(t->t1); }
     if (t->t2 != NULL) { OPENSSL_cleanse(t->t2, t->table_bytes); free(t->t2); }
-    if (t->m1 != NULL) free(t->m1);
-    if (t->m2 != NULL) free(t->m2);
+    /* p² and q² reveal the primes */
+    const size_t modulus_bytes = (size_t)t->nv * 8 * sizeof(uint64_t);
+    if (t->m1 != NULL) { OPENSSL_cleanse(t->m1, modulus_bytes); free(t->m1); }
+    if (t->m2 != NULL) { OPENSSL_cleanse(t->m2, modulus_bytes); free(t->m2); }
     if (t->limbs > 0) {
         mpz_clear(t->mz1);
         mpz_clear(t->mz2);
@@ -311,15 +318,28 @@ void cr_fixed_base2_power(const cr_fixed_base2 *t, const mp_limb_t *e, size_t e_
         }
     }
     if (!started) {
-        mpz_set(out1, f1);
-        mpz_set(out2, f2);
+        mpz_mod(out1, f1, t->mz1);
+        mpz_mod(out2, f2, t->mz2);
         return;
     }
     /* Leave Montgomery form while multiplying by f: AMM(g^e·R, f) = g^e·f mod m, below
        m + 2m²/R ≤ 1.5m, so one subtraction at most. */
     uint64_t factor1[8 * CR_MAX_NV], factor2[8 * CR_MAX_NV];
-    cr_to52(factor1, L, f1);
-    cr_to52(factor2, L, f2);
+    if (mpz_sgn(f1) < 0 || mpz_cmp(f1, t->mz1) >= 0 || mpz_sgn(f2) < 0 || mpz_cmp(f2, t->mz2) >= 0) {
+        /* outside the contract (0 ≤ f < m): reduce rather than overflow the buffers */
+        mpz_t r1, r2;
+        mpz_init(r1);
+        mpz_init(r2);
+        mpz_mod(r1, f1, t->mz1);
+        mpz_mod(r2, f2, t->mz2);
+        cr_to52(factor1, L, r1);
+        cr_to52(factor2, L, r2);
+        mpz_clear(r1);
+        mpz_clear(r2);
+    } else {
+        cr_to52(factor1, L, f1);
+        cr_to52(factor2, L, f2);
+    }
     amm(acc1, acc1, factor1, t->m1, t->k1, acc2, acc2, factor2, t->m2, t->k2);
     OPENSSL_cleanse(factor1, sizeof factor1);
     OPENSSL_cleanse(factor2, sizeof factor2);

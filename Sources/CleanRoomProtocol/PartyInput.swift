@@ -20,7 +20,8 @@ public protocol PartyData: Sendable {
 
 extension PartyData {
     public func totalBytes(column c: Int) -> Int {
-        (0..<rowCount).reduce(0) { $0 + cell($1, c).utf8.count }
+        // Ragged rows are reported by `prepare`; here they only do not count.
+        (0..<rowCount).reduce(0) { $0 + (cellCount($1) > c ? cell($1, c).utf8.count : 0) }
     }
 
     public func withCellBytes<R>(_ r: Int, _ c: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
@@ -289,6 +290,9 @@ enum InputPreparation {
                     }
                     set.moreRows[Int32(existing), default: []].append(Int32(r))
                 } else {
+                    // The one step here that can fail comes first, so a skipped row adds nothing.
+                    try set.identifiers.append(id)
+                    index.insert(id, at: set.identifiers.count - 1, in: set.identifiers)
                     if groupColumn != nil {
                         // Labels are registered only for rows that passed every check.
                         let group: UInt32
@@ -301,8 +305,6 @@ enum InputPreparation {
                         }
                         set.groupOf.append(group)
                     }
-                    try set.identifiers.append(id)
-                    index.insert(id, at: set.identifiers.count - 1, in: set.identifiers)
                     set.firstRow.append(Int32(r))
                     if !valueColumns.isEmpty {
                         set.slotValues.append(contentsOf: rowValues)

@@ -250,7 +250,7 @@ final class SessionBox: @unchecked Sendable {
 /// The end of the stream (or the reader's error) is reported after every queued frame.
 final class FrameQueue: @unchecked Sendable {
     private let lock = NSLock()
-    private var frames: [Frame] = []
+    private var frames: [Frame?] = []  // taken entries are nil, so their payloads are freed at once
     private var head = 0
     private var ended = false
     private var failure: Error?
@@ -306,20 +306,32 @@ final class FrameQueue: @unchecked Sendable {
                     return nil
                 }
             }
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                let resumeNow: Bool = lock.withLock {
-                    if head < frames.count || ended { return true }
-                    waiter = c
-                    return false
+            try Task.checkCancellation()
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                    let resumeNow: Bool = lock.withLock {
+                        // (a cancellation that came before this point finds no waiter to wake)
+                        if head < frames.count || ended || Task.isCancelled { return true }
+                        waiter = c
+                        return false
+                    }
+                    if resumeNow { c.resume() }
                 }
-                if resumeNow { c.resume() }
+            } onCancel: {
+                // Wake the waiter; the loop above then sees the cancellation.
+                let w: CheckedContinuation<Void, Never>? = lock.withLock {
+                    defer { waiter = nil }
+                    return waiter
+                }
+                w?.resume()
             }
         }
     }
 
     /// Removes the head frame (lock held); compacts the array once half of it is consumed.
     private func take() -> Frame {
-        let f = frames[head]
+        let f = frames[head]!
+        frames[head] = nil
         head += 1
         queuedBytes -= f.payload.count
         if head >= 64 && head * 2 >= frames.count {

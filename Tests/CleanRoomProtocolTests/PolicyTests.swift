@@ -140,3 +140,19 @@ import Testing
         }
     }
 }
+
+/// The open-addressing index behind duplicate detection while preparing a set.
+@Suite struct IdentifierIndexTests {
+    @Test func findsEveryIdentifierAcrossGrowth() throws {
+        var store = IdentifierStore()
+        var index = IdentifierIndex(expected: 1)  // forces several doublings
+        let ids = (0..<5_000).map { Array("user\($0)@example.com".utf8) }
+        for id in ids {
+            #expect(index.find(id, in: store) == nil)
+            try store.append(id)
+            index.insert(id, at: store.count - 1, in: store)
+        }
+        for (i, id) in ids.enumerated() { #expect(index.find(id, in: store) == i) }
+        #expect(index.find(Array("nobody@example.com".utf8), in: store) == nil)
+    }
+}
