@@ -34,7 +34,7 @@ struct BenchCommand: ParsableCommand {
             func add(_ name: String, _ perOp: Double, _ note: String = "") {
                 rows.append(BenchRow(operation: name, microseconds: perOp * 1e6, note: note))
                 if !json {
-                    let padded = name.padding(toLength: 56, withPad: " ", startingAt: 0)
+                    let padded = name.padding(toLength: max(60, name.count), withPad: " ", startingAt: 0)
                     print(padded + String(format: "%12.2f µs/op %10.0f op/s  ", perOp * 1e6, 1 / perOp) + note)
                 }
             }
