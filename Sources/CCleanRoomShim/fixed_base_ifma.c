@@ -276,8 +276,6 @@ cr_fixed_base2 *cr_fixed_base2_new(mpz_srcptr g1, mpz_srcptr m1, mpz_srcptr g2, 
     return t;
 }
 
-int cr_fixed_base2_exponent_bits(const cr_fixed_base2 *t) { return t->exponent_bits; }
-
 void cr_fixed_base2_power(const cr_fixed_base2 *t, const mp_limb_t *e, size_t e_limbs, mpz_srcptr f1, mpz_srcptr f2,
                           mpz_ptr out1, mpz_ptr out2) {
     const int L = t->limbs;

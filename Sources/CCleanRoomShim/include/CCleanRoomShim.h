@@ -51,11 +51,6 @@ static inline void cr_mpn_sqr4(mp_ptr r, mp_srcptr a) {
     }
 }
 
-/// 1 when both basecase kernels resolved (for the benchmark's report).
-static inline int cr_mpn_basecase_available(void) {
-    return __gmpn_mul_basecase != 0 && __gmpn_sqr_basecase != 0;
-}
-
 /// Paired fixed-base exponentiation on AVX-512 IFMA (fixed_base_ifma.c): two tables for bases
 /// g1 mod m1 and g2 mod m2 (odd moduli of at most 3,326 bits) sharing one exponent.
 typedef struct cr_fixed_base2 cr_fixed_base2;
@@ -72,8 +67,6 @@ cr_fixed_base2 *cr_fixed_base2_new(mpz_srcptr g1, mpz_srcptr m1, mpz_srcptr g2, 
 /// `e_limbs` little-endian limbs and 0 ≤ f < m. Variable-time in e.
 void cr_fixed_base2_power(const cr_fixed_base2 *t, const mp_limb_t *e, size_t e_limbs, mpz_srcptr f1,
                           mpz_srcptr f2, mpz_ptr out1, mpz_ptr out2);
-
-int cr_fixed_base2_exponent_bits(const cr_fixed_base2 *t);
 
 /// Wipes and frees both tables.
 void cr_fixed_base2_free(cr_fixed_base2 *t);
