@@ -2,6 +2,7 @@
 // quantity) and a publisher file (email, campaign) sharing a chosen fraction of customers, with
 // the case and whitespace variants real exports have. Deterministic under a seed (SplitMix64, a
 // statistical generator: fine for fake data, never used for anything secret).
+import CleanRoomProtocol
 import Foundation
 
 public struct SampleData {
@@ -59,17 +60,5 @@ public struct SampleData {
             return s
         }
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-}
-
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -223,7 +223,7 @@ import Testing
             "alice@example.com", "  Bob@Example.COM \t", "\r\nx@y\n", "@x.com", "x@", "a@b@c", "a b@c.com", "", "   ",
             "UPPER.CASE+tag@EXAMPLE.org", "\u{0B}v@t.com\u{0C}", "no-at", "\u{1C}x@y.com",
         ]
-        var rng = SplitMix(seed: 9)
+        var rng = SplitMix64(seed: 9)
         let alphabet = Array("aZ@. \t\r\n\u{0B}\u{0C}\u{1C}\u{1F}-_+09".unicodeScalars)
         for _ in 0..<2000 {
             let n = Int(rng.next() % 12)

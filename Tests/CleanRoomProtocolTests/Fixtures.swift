@@ -96,7 +96,7 @@ struct Dataset {
         advertiserOnly: Int, publisherOnly: Int, shared: Int, campaigns: [String] = ["spring", "summer", "autumn"],
         duplicates: Int = 0, seed: UInt64 = 1
     ) -> Dataset {
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var adRows: [[String]] = [], pubRows: [[String]] = []
         var campaignOf: [String: String] = [:], valuesOf: [String: (Int, Int, Int)] = [:]
         func addAd(_ email: String, display: String) {
@@ -137,18 +137,6 @@ enum DecimalString {
         let sign = c < 0 ? "-" : ""
         let a = abs(c)
         return "\(sign)\(a / 100).\(a % 100 < 10 ? "0" : "")\(a % 100)"
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
