@@ -36,25 +36,25 @@ public struct ReferenceAnswer: Equatable, Sendable {
             return ReferenceAnswer(intersectionSize: .suppressed(below: a.minIntersection), groups: [:])
         }
         var groups: [String: (count: Int, sums: [String: String])] = [:]
-        if a.kind == .intersectionSum {
-            let owner = a.valueOwner!, other = names.first { $0 != owner }!
+        if let sum = a.sumSpec {
+            let owner = sum.valueOwner, other = names.first { $0 != owner }!
             let ownerTable = tables[owner]!, otherTable = tables[other]!
-            let groupCol = a.groupBy.map { otherTable.columns.firstIndex(of: $0)! }
+            let groupCol = sum.grouping.map { otherTable.columns.firstIndex(of: $0.column)! }
             var acc: [String: (Int, [Int64])] = [:]
             for id in overlap {
                 let label = groupCol.map { otherTable.rows[ids[other]![id]![0]][$0].trimmingCharacters(in: .whitespaces) } ?? ""
-                var entry = acc[label] ?? (0, [Int64](repeating: 0, count: a.values!.count))
+                var entry = acc[label] ?? (0, [Int64](repeating: 0, count: sum.values.count))
                 entry.0 += 1
                 for r in ids[owner]![id]! {
-                    for (k, v) in a.values!.enumerated() {
+                    for (k, v) in sum.values.enumerated() {
                         entry.1[k] += v.parse(ownerTable.rows[r][ownerTable.columns.firstIndex(of: v.name)!]) ?? 0
                     }
                 }
                 acc[label] = entry
             }
-            for (label, (count, sums)) in acc where count >= (a.minGroupSize ?? 1) {
+            for (label, (count, sums)) in acc where count >= (sum.grouping?.minGroupSize ?? 1) {
                 var s: [String: String] = [:]
-                for (k, v) in a.values!.enumerated() { s[v.name] = DecimalFormat.format(BigInteger(Int(sums[k])), scale: v.scale) }
+                for (k, v) in sum.values.enumerated() { s[v.name] = DecimalFormat.format(BigInteger(Int(sums[k])), scale: v.scale) }
                 groups[label] = (count, s)
             }
         }

@@ -38,7 +38,7 @@ struct CollaborationCommand: ParsableCommand {
                 "  set sizes: " + a.setSize.map { "\($0.party) \($0.min)...\($0.max)" }.joined(separator: ", ")
                     + "; both sizes are announced to the peer")
             let threshold = "overlaps below \(a.minIntersection) are reported as suppressed"
-            switch a.kind {
+            switch a.spec {
             case .cardinality:
                 lines.append(
                     "  \(p1) learns the overlap size; " + (a.receivers.contains(p2) ? "\(p2) learns it too" : "\(p2) learns nothing more")
@@ -48,11 +48,11 @@ struct CollaborationCommand: ParsableCommand {
                     "  \(p1) learns which of its rows are shared"
                         + (a.receivers.contains(p2) ? "; \(p2) learns which of its rows are shared" : "; \(p2) learns nothing more")
                         + "; \(threshold)")
-            case .intersectionSum:
-                let cols = a.values!.map(\.name).joined(separator: ", ")
-                let grouping = a.groupBy.map { " per \(p1).\($0) (groups below \(a.minGroupSize!) suppressed)" } ?? ""
+            case .intersectionSum(let sum):
+                let cols = sum.values.map(\.name).joined(separator: ", ")
+                let grouping = sum.grouping.map { " per \(p1).\($0.column) (groups below \($0.minGroupSize) suppressed)" } ?? ""
                 lines.append(
-                    "  sums of \(p2)'s \(cols) over the overlap\(grouping); statistics: \((a.statistics ?? []).map(\.rawValue).joined(separator: ", "))"
+                    "  sums of \(p2)'s \(cols) over the overlap\(grouping); statistics: \(sum.statistics.map(\.rawValue).joined(separator: ", "))"
                 )
                 lines.append(
                     "  \(p1) computes the overlap size and per-group counts"
@@ -62,7 +62,7 @@ struct CollaborationCommand: ParsableCommand {
                         + (a.receivers.contains(p2)
                             ? " and learns the sums, counts and group labels" : " only masked values and learns nothing of the sums")
                         + "; \(threshold)")
-                lines.append("  Paillier \(a.keyBits!) bits, owned by \(p2)")
+                lines.append("  Paillier \(sum.keyBits) bits, owned by \(p2)")
             }
             return lines.joined(separator: "\n")
         }

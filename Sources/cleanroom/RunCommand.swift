@@ -134,10 +134,7 @@ struct RunCommand: AsyncParsableCommand {
         }
 
         // Data: only the columns this analysis needs.
-        var columns = [spec.joinColumn(of: party).column]
-        if spec.kind == .intersectionSum {
-            if spec.valueOwner == party { columns += spec.values!.map(\.name) } else if let g = spec.groupBy { columns.append(g) }
-        }
+        let columns = spec.requiredColumns(of: party).names
         func readTable() throws -> ColumnarTable {
             do {
                 let table = try CSVReader.readColumnar(path: data, columns: columns)
@@ -173,7 +170,7 @@ struct RunCommand: AsyncParsableCommand {
             try ResultOutput.writeAtomically(
                 try ResultOutput.json(ResultDocument(collaboration: collaboration.name, finishedAt: Date(), result: result)), to: out)
         }
-        print(ResultOutput.table(result, collaboration: collaboration.name, valueColumns: spec.values?.map(\.name) ?? []))
+        print(ResultOutput.table(result, collaboration: collaboration.name, valueColumns: spec.sumSpec?.values.map(\.name) ?? []))
         return result
     }
 }

@@ -9,10 +9,11 @@ import Testing
         #expect(c.parties.map(\.name) == ["advertiser", "publisher"])
         #expect(c.analyses.map(\.name) == ["overlap", "shared-customers", "spend-by-campaign", "total-spend"])
         let sum = try c.analysis(named: "spend-by-campaign")
-        #expect(sum.kind == .intersectionSum && sum.valueOwner == "advertiser" && sum.groupBy == "campaign")
-        #expect(sum.values?.first == ValueColumn(name: "purchase_amount", scale: 2, min: -5000, max: 1_000_000))
+        let spec = try #require(sum.sumSpec)
+        #expect(sum.kind == .intersectionSum && spec.valueOwner == "advertiser" && spec.grouping?.column == "campaign")
+        #expect(spec.values.first == ValueColumn(name: "purchase_amount", scale: 2, min: -5000, max: 1_000_000))
         #expect(sum.role(of: "advertiser", in: c) == .p2)
-        #expect(sum.keyBits == 2048)
+        #expect(spec.keyBits == 2048)
     }
 
     @Test func digestIsStableUnderFormattingAndChangesWithMeaning() throws {

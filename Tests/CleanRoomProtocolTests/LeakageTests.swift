@@ -25,7 +25,7 @@ import Testing
         let ad = try PartySession(collaboration: c, analysis: analysis, party: "advertiser", input: d.advertiser, batchSize: 8)
         let pub = try PartySession(collaboration: c, analysis: analysis, party: "publisher", input: d.publisher, batchSize: 8)
         let (p2, p1) = ad.role == .p2 ? (ad, pub) : (pub, ad)
-        let p2Key = try #require(p2.blinding)  // the session drops its key when it ends
+        let p2Key = try #require(p2.blinder.currentKey)  // the session drops its key when it ends
         let (_, _, transcript) = try InMemorySession.run(ad, pub)
         #expect(p1.role == .p1)
         let sent = try records(transcript, .p1Elements, width: 32)

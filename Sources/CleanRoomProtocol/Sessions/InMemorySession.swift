@@ -76,6 +76,11 @@ public enum InMemorySession {
                 }
             }
         }
-        return (a.result!, b.result!, transcript)
+        guard let ra = a.result, let rb = b.result else {
+            throw SessionFailure(
+                party: a.party, error: CleanRoomProtocolError.unexpectedMessage(type: "nothing", state: "not finished"),
+                transcript: transcript)
+        }
+        return (ra, rb, transcript)
     }
 }

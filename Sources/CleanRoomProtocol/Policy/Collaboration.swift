@@ -1,10 +1,11 @@
 // The collaboration file: who the parties are, which analyses they allow and under which policy.
 // Both parties hold the same file; its canonical digest names it in every session. The YAML
 // format is documented field by field in docs/collaboration.md.
+import CleanRoomCrypto
 import Foundation
 
 /// A two-party collaboration: parties and allowed analyses.
-public struct Collaboration: Sendable, Equatable, Codable {
+public struct Collaboration: Sendable, Equatable {
     /// Human-readable name of the collaboration.
     public var name: String
     /// The two parties.
@@ -31,7 +32,8 @@ public struct Collaboration: Sendable, Equatable, Codable {
     /// The other party's name.
     public func peer(of name: String) throws -> String {
         _ = try party(named: name)
-        return parties.first { $0.name != name }!.name
+        guard let other = parties.first(where: { $0.name != name }) else { throw CleanRoomProtocolError.unknownParty(name: name) }
+        return other.name
     }
 }
 
@@ -117,10 +119,9 @@ public enum BadRowPolicy: String, Sendable, Equatable, Codable {
     case skip
 }
 
-/// One allowed analysis and its policy.
-public struct Analysis: Sendable, Equatable, Codable {
+/// One allowed analysis and its policy: what every kind has, and a spec with what only its kind has.
+public struct Analysis: Sendable, Equatable {
     public var name: String
-    public var kind: AnalysisKind
     /// Join column of each party (two entries, sorted by party name).
     public var join: [JoinColumn]
     /// Parties that receive the result (sorted by name).
@@ -131,36 +132,106 @@ public struct Analysis: Sendable, Equatable, Codable {
     public var setSize: [SetSizeBounds]
     /// Rows that fail validation: abort (default) or skip.
     public var badRows: BadRowPolicy
-    /// intersection-sum: the party owning the value columns (P2, the Paillier key owner).
-    public var valueOwner: String?
-    /// intersection-sum: the summed columns, in slot order.
-    public var values: [ValueColumn]?
-    /// intersection-sum: the other party's column to group by.
-    public var groupBy: String?
-    /// intersection-sum with groups: smallest group that is revealed.
-    public var minGroupSize: Int?
-    /// intersection-sum: statistics to report (sorted).
-    public var statistics: [Statistic]?
-    /// intersection-sum: Paillier modulus size (2048 or 3072).
-    public var keyBits: Int?
+    /// What only this analysis's kind has.
+    public var spec: AnalysisSpec
 
-    enum CodingKeys: String, CodingKey {
-        case name, kind, join, receivers
-        case minIntersection = "min_intersection"
-        case setSize = "set_size"
-        case badRows = "bad_rows"
-        case valueOwner = "value_owner"
-        case values
-        case groupBy = "group_by"
-        case minGroupSize = "min_group_size"
-        case statistics
-        case keyBits = "key_bits"
+    public init(
+        name: String, join: [JoinColumn], receivers: [String], minIntersection: Int, setSize: [SetSizeBounds],
+        badRows: BadRowPolicy, spec: AnalysisSpec
+    ) {
+        self.name = name
+        self.join = join
+        self.receivers = receivers
+        self.minIntersection = minIntersection
+        self.setSize = setSize
+        self.badRows = badRows
+        self.spec = spec
     }
 
-    /// The join column of `party`.
-    public func joinColumn(of party: String) -> JoinColumn { join.first { $0.party == party }! }
-    /// The set-size bounds of `party`.
-    public func bounds(of party: String) -> SetSizeBounds { setSize.first { $0.party == party }! }
+    /// The analysis kind (from the spec).
+    public var kind: AnalysisKind { spec.kind }
+
+    /// The intersection-sum spec, or nil for the other kinds.
+    public var sumSpec: IntersectionSumSpec? {
+        if case .intersectionSum(let s) = spec { return s }
+        return nil
+    }
+
+    /// The join column of `party` (a party of the collaboration: the loader requires both).
+    public func joinColumn(of party: String) -> JoinColumn {
+        join.first { $0.party == party } ?? join[0]
+    }
+    /// The set-size bounds of `party` (a party of the collaboration: the loader requires both).
+    public func bounds(of party: String) -> SetSizeBounds {
+        setSize.first { $0.party == party } ?? SetSizeBounds(party: party, min: 1, max: 0)
+    }
+}
+
+/// What an analysis of one kind adds to the common policy.
+public enum AnalysisSpec: Sendable, Equatable {
+    /// Only the size of the overlap.
+    case cardinality
+    /// Which rows are in the overlap.
+    case intersection
+    /// Count and sums of the value owner's columns over the overlap.
+    case intersectionSum(IntersectionSumSpec)
+
+    /// The kind this spec belongs to.
+    public var kind: AnalysisKind {
+        switch self {
+        case .cardinality: return .cardinality
+        case .intersection: return .intersection
+        case .intersectionSum: return .intersectionSum
+        }
+    }
+}
+
+/// The policy of an intersection-sum (Private Join and Compute): who owns the values, which
+/// columns are summed, grouping, statistics and the Paillier key size.
+public struct IntersectionSumSpec: Sendable, Equatable {
+    /// The party owning the value columns (P2, the Paillier key owner).
+    public var valueOwner: String
+    /// The summed columns, in slot order.
+    public var values: [ValueColumn]
+    /// The other party's column to group by, and the smallest group that is revealed.
+    public var grouping: Grouping?
+    /// Statistics to report (sorted).
+    public var statistics: [Statistic]
+    /// Paillier modulus size (2048 or 3072).
+    public var keyBits: Int
+
+    public init(valueOwner: String, values: [ValueColumn], grouping: Grouping?, statistics: [Statistic], keyBits: Int) {
+        self.valueOwner = valueOwner
+        self.values = values
+        self.grouping = grouping
+        self.statistics = statistics
+        self.keyBits = keyBits
+    }
+
+    /// The non-owner's group column and its threshold.
+    public struct Grouping: Sendable, Equatable {
+        /// Column of the party without the values.
+        public var column: String
+        /// Smallest group that is revealed.
+        public var minGroupSize: Int
+
+        public init(column: String, minGroupSize: Int) {
+            self.column = column
+            self.minGroupSize = minGroupSize
+        }
+    }
+
+    /// The packing layout both parties derive from the policy: one slot per value column and a
+    /// final slot counting the value owner's rows; each slot holds max-rows × (max − min).
+    /// - Parameter maxRows: the value owner's largest allowed set size.
+    public func slotLayout(maxRows: Int) -> PaillierSlotLayout {
+        var rangeBits = 1
+        for c in values {
+            let range = UInt64(c.max - c.min)
+            rangeBits = Swift.max(rangeBits, range == 0 ? 1 : 64 - range.leadingZeroBitCount)
+        }
+        return PaillierSlotLayout(valueBits: rangeBits, maxAddends: maxRows + 1, guardBits: 1, slotCount: values.count + 1)
+    }
 }
 
 /// The two roles of a session (as in Private Join and Compute). On the wire a role is its raw
@@ -198,9 +269,9 @@ extension Analysis {
     public func party(for role: Role, in collaboration: Collaboration) -> String {
         let names = collaboration.parties.map(\.name)
         let p1: String
-        switch kind {
-        case .intersectionSum:
-            p1 = names.first { $0 != valueOwner }!
+        switch spec {
+        case .intersectionSum(let sum):
+            p1 = names.first { $0 != sum.valueOwner } ?? names[0]
         case .intersection, .cardinality:
             if receivers.count == 1 {
                 p1 = receivers[0]
@@ -208,7 +279,7 @@ extension Analysis {
                 p1 = collaboration.parties.first { $0.listen != nil }?.name ?? names.sorted()[0]
             }
         }
-        return role == .p1 ? p1 : names.first { $0 != p1 }!
+        return role == .p1 ? p1 : names.first { $0 != p1 } ?? p1
     }
 
     /// The role `party` plays.

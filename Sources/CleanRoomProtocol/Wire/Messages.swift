@@ -155,6 +155,9 @@ struct MatchesMessage: Equatable {
         let n = Int(try r.u32("match count"))
         guard n <= min(limit, chunk) else { throw r.fail("\(n) matches in one frame for a set of \(limit)") }
         guard flags & flagSuppressed == 0 || n == 0 else { throw r.fail("a suppressed result carries matches") }
+        // Only a full chunk may say "more": a peer cannot keep the session open with empty or
+        // short continuation frames.
+        guard flags & flagMore == 0 || n == chunk else { throw r.fail("a continuation frame must carry \(chunk) matches, not \(n)") }
         guard r.remaining == 4 * n else { throw r.fail("\(r.remaining) bytes for \(n) indices") }
         var indices = [UInt32]()
         indices.reserveCapacity(n)

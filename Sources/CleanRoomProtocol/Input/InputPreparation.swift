@@ -1,0 +1,143 @@
+// Preparing a party's rows for a session: identifiers normalised, rows that fail validation
+// reported (or skipped, as the policy says), duplicates merged.
+import CleanRoomCrypto
+
+/// The columns of one party's data that an analysis reads: the join column, and in an
+/// intersection-sum the value owner's summed columns or the other party's group column.
+public struct RequiredColumns: Sendable, Equatable {
+    /// The identifier column.
+    public var join: String
+    /// The summed columns (value owner of an intersection-sum only).
+    public var values: [ValueColumn]
+    /// The group column (the other party of a grouped intersection-sum only).
+    public var group: String?
+
+    /// Every column name, join column first: what a data source must provide.
+    public var names: [String] { [join] + values.map(\.name) + (group.map { [$0] } ?? []) }
+}
+
+extension Analysis {
+    /// The columns `party` must provide for this analysis; the one place that decides it.
+    public func requiredColumns(of party: String) -> RequiredColumns {
+        var columns = RequiredColumns(join: joinColumn(of: party).column, values: [], group: nil)
+        if let sum = sumSpec {
+            if sum.valueOwner == party { columns.values = sum.values } else { columns.group = sum.grouping?.column }
+        }
+        return columns
+    }
+}
+
+enum InputPreparation {
+    static func prepare(_ table: some PartyData, party: String, analysis: Analysis) throws -> PreparedSet {
+        let join = analysis.joinColumn(of: party)
+        let idColumn = try table.columnIndex(join.column)
+        let columns = analysis.requiredColumns(of: party)
+        let groupName = columns.group
+        let groupColumn = try groupName.map { try table.columnIndex($0) }
+        let valueColumns = columns.values
+        let valueIndices = try valueColumns.map { try table.columnIndex($0.name) }
+        var index = IdentifierIndex(expected: table.rowCount)
+        var set = PreparedSet()
+        set.firstRow.reserveCapacity(table.rowCount)
+        set.identifiers.reserve(count: table.rowCount, bytes: table.totalBytes(column: idColumn))
+        set.slotValues.reserveCapacity(table.rowCount * (valueColumns.isEmpty ? 0 : valueColumns.count + 1))
+        var groupIndex: [String: UInt32] = [:]
+        var rowValues = [UInt64](repeating: 0, count: valueColumns.count)
+        set.slotWidth = valueColumns.isEmpty ? 0 : valueColumns.count + 1
+        for r in 0..<table.rowCount {
+            let rowNumber = table.rowNumber(r)
+            do {
+                guard table.cellCount(r) == table.columns.count else {
+                    throw CleanRoomProtocolError.invalidRow(
+                        row: rowNumber, column: join.column,
+                        problem: "row has \(table.cellCount(r)) cells, the header has \(table.columns.count)")
+                }
+                let id: [UInt8]
+                switch join.normalize.apply(table.cell(r, idColumn)) {
+                case .success(let v): id = v
+                case .failure(let f): throw CleanRoomProtocolError.invalidRow(row: rowNumber, column: join.column, problem: f.description)
+                }
+                for (k, col) in valueColumns.enumerated() {
+                    // ASCII cells are parsed on their bytes; others (Unicode spaces) on the string.
+                    let parsed = table.withCellBytes(r, valueIndices[k]) { DecimalParser.parse(asciiBytes: $0, scale: col.scale) }
+                    let v: Int64
+                    switch parsed {
+                    case .value(let x): v = x
+                    case .notASCII, .malformed:
+                        let cell = table.cell(r, valueIndices[k]).trimmingCharacters(in: .whitespaces)
+                        guard parsed == .notASCII, let x = DecimalParser.parse(cell, scale: col.scale) else {
+                            throw CleanRoomProtocolError.invalidRow(
+                                row: rowNumber, column: col.name, problem: "'\(cell)' is not a decimal with scale \(col.scale)")
+                        }
+                        v = x
+                    }
+                    guard v >= col.min && v <= col.max else {
+                        throw CleanRoomProtocolError.invalidRow(
+                            row: rowNumber, column: col.name, problem: "value is outside the allowed range of the collaboration")
+                    }
+                    rowValues[k] = UInt64(v - col.min)
+                }
+                var label = ""
+                if let g = groupColumn {
+                    label = table.cell(r, g).trimmingCharacters(in: .whitespaces)
+                    guard !label.isEmpty else {
+                        throw CleanRoomProtocolError.invalidRow(row: rowNumber, column: groupName ?? "", problem: "group label is empty")
+                    }
+                    guard label.utf8.count <= 255 else {
+                        throw CleanRoomProtocolError.invalidRow(
+                            row: rowNumber, column: groupName ?? "", problem: "group label longer than 255 bytes")
+                    }
+                }
+                if let existing = index.find(id, in: set.identifiers) {
+                    // A duplicate identifier: P2's values are summed; P1's group must agree.
+                    if groupColumn != nil && set.groupLabels[Int(set.groupOf[existing])] != label {
+                        throw CleanRoomProtocolError.invalidRow(
+                            row: rowNumber, column: groupName ?? "",
+                            problem: "identifier repeats row \(table.rowNumber(Int(set.firstRow[existing]))) with a different group")
+                    }
+                    if !valueColumns.isEmpty {
+                        // Computed in full before anything is stored, so a failing row changes nothing.
+                        var updated = set.slots(of: existing)
+                        for k in 0..<valueColumns.count {
+                            let (s, o) = updated[k].addingReportingOverflow(rowValues[k])
+                            guard !o else {
+                                throw CleanRoomProtocolError.invalidRow(
+                                    row: rowNumber, column: valueColumns[k].name, problem: "sum of duplicate rows overflows")
+                            }
+                            updated[k] = s
+                        }
+                        updated[valueColumns.count] += 1
+                        set.slotValues.replaceSubrange((existing * set.slotWidth)..<((existing + 1) * set.slotWidth), with: updated)
+                    }
+                    set.moreRows[Int32(existing), default: []].append(Int32(r))
+                } else {
+                    // The one step here that can fail comes first, so a skipped row adds nothing.
+                    try set.identifiers.append(id)
+                    index.insert(id, at: set.identifiers.count - 1, in: set.identifiers)
+                    if groupColumn != nil {
+                        // Labels are registered only for rows that passed every check.
+                        let group: UInt32
+                        if let existing = groupIndex[label] {
+                            group = existing
+                        } else {
+                            group = UInt32(set.groupLabels.count)
+                            groupIndex[label] = group
+                            set.groupLabels.append(label)
+                        }
+                        set.groupOf.append(group)
+                    }
+                    set.firstRow.append(Int32(r))
+                    if !valueColumns.isEmpty {
+                        set.slotValues.append(contentsOf: rowValues)
+                        set.slotValues.append(1)
+                    }
+                }
+                set.usedRows += 1
+            } catch let error as CleanRoomProtocolError {
+                guard analysis.badRows == .skip else { throw error }
+                set.skippedRows += 1
+            }
+        }
+        return set
+    }
+}

@@ -1,0 +1,206 @@
+// Intersection-sum, P1 (Private Join and Compute, Ion et al. EuroS&P 2020): adds P2's Paillier
+// ciphertexts over the overlap as they stream in (per group when P1 groups, with group tags that
+// P2 re-randomises, EC-ElGamal), then sends the re-randomised sums: labelled with counts when P2
+// receives, or masked with uniform values and padded to one entry per label when only P1 does,
+// so that P2 learns neither which groups passed nor their sizes. P1 then unmasks P2's decryptions.
+import CleanRoomCrypto
+
+/// P1 of an intersection-sum: the peer's public key, the group-tag key, the running sums, and the
+/// masks of what P2 decrypts for it.
+final class IntersectionSumP1: P1Strategy {
+    private let context: SessionContext
+    private let spec: IntersectionSumSpec
+    private let layout: PaillierSlotLayout
+    private var peerKey: PaillierPublicKey?
+    private var tagKey: GroupTagKey?
+    /// Group of each P2_REBLINDED position (grouped sums).
+    private var groupOf: [UInt32] = []
+    private var groupSums: [UInt32: PaillierCiphertext] = [:]
+    private var groupCounts: [UInt32: Int] = [:]
+    /// What ENCRYPTED_SUMS carried, in order, with the mask of each entry (masked mode).
+    private var sent: [(group: UInt32, count: Int, real: Bool)] = []
+    private var masks: [BigInteger] = []
+    private var pending: SessionResult?
+
+    init(context: SessionContext, spec: IntersectionSumSpec) {
+        self.context = context
+        self.spec = spec
+        layout = spec.slotLayout(maxRows: context.analysis.bounds(of: spec.valueOwner).max)
+    }
+
+    var tagBytes: Int { spec.grouping == nil ? 0 : GroupTag.tagBytes }
+    var peerExtraBytes: Int { peerKey?.ciphertextBytes ?? 0 }
+    var matchesOnArrival: Bool { true }
+    var expectsPaillierKey: Bool { true }
+    var awaitingDescription: String { "waiting for DECRYPTED_SUMS" }
+
+    private func key() throws -> PaillierPublicKey {
+        guard let peerKey else { throw CleanRoomProtocolError.unexpectedMessage(type: "elements", state: "no Paillier key yet") }
+        return peerKey
+    }
+
+    func setSizeKeys() throws -> SetSizeKeys {
+        guard spec.grouping != nil else { return SetSizeKeys() }
+        let key = try GroupTagKey(groupCount: context.prepared.groupLabels.count, using: context.random)
+        tagKey = key
+        return SetSizeKeys(groupKey: key.publicKey)
+    }
+
+    func acceptSetSize(_ m: SetSizeMessage) throws {
+        guard let bytes = m.paillierKey else { return }
+        let key: PaillierPublicKey
+        do { key = try PaillierPublicKey.deserialize(bytes) } catch {
+            throw CleanRoomProtocolError.invalidPeerCryptography(problem: "Paillier public key: \(error)")
+        }
+        guard key.bits == spec.keyBits else {
+            throw CleanRoomProtocolError.invalidPeerCryptography(
+                problem: "Paillier key of \(key.bits) bits; the collaboration says \(spec.keyBits)")
+        }
+        try layout.check(fitsIn: key)
+        peerKey = key
+    }
+
+    func sealTags(ids: ArraySlice<Int>, records: inout [UInt8], width: Int) throws {
+        guard let tagKey else { return }
+        let groups = ids.map { context.prepared.groupOf[$0] }
+        let random = context.random
+        try records.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            let out = UnsafeSendable(base)
+            try parallelFor(ids.count, parallelism: context.parallelism) { chunk, _ in
+                for k in chunk { try tagKey.seal(group: groups[k], into: out.value + width * k + 32, using: random) }
+            }
+        }
+    }
+
+    func openTags(_ records: [UInt8], count: Int, width: Int) throws {
+        guard let tagKey else { return }
+        var groups = [UInt32](repeating: 0, count: count)
+        try records.withUnsafeBufferPointer { raw in
+            try groups.withUnsafeMutableBufferPointer { g in
+                guard let input = raw.baseAddress, let output = g.baseAddress else { return }
+                let (i, o) = (UnsafeSendable(input), UnsafeSendable(output))
+                try parallelFor(count, parallelism: context.parallelism) { chunk, _ in
+                    for k in chunk { o.value[k] = try tagKey.open(i.value + width * k + 32) }
+                }
+            }
+        }
+        groupOf += groups
+    }
+
+    func checkPeerRecords(_ records: [UInt8], count: Int, width: Int) throws {
+        // Every ciphertext is range-checked on arrival, matched or not (on the bytes; only
+        // matched ones are decoded).
+        let key = try key()
+        try records.withUnsafeBytes { raw in
+            for k in 0..<count {
+                do { try key.checkRange(UnsafeRawBufferPointer(rebasing: raw[(width * k + 32)..<(width * k + width)])) } catch {
+                    throw CleanRoomProtocolError.invalidPeerCryptography(problem: "a ciphertext in P2_ELEMENTS: \(error)")
+                }
+            }
+        }
+    }
+
+    func matched(ownPosition: Int, peerPosition: Int, records: [UInt8], offset: Int) throws {
+        let key = try key()
+        let width = 32 + key.ciphertextBytes
+        let c = try records.withUnsafeBytes {
+            try key.ciphertext(bytes: UnsafeRawBufferPointer(rebasing: $0[(offset + 32)..<(offset + width)]), requireUnit: false)
+        }
+        let group = tagKey != nil ? groupOf[ownPosition] : 0
+        groupSums[group] = groupSums[group].map { key.add($0, c) } ?? c
+        groupCounts[group, default: 0] += 1
+    }
+
+    /// Group indices in label order (so the order reveals nothing about P1's file).
+    private var groupsByLabel: [UInt32] {
+        let labels = context.prepared.groupLabels
+        return spec.grouping == nil ? [0] : (0..<UInt32(labels.count)).sorted { labels[Int($0)] < labels[Int($1)] }
+    }
+
+    func finish(_ outcome: P1Outcome) throws -> P1Step {
+        let key = try key()
+        let release = Release(analysis: context.analysis)
+        let overlap = release.overlap(outcome.overlap)
+        var result = context.baseResult(peerCount: outcome.peerCount)
+        // Only a receiver's result shows what P1 computed; docs/protocol.md says what P1's process
+        // necessarily knows regardless.
+        result.intersectionSize = context.receives ? overlap : nil
+        let candidates = groupsByLabel
+        let reportable = release.groups(candidates, counts: groupCounts, overlap: overlap)
+        if context.receives && spec.grouping != nil { result.suppressedGroups = candidates.count - reportable.count }
+        let masked = !context.peerReceives
+        var message = EncryptedSumsMessage(suppressed: false, masked: masked, intersection: nil, groups: [])
+        if masked {
+            // A fixed-length list: one entry per group label of P1 (one when ungrouped), reported
+            // sums masked with a uniform value mod n, everything else a fresh random encryption,
+            // so P2 learns neither the suppression nor how many groups passed.
+            for g in candidates {
+                let real = reportable.contains(g)
+                let mask = try BigInteger.random(below: key.n, using: context.random)
+                let c: PaillierCiphertext
+                if real, let sum = groupSums[g] {
+                    c = try key.addPlaintext(try key.rerandomize(sum, using: context.random), key.decodeSigned(mask))
+                } else {
+                    c = try key.encrypt(key.decodeSigned(mask), using: context.random)
+                }
+                masks.append(mask)
+                sent.append((group: g, count: groupCounts[g] ?? 0, real: real))
+                message.groups.append(EncryptedSumsMessage.Group(label: nil, count: nil, ciphertext: key.serialize(c)))
+            }
+        } else if overlap.value == nil {
+            message.suppressed = true
+        } else {
+            for g in reportable {
+                guard let sum = groupSums[g], let count = groupCounts[g] else { continue }
+                let c = try key.rerandomize(sum, using: context.random)
+                sent.append((group: g, count: count, real: true))
+                message.groups.append(
+                    EncryptedSumsMessage.Group(
+                        label: spec.grouping != nil ? context.prepared.groupLabels[Int(g)] : nil, count: UInt64(count),
+                        ciphertext: key.serialize(c)))
+            }
+            // The total is withheld when a group was suppressed: total − Σ reported would reveal it.
+            let reportedTotal = reportable.reduce(0) { $0 + (groupCounts[$1] ?? 0) }
+            if reportedTotal == outcome.overlap { message.intersection = UInt64(outcome.overlap) }
+        }
+        groupSums = [:]
+        let frames = [message.frame(ciphertextBytes: key.ciphertextBytes)]
+        if context.receives && !message.suppressed && !message.groups.isEmpty {
+            pending = result
+            return .awaiting(frames)
+        }
+        if context.receives && overlap.value != nil { result.groups = [] }
+        return .finished(result, frames)
+    }
+
+    func onPeerAnswer(_ frame: Frame) throws -> SessionResult {
+        guard frame.type == .decryptedSums, var result = pending else {
+            throw CleanRoomProtocolError.unexpectedMessage(type: frame.type.description, state: awaitingDescription)
+        }
+        let key = try key()
+        let m = try DecryptedSumsMessage.decode(frame, plaintextBytes: key.modulusBytes, expected: sent.count)
+        var groups: [GroupResult] = []
+        for (i, g) in sent.enumerated() {
+            var plain = BigInteger(bigEndian: m.plaintexts[i])
+            guard plain < key.n else {
+                throw CleanRoomProtocolError.malformedMessage(type: "DECRYPTED_SUMS", problem: "a plaintext is not below n")
+            }
+            guard g.real else { continue }
+            if !masks.isEmpty { plain = (plain - masks[i]).mod(key.n) }
+            let label = spec.grouping != nil ? context.prepared.groupLabels[Int(g.group)] : nil
+            groups.append(try spec.groupResult(label: label, count: g.count, plaintext: plain, layout: layout))
+        }
+        // A suppressed overlap reports no groups at all, masked or not.
+        if result.intersectionSize?.suppressedBelow == nil { result.groups = groups }
+        wipe()
+        return result
+    }
+
+    func wipe() {
+        tagKey = nil
+        masks = []
+        groupSums = [:]
+        pending = nil
+    }
+}

@@ -1,0 +1,151 @@
+// Intersection-sum, P2 (Private Join and Compute): owns the Paillier key and the values; returns
+// P1's set shuffled (with re-randomised group tags), then streams its own blinded identifiers,
+// each with the key owner's encryption of its packed values. It decrypts the sums P1 returns:
+// reading them when it receives the result, and sending the plaintexts back when P1 does.
+import CleanRoomCrypto
+
+/// P2 of an intersection-sum: the Paillier private key and the group-tag re-randomiser.
+final class IntersectionSumP2: P2Strategy {
+    private let context: SessionContext
+    private let spec: IntersectionSumSpec
+    private let layout: PaillierSlotLayout
+    private var key: PaillierPrivateKey?
+    private var rerandomizer: GroupTagRerandomizer?
+
+    init(context: SessionContext, spec: IntersectionSumSpec) {
+        self.context = context
+        self.spec = spec
+        layout = spec.slotLayout(maxRows: context.analysis.bounds(of: spec.valueOwner).max)
+    }
+
+    var peerTagBytes: Int { spec.grouping == nil ? 0 : GroupTag.tagBytes }
+    var ownExtraBytes: Int { key?.publicKey.ciphertextBytes ?? 0 }
+    var sendsOwnAfterPeer: Bool { true }
+    var expectsGroupKey: Bool { spec.grouping != nil }
+
+    private func liveKey() throws -> PaillierPrivateKey {
+        guard let key else { throw CleanRoomProtocolError.sessionClosed }
+        return key
+    }
+
+    func setSizeKeys() throws -> SetSizeKeys {
+        let key = try PaillierPrivateKey.generate(bits: spec.keyBits, using: context.random)
+        try layout.check(fitsIn: key.publicKey)
+        self.key = key
+        return SetSizeKeys(paillierKey: key.publicKey.serialized())
+    }
+
+    func acceptSetSize(_ m: SetSizeMessage) throws {
+        guard let groupKey = m.groupKey else { return }
+        do { rerandomizer = try GroupTagRerandomizer(publicKey: groupKey) } catch {
+            throw CleanRoomProtocolError.invalidPeerCryptography(problem: "group-tag key: \(error)")
+        }
+    }
+
+    func rerandomizeTags(_ records: inout [UInt8], count: Int, width: Int) throws {
+        guard let rerandomizer else { return }
+        // Fresh randomness in every tag, so P1 cannot link returned tags to the ones it sent.
+        let random = context.random
+        do {
+            try records.withUnsafeMutableBufferPointer { raw in
+                guard let base = raw.baseAddress else { return }
+                let shared = UnsafeSendable(base)
+                try parallelFor(count, parallelism: context.parallelism) { chunk, _ in
+                    for k in chunk { try rerandomizer.rerandomize(shared.value + width * k + 32, using: random) }
+                }
+            }
+        } catch CleanRoomCryptoError.invalidGroupTag {
+            throw CleanRoomProtocolError.invalidPeerCryptography(problem: "P1_ELEMENTS holds a malformed group tag")
+        }
+    }
+
+    func fillOwnRecords(ids: ArraySlice<Int>, records: inout [UInt8], width: Int) throws {
+        let key = try liveKey(), layout = self.layout, random = context.random
+        let plaintexts = try ids.map { try layout.pack(context.prepared.slots(of: $0)) }
+        try records.withUnsafeMutableBytes { buffer in
+            let out = UnsafeSendable(buffer)
+            try parallelFor(ids.count, parallelism: context.parallelism) { chunk, _ in
+                for k in chunk {
+                    let c = try key.encrypt(plaintexts[k], variableTime: true, using: random)
+                    try key.publicKey.serialize(
+                        c, into: UnsafeMutableRawBufferPointer(rebasing: out.value[(width * k + 32)..<(width * k + width)]))
+                }
+            }
+        }
+    }
+
+    func onAnswer(_ frame: Frame, ownOrder: [Int], peerCount: Int) throws -> ExchangeStep {
+        guard frame.type == .encryptedSums else {
+            throw CleanRoomProtocolError.unexpectedMessage(type: frame.type.description, state: "waiting for the result")
+        }
+        let key = try liveKey()
+        let receives = context.receives
+        var result = context.baseResult(peerCount: peerCount)
+        let grouped = spec.grouping != nil
+        let smaller = min(peerCount, context.ownCount)
+        // Masked lists have one entry per P1 group label (at most P1's set size); unmasked lists
+        // only groups that reached the threshold.
+        let maxGroups = !receives ? (grouped ? peerCount : 1) : (grouped ? smaller / (spec.grouping?.minGroupSize ?? 1) : 1)
+        let m = try EncryptedSumsMessage.decode(frame, ciphertextBytes: key.publicKey.ciphertextBytes, maxGroups: maxGroups)
+        guard m.masked == !receives else {
+            throw CleanRoomProtocolError.malformedMessage(
+                type: "ENCRYPTED_SUMS",
+                problem: m.masked ? "masked, but we receive the result" : "unmasked, but we do not receive the result")
+        }
+        let minimum = context.analysis.minIntersection
+        if m.suppressed {
+            result.intersectionSize = .suppressed(below: minimum)
+            return .finished(result, [])
+        }
+        if receives {
+            guard grouped || m.groups.count == 1 else {
+                throw CleanRoomProtocolError.malformedMessage(type: "ENCRYPTED_SUMS", problem: "an ungrouped sum must carry one result")
+            }
+            guard m.groups.allSatisfy({ ($0.label != nil) == grouped && $0.count != nil }) else {
+                throw CleanRoomProtocolError.malformedMessage(type: "ENCRYPTED_SUMS", problem: "labels or counts do not match the analysis")
+            }
+        }
+        var plaintexts: [[UInt8]] = []
+        var groups: [GroupResult] = []
+        var total: UInt64 = 0
+        var labels = Set<String>()
+        for g in m.groups {
+            let c: PaillierCiphertext
+            do { c = try key.publicKey.ciphertext(bytes: g.ciphertext) } catch {
+                throw CleanRoomProtocolError.invalidPeerCryptography(problem: "a ciphertext in ENCRYPTED_SUMS: \(error)")
+            }
+            let plain = try key.decrypt(c)
+            if receives {
+                let floor = UInt64(spec.grouping?.minGroupSize ?? minimum)
+                guard let count = g.count, count >= floor, count <= UInt64(smaller) else {
+                    throw CleanRoomProtocolError.malformedMessage(
+                        type: "ENCRYPTED_SUMS", problem: "a group count is outside what the policy and the set sizes allow")
+                }
+                if let label = g.label, !labels.insert(label).inserted {
+                    throw CleanRoomProtocolError.malformedMessage(type: "ENCRYPTED_SUMS", problem: "a group label appears twice")
+                }
+                total += count
+                groups.append(try spec.groupResult(label: g.label.map(sanitized), count: Int(count), plaintext: plain, layout: layout))
+            }
+            if context.peerReceives { plaintexts.append(try plain.bigEndianBytes(width: key.publicKey.modulusBytes)) }
+        }
+        if receives {
+            guard total <= UInt64(smaller), m.intersection.map({ $0 == total && $0 >= UInt64(minimum) }) ?? true else {
+                throw CleanRoomProtocolError.malformedMessage(type: "ENCRYPTED_SUMS", problem: "the total does not match the groups")
+            }
+            guard grouped || total >= UInt64(minimum) else {
+                throw CleanRoomProtocolError.malformedMessage(
+                    type: "ENCRYPTED_SUMS", problem: "overlap below the threshold, yet not suppressed")
+            }
+            result.intersectionSize = m.intersection.map { .revealed(Int($0)) }
+            result.groups = groups
+        }
+        let answer = context.peerReceives && !m.groups.isEmpty ? [DecryptedSumsMessage(plaintexts: plaintexts).frame()] : []
+        return .finished(result, answer)
+    }
+
+    func wipe() {
+        key = nil
+        rerandomizer = nil
+    }
+}

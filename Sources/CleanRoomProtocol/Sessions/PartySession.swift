@@ -1,0 +1,252 @@
+// One party's side of a clean-room session, in the shape of Google's Private Join and Compute
+// (Ion et al., "On Deploying Secure Computing: Private Intersection-Sum-with-Cardinality",
+// EuroS&P 2020): commutative blinding H(x)^k over curve25519 and Paillier sums. A session consumes
+// frames and returns frames to send; it never touches sockets or files, so the same code runs
+// in-process in tests and over TLS in the runner.
+//
+// This type is the lifecycle every kind shares (start, receive, outbound frames, finish, fail,
+// wipe); the exchange of the party's role and the strategy of the analysis kind do the rest
+// (Exchange/, Sessions/<Kind>/). Invariants it keeps for every kind:
+// - once finished or failed it produces no frame but the last ones the exchange released with its
+//   result, and its secrets are gone;
+// - a session finishes only when everything it had to send has been sent, so a peer that answers
+//   early cannot make it accept a result or send half an element stream with forgotten keys.
+//
+// Security model: semi-honest parties, as in the paper. Every peer value is still validated
+// (lengths, counts against announcements and policy, canonical encodings, duplicates, low-order
+// points, Paillier key and ciphertext range, group tags), so a hostile peer gets a typed error, not
+// a crash; validation never depends on whether an element matched, so an abort does not reveal
+// membership. What each party learns per analysis is listed in docs/protocol.md.
+// Thread safety: not thread-safe; drive one session from one task.
+import CleanRoomCrypto
+import Foundation
+
+/// What a transport needs of a session: the handful of members `SessionRunner` and
+/// `InMemorySession` use.
+public protocol SessionDriving: AnyObject {
+    /// This party's name.
+    var party: String { get }
+    /// Starts the session; the HELLO is then available from `nextOutbound()`.
+    func begin() throws
+    /// Consumes one frame from the peer; replies become available from `nextOutbound()`.
+    func receive(_ frame: Frame) throws
+    /// The next frame to send, computed now if it is part of an element stream; nil when there
+    /// is nothing to send until the peer's next frame arrives.
+    func nextOutbound() throws -> Frame?
+    /// True once the session finished successfully.
+    var isFinished: Bool { get }
+    /// The result, once the session has finished.
+    var result: SessionResult? { get }
+    /// What the session is doing, for progress and error messages.
+    var stateDescription: String { get }
+    /// Elements blinded so far and in all (0 until the peer's set size is known).
+    var elementProgress: (done: Int, total: Int) { get }
+    /// What the peer may legitimately send in this session, for the transport's bounds.
+    var limits: SessionLimits { get }
+    /// The ABORT frame telling the peer why this session stopped.
+    func abortFrame(for error: Error) -> Frame
+}
+
+/// Bounds a transport enforces on what the peer sends, derived from the policy.
+public struct SessionLimits: Sendable, Equatable {
+    /// The most bytes the peer can send in an honest session at the largest set sizes the
+    /// policy allows (frame headers included), plus room for the handshake and the answers.
+    public var maxPeerBytes: Int
+    /// The widest element record the peer can send.
+    public var maxRecordBytes: Int
+}
+
+/// One party's side of a clean-room session.
+public final class PartySession: SessionDriving {
+    public let collaboration: Collaboration
+    public let analysis: Analysis
+    public let party: String
+    public let peer: String
+    public let role: Role
+    public let digest: [UInt8]
+    /// This party's prepared set (unique identifiers and what belongs to them).
+    let prepared: PreparedSet
+
+    private let random: AnyRandomSource
+    /// Both roles blind with one key; tests read it while the session runs.
+    let blinder: Blinder
+    private let exchange: any RoleExchange
+    private var outbox = Outbox()
+
+    private enum Lifecycle {
+        case new
+        case running
+        case finished(SessionResult)
+        case failed
+    }
+    private var lifecycle = Lifecycle.new
+
+    /// Prepares a session for `party` running the analysis `analysisName`.
+    /// - Parameters:
+    ///   - input: this party's rows.
+    ///   - random: randomness for keys, shuffles and nonces; sessions use OpenSSL's DRBG.
+    ///     Deterministic sources exist only for transcript tests.
+    ///   - batchSize: elements per frame (1...65536).
+    ///   - parallelism: worker threads for hashing, blinding, encryption and tags (default: all
+    ///     cores). Transcript replays use 1, so that a seeded source is drawn in a fixed order.
+    /// - Throws: `unknownAnalysis`, `unknownParty`, `missingColumn`, `invalidRow`,
+    ///   `setSizeOutOfPolicy` (own set outside the policy: nothing is sent).
+    public init(
+        collaboration: Collaboration, analysis analysisName: String, party: String, input: some PartyData,
+        random: any RandomSource = SecureRandom.system, batchSize: Int = 16_384,
+        parallelism: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) throws {
+        precondition((1...ElementBatch.maxCount).contains(batchSize), "batch size must be 1...65536")
+        let analysis = try collaboration.analysis(named: analysisName)
+        self.collaboration = collaboration
+        self.analysis = analysis
+        self.party = try collaboration.party(named: party).name
+        self.peer = try collaboration.peer(of: party)
+        self.role = analysis.role(of: party, in: collaboration)
+        self.digest = try collaboration.digest()
+        self.random = AnyRandomSource(random)
+        prepared = try InputPreparation.prepare(input, party: party, analysis: analysis)
+        let bounds = analysis.bounds(of: party)
+        guard prepared.identifiers.count >= bounds.min, prepared.usedRows <= bounds.max else {
+            throw CleanRoomProtocolError.setSizeOutOfPolicy(
+                party: party, size: prepared.usedRows > bounds.max ? prepared.usedRows : prepared.identifiers.count,
+                min: bounds.min, max: bounds.max)
+        }
+        let context = SessionContext(
+            analysis: analysis, party: party, peer: peer, role: role, digest: digest, random: self.random, prepared: prepared,
+            // Row references are kept only where a result names rows.
+            rowReferences: analysis.kind == .intersection ? (0..<input.rowCount).map(input.rowNumber) : [],
+            inputRows: input.rowCount, batchSize: batchSize, parallelism: max(1, parallelism))
+        blinder = try Blinder(using: self.random, parallelism: max(1, parallelism))
+        exchange = Self.makeExchange(context, blinder: blinder)
+    }
+
+    /// The exchange of this party's role with its kind's strategy: the one place that knows
+    /// every kind.
+    private static func makeExchange(_ c: SessionContext, blinder: Blinder) -> any RoleExchange {
+        typealias Store = SortedElementStore
+        switch (c.analysis.spec, c.role) {
+        case (.cardinality, .p1):
+            return P1Exchange<CardinalityP1, Store>(context: c, strategy: CardinalityP1(context: c), blinder: blinder)
+        case (.cardinality, .p2):
+            return P2Exchange<CardinalityP2, Store>(context: c, strategy: CardinalityP2(context: c), blinder: blinder)
+        case (.intersection, .p1):
+            return P1Exchange<IntersectionP1, Store>(context: c, strategy: IntersectionP1(context: c), blinder: blinder)
+        case (.intersection, .p2):
+            return P2Exchange<IntersectionP2, Store>(context: c, strategy: IntersectionP2(context: c), blinder: blinder)
+        case (.intersectionSum(let spec), .p1):
+            return P1Exchange<IntersectionSumP1, Store>(
+                context: c, strategy: IntersectionSumP1(context: c, spec: spec), blinder: blinder)
+        case (.intersectionSum(let spec), .p2):
+            return P2Exchange<IntersectionSumP2, Store>(
+                context: c, strategy: IntersectionSumP2(context: c, spec: spec), blinder: blinder)
+        }
+    }
+
+    // MARK: State
+
+    public var result: SessionResult? {
+        if case .finished(let r) = lifecycle { return r }
+        return nil
+    }
+
+    public var isFinished: Bool { result != nil }
+
+    public var stateDescription: String {
+        switch lifecycle {
+        case .new: return "not started"
+        case .running: return exchange.phaseDescription
+        case .finished: return "finished"
+        case .failed: return "failed"
+        }
+    }
+
+    public var elementProgress: (done: Int, total: Int) { exchange.elementProgress }
+
+    public var limits: SessionLimits { SessionLimits.derive(analysis: analysis, role: role, peer: peer) }
+
+    // MARK: Driving
+
+    /// Starts the session and returns every frame to send first (HELLO). Equivalent to
+    /// `begin()` followed by draining `nextOutbound()`.
+    public func start() throws -> [Frame] {
+        try begin()
+        return try drainOutbound()
+    }
+
+    public func begin() throws {
+        guard case .new = lifecycle else { throw CleanRoomProtocolError.sessionClosed }
+        let nonce = try SecureRandom.bytes(32, using: random)
+        lifecycle = .running
+        outbox.send(exchange.hello(nonce: nonce))
+    }
+
+    /// Consumes one frame from the peer and returns every frame to send in reply (computing
+    /// large element streams at once; the runner uses `receive` and `nextOutbound` instead).
+    /// - Throws: a `CleanRoomProtocolError` or `CleanRoomCryptoError`; the session is then failed
+    ///   and the caller should send `abortFrame(for:)` and close.
+    public func handle(_ frame: Frame) throws -> [Frame] {
+        try receive(frame)
+        return try drainOutbound()
+    }
+
+    /// - Throws: as `handle(_:)`.
+    public func receive(_ frame: Frame) throws {
+        guard case .running = lifecycle else { throw CleanRoomProtocolError.sessionClosed }
+        try failing {
+            if frame.type == .abort {
+                let a = try AbortMessage.decode(frame)
+                throw CleanRoomProtocolError.peerAborted(code: a.code, reason: a.reason)
+            }
+            let unsent = !outbox.isEmpty
+            switch try exchange.handle(frame, outbox: &outbox) {
+            case .continuing:
+                break
+            case .finished(let result, let last):
+                // An honest peer answers only after everything we send has reached it.
+                guard !unsent else {
+                    throw CleanRoomProtocolError.unexpectedMessage(
+                        type: frame.type.description, state: "still sending this party's own messages")
+                }
+                outbox.removeAll()
+                outbox.send(last)
+                lifecycle = .finished(result)
+                exchange.wipe()
+            }
+        }
+    }
+
+    public func nextOutbound() throws -> Frame? {
+        switch lifecycle {
+        case .new, .failed: return nil
+        case .running, .finished: return try failing { try outbox.next() }
+        }
+    }
+
+    private func drainOutbound() throws -> [Frame] {
+        var frames: [Frame] = []
+        while let f = try nextOutbound() { frames.append(f) }
+        return frames
+    }
+
+    /// Runs `body`; on any error the session fails, drops what it had to send and forgets its
+    /// secrets.
+    private func failing<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch {
+            lifecycle = .failed
+            outbox.removeAll()
+            exchange.wipe()
+            throw error
+        }
+    }
+
+    public func abortFrame(for error: Error) -> Frame {
+        AbortMessage(code: AbortMessage.code(for: error), reason: String(describing: error)).frame()
+    }
+
+    /// Half-open ranges of at most `batchSize` elements, each frame staying well under the
+    /// frame limit for records of `width` bytes.
+    static func batchRanges(total: Int, batchSize: Int, width: Int) -> [Range<Int>] {
+        SessionContext.batchRanges(total: total, batchSize: batchSize, width: width)
+    }
+}
