@@ -1,6 +1,7 @@
 // swift-tools-version: 6.0
 // CleanRoom: a cryptographic data clean room engine.
-// Layers (one direction of dependency): cleanroom (CLI) -> CleanRoomCrypto -> C system libraries.
+// Layers (one direction of dependency): cleanroom (CLI) -> CleanRoomRunner -> CleanRoomProtocol ->
+// CleanRoomCrypto -> C system libraries (docs/architecture.md).
 // The benchmark package lives in Benchmarks/ so that its harness stays out of the default build.
 import PackageDescription
 
@@ -37,8 +38,7 @@ let package = Package(
         ),
         .target(
             name: "CleanRoomCrypto",
-            dependencies: ["COpenSSL", "CGMP", "CCleanRoomShim"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            dependencies: ["COpenSSL", "CGMP", "CCleanRoomShim"]
         ),
         // Collaboration files, policy, wire format and session state machines (no I/O).
         .target(

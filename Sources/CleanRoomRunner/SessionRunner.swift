@@ -82,9 +82,8 @@ public enum SessionRunner {
         let box = SessionBox(session)
         let group = MultiThreadedEventLoopGroup.singleton
         let idleTimeout = config.transport.idleTimeout
-        let spec = session.analysis
-        // Largest record: 32 bytes plus a 3072-bit ciphertext (768) or a group tag (66).
-        let maxPeerBytes = (1 << 26) + (spec.setSize.map(\.max).reduce(0, +)) * 832 * 2
+        // What the peer may send at most, derived by the session from the policy.
+        let maxPeerBytes = session.limits.maxPeerBytes
         let body: @Sendable (FrameChannel, PinnedCertificateVerifier, IdleCloser) async throws -> SessionResult = {
             channel, verifier, idle in
             try await drive(
@@ -94,20 +93,26 @@ public enum SessionRunner {
             let (host, port) = split(listen)
             return try await PeerTransport.listen(host: host, port: port, config: config.transport, group: group, body: body)
         }
-        let (host, port) = split(peer.listen!)
+        guard let endpoint = peer.listen else {
+            throw RunnerError(.configuration, "neither party listens; the collaboration file names one listener")
+        }
+        let (host, port) = split(endpoint)
         return try await PeerTransport.connect(host: host, port: port, config: config.transport, group: group, body: body)
     }
 
+    /// `host:port` (checked by the collaboration loader) as host and port.
     static func split(_ endpoint: String) -> (String, Int) {
-        let colon = endpoint.lastIndex(of: ":")!
+        guard let colon = endpoint.lastIndex(of: ":"), let port = Int(endpoint[endpoint.index(after: colon)...]) else {
+            return (endpoint, 0)
+        }
         var host = String(endpoint[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host, Int(endpoint[endpoint.index(after: colon)...])!)
+        return (host, port)
     }
 
     /// Exchanges frames until the session finishes.
-    static func drive(
-        _ box: SessionBox, _ channel: FrameChannel, verifier: PinnedCertificateVerifier, idle: IdleCloser, timeout: Duration,
+    static func drive<Session: SessionDriving>(
+        _ box: SessionBox<Session>, _ channel: FrameChannel, verifier: PinnedCertificateVerifier, idle: IdleCloser, timeout: Duration,
         maxPeerBytes: Int, progress: (@Sendable (RunProgress) -> Void)?
     ) async throws -> SessionResult {
         let session = box.session
@@ -120,7 +125,13 @@ public enum SessionRunner {
             if let seen = verifier.seen, seen != verifier.expected {
                 return RunnerError(.tls, "the peer presented certificate \(seen); the collaboration file pins \(verifier.expected)")
             }
-            if error is NIOSSLError || error is BoringSSLError || "\(error)".contains("SSL") {
+            // A peer that drops the connection mid-session without TLS close_notify is a peer
+            // failure, not a handshake failure.
+            if case .uncleanShutdown? = error as? NIOSSLError, stats.framesIn > 0 {
+                return RunnerError(
+                    .peer, "the peer closed the connection without ending TLS (no close_notify) while \(session.stateDescription)")
+            }
+            if TransportErrors.isTLS(error) {
                 if verifier.seen == nil && stats.framesIn == 0 {
                     return RunnerError(
                         .tls,
@@ -235,15 +246,26 @@ public enum SessionRunner {
                 while (try? await frames.next()) != nil {}
                 closer.cancel()
             }
-            return session.result!
+            guard let result = session.result else {
+                throw RunnerError(.session, "the session ended without a result while \(session.stateDescription)")
+            }
+            return result
         }
     }
 }
 
 /// Carries the (non-Sendable) session into the channel's task; only that task touches it.
-final class SessionBox: @unchecked Sendable {
-    let session: PartySession
-    init(_ session: PartySession) { self.session = session }
+final class SessionBox<Session: SessionDriving>: @unchecked Sendable {
+    let session: Session
+    init(_ session: Session) { self.session = session }
+}
+
+/// Classifies transport errors by their type.
+enum TransportErrors {
+    /// True for errors raised by the TLS layer (swift-nio-ssl and BoringSSL).
+    static func isTLS(_ error: Error) -> Bool {
+        error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError
+    }
 }
 
 /// Frames from the reader task, in order: `poll` takes one without waiting, `next` waits for one.

@@ -88,75 +88,21 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     private func runSession(logger: Logger, record: inout AuditRecord) async throws -> SessionResult {
-        let collaboration: Collaboration
-        do { collaboration = try Collaboration(contentsOf: URL(fileURLWithPath: file)) } catch {
-            throw RunnerError(.configuration, "\(error)")
-        }
-        record.collaboration = collaboration.name
-        record.collaborationDigest = try collaboration.digestHex()
-        let me: Party, peer: Party
-        do {
-            me = try collaboration.party(named: party)
-            peer = try collaboration.party(named: collaboration.peer(of: party))
-        } catch { throw RunnerError(.configuration, "\(error)") }
-        record.peer = peer.name
-        record.peerCertificateSHA256 = peer.certificateSHA256
-        let analysisName: String
-        if let analysis {
-            analysisName = analysis
-        } else if collaboration.analyses.count == 1 {
-            analysisName = collaboration.analyses[0].name
-        } else {
-            throw RunnerError(
-                .configuration,
-                "the file has \(collaboration.analyses.count) analyses; choose one with --analysis (\(collaboration.analyses.map(\.name).joined(separator: ", ")))"
-            )
-        }
-        record.analysis = analysisName
-        let spec: Analysis
-        do { spec = try collaboration.analysis(named: analysisName) } catch { throw RunnerError(.configuration, "\(error)") }
-
-        // Identity: our certificate must be the one the collaboration file pins for us.
-        let certPath = (identity as NSString).appendingPathComponent("\(party).cert.pem")
-        let keyPath = (identity as NSString).appendingPathComponent("\(party).key.pem")
-        guard let certPEM = try? String(contentsOfFile: certPath, encoding: .utf8),
-            let keyPEM = try? String(contentsOfFile: keyPath, encoding: .utf8)
-        else {
-            throw RunnerError(
-                .identity,
-                "cannot read \(certPath) and \(keyPath) (create them with `cleanroom keys generate --party \(party) --out \(identity)`)")
-        }
-        let ownFingerprint = try Identity.fingerprint(pem: certPEM)
-        guard ownFingerprint == me.certificateSHA256 else {
-            throw RunnerError(
-                .identity,
-                "\(certPath) has fingerprint \(ownFingerprint), but the collaboration file pins \(me.certificateSHA256) for \(party)")
-        }
-
-        // Data: only the columns this analysis needs.
-        let columns = spec.requiredColumns(of: party).names
-        func readTable() throws -> ColumnarTable {
-            do {
-                let table = try CSVReader.readColumnar(path: data, columns: columns)
-                logger.info("read \(table.rowCount) rows from \(data)")
-                return table
-            } catch { throw RunnerError(.data, "\(data): \(error)") }
-        }
-
-        let transport = TransportConfiguration(
-            certificatePEM: certPEM, privateKeyPEM: keyPEM, peerFingerprint: peer.certificateSHA256,
-            idleTimeout: .seconds(idleTimeout), connectTimeout: .seconds(connectTimeout))
+        let job = RunJob(
+            collaborationPath: file, party: party, dataPath: data, analysis: analysis, resultPath: out, identityFolder: identity,
+            connectTimeout: .seconds(connectTimeout), idleTimeout: .seconds(idleTimeout), batchSize: batchSize)
         let statistics = RunStatistics(stage: "reading input")
-        // The table is handed over without a name here, so nothing but the session keeps its rows.
-        let config = RunConfiguration(
-            collaboration: collaboration, analysis: analysisName, party: party, input: try readTable(), transport: transport,
-            batchSize: batchSize)
-        statistics.mark("preparing input, connecting and TLS handshake")
         let showProgress = !quiet && (progress || isatty(2) == 1)
         let reporter = ProgressReporter(enabled: showProgress, terminal: isatty(2) == 1)
-        let result = try await SessionRunner.run(config) { p in
-            reporter.report(p)
-            statistics.record(p)
+        let outcome: RunJob.Outcome
+        do {
+            outcome = try await job.run(record: &record, logger: logger, statistics: statistics) { p in
+                reporter.report(p)
+                statistics.record(p)
+            }
+        } catch {
+            reporter.finish()
+            throw error
         }
         reporter.finish()
         if let stats {
@@ -164,14 +110,9 @@ struct RunCommand: AsyncParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try ResultOutput.writeAtomically(try encoder.encode(statistics.document()), to: stats)
         }
-        record.ownUniqueIdentifiers = result.uniqueIdentifiers
-        record.peerUniqueIdentifiers = result.peerUniqueIdentifiers
-        if let out {
-            try ResultOutput.writeAtomically(
-                try ResultOutput.json(ResultDocument(collaboration: collaboration.name, finishedAt: Date(), result: result)), to: out)
-        }
-        print(ResultOutput.table(result, collaboration: collaboration.name, valueColumns: spec.sumSpec?.values.map(\.name) ?? []))
-        return result
+        let valueColumns = outcome.analysis.sumSpec?.values.map(\.name) ?? []
+        print(ResultOutput.table(outcome.result, collaboration: outcome.collaboration.name, valueColumns: valueColumns))
+        return outcome.result
     }
 }
 

@@ -1,0 +1,143 @@
+// One party's run of one analysis, start to end: load and check the collaboration file, check
+// this party's TLS identity against the pin, open its data source (only the columns the analysis
+// reads), run the session over the transport, write the result atomically, and fill the audit
+// record as each fact becomes known. `cleanroom run` parses flags and prints; this does the work.
+import CleanRoomProtocol
+import Foundation
+import Logging
+
+/// Everything a run needs from the command line.
+public struct RunJob: Sendable {
+    /// The collaboration file.
+    public var collaborationPath: String
+    /// This party's name in it.
+    public var party: String
+    /// This party's CSV file.
+    public var dataPath: String
+    /// The analysis (required when the file has more than one).
+    public var analysis: String?
+    /// Where to write the result JSON (atomically), if anywhere.
+    public var resultPath: String?
+    /// Folder with PARTY.key.pem and PARTY.cert.pem.
+    public var identityFolder: String
+    public var connectTimeout: Duration
+    public var idleTimeout: Duration
+    public var batchSize: Int
+
+    public init(
+        collaborationPath: String, party: String, dataPath: String, analysis: String?, resultPath: String?,
+        identityFolder: String, connectTimeout: Duration, idleTimeout: Duration, batchSize: Int
+    ) {
+        self.collaborationPath = collaborationPath
+        self.party = party
+        self.dataPath = dataPath
+        self.analysis = analysis
+        self.resultPath = resultPath
+        self.identityFolder = identityFolder
+        self.connectTimeout = connectTimeout
+        self.idleTimeout = idleTimeout
+        self.batchSize = batchSize
+    }
+
+    /// What a finished run produced.
+    public struct Outcome: Sendable {
+        public var collaboration: Collaboration
+        public var analysis: Analysis
+        public var result: SessionResult
+    }
+
+    /// Runs the job. `record` is filled as facts become known, so a failure at any stage still
+    /// leaves an audit record naming what was known by then.
+    /// - Parameter statistics: measurements for `--stats` (stage marks and transport progress).
+    /// - Throws: `RunnerError` naming the stage that failed.
+    public func run(
+        record: inout AuditRecord, logger: Logger, statistics: RunStatistics? = nil,
+        progress: (@Sendable (RunProgress) -> Void)? = nil
+    ) async throws -> Outcome {
+        // Policy.
+        let collaboration: Collaboration
+        do { collaboration = try Collaboration(contentsOf: URL(fileURLWithPath: collaborationPath)) } catch {
+            throw RunnerError(.configuration, "\(error)")
+        }
+        record.collaboration = collaboration.name
+        record.collaborationDigest = try? collaboration.digestHex()
+        let me: Party, peer: Party
+        do {
+            me = try collaboration.party(named: party)
+            peer = try collaboration.party(named: collaboration.peer(of: party))
+        } catch { throw RunnerError(.configuration, "\(error)") }
+        record.peer = peer.name
+        record.peerCertificateSHA256 = peer.certificateSHA256
+        let spec = try chooseAnalysis(collaboration)
+        record.analysis = spec.name
+
+        // Identity: our certificate must be the one the collaboration file pins for us.
+        let (certPEM, keyPEM) = try readIdentity(pinned: me.certificateSHA256)
+
+        // Data: only the columns this analysis needs.
+        let columns = spec.requiredColumns(of: party).names
+        let table: ColumnarTable
+        do {
+            table = try CSVReader.readColumnar(path: dataPath, columns: columns)
+            logger.info("read \(table.rowCount) rows from \(dataPath)")
+        } catch { throw RunnerError(.data, "\(dataPath): \(error)") }
+
+        // Session over the transport.
+        let transport = TransportConfiguration(
+            certificatePEM: certPEM, privateKeyPEM: keyPEM, peerFingerprint: peer.certificateSHA256,
+            idleTimeout: idleTimeout, connectTimeout: connectTimeout)
+        statistics?.mark("preparing input, connecting and TLS handshake")
+        // The table is handed over without a name here, so nothing but the session keeps its rows.
+        let result = try await SessionRunner.run(
+            RunConfiguration(
+                collaboration: collaboration, analysis: spec.name, party: party, input: table, transport: transport,
+                batchSize: batchSize),
+            progress: progress)
+        record.ownUniqueIdentifiers = result.uniqueIdentifiers
+        record.peerUniqueIdentifiers = result.peerUniqueIdentifiers
+
+        // Result.
+        if let resultPath {
+            do {
+                try ResultOutput.writeAtomically(
+                    try ResultOutput.json(ResultDocument(collaboration: collaboration.name, finishedAt: Date(), result: result)),
+                    to: resultPath)
+            } catch let error as RunnerError { throw error } catch { throw RunnerError(.output, "\(resultPath): \(error)") }
+        }
+        return Outcome(collaboration: collaboration, analysis: spec, result: result)
+    }
+
+    private func chooseAnalysis(_ collaboration: Collaboration) throws -> Analysis {
+        let name: String
+        if let analysis {
+            name = analysis
+        } else if collaboration.analyses.count == 1 {
+            name = collaboration.analyses[0].name
+        } else {
+            throw RunnerError(
+                .configuration,
+                "the file has \(collaboration.analyses.count) analyses; choose one with --analysis (\(collaboration.analyses.map(\.name).joined(separator: ", ")))"
+            )
+        }
+        do { return try collaboration.analysis(named: name) } catch { throw RunnerError(.configuration, "\(error)") }
+    }
+
+    private func readIdentity(pinned: String) throws -> (cert: String, key: String) {
+        let certPath = (identityFolder as NSString).appendingPathComponent("\(party).cert.pem")
+        let keyPath = (identityFolder as NSString).appendingPathComponent("\(party).key.pem")
+        guard let certPEM = try? String(contentsOfFile: certPath, encoding: .utf8),
+            let keyPEM = try? String(contentsOfFile: keyPath, encoding: .utf8)
+        else {
+            throw RunnerError(
+                .identity,
+                "cannot read \(certPath) and \(keyPath) (create them with `cleanroom keys generate --party \(party) --out \(identityFolder)`)"
+            )
+        }
+        let fingerprint = try Identity.fingerprint(pem: certPEM)
+        guard fingerprint == pinned else {
+            throw RunnerError(
+                .identity, "\(certPath) has fingerprint \(fingerprint), but the collaboration file pins \(pinned) for \(party)")
+        }
+        return (certPEM, keyPEM)
+    }
+}
