@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "CleanRoomCrypto", targets: ["CleanRoomCrypto"]),
+        .library(name: "CleanRoomProtocol", targets: ["CleanRoomProtocol"]),
         .executable(name: "cleanroom", targets: ["cleanroom"]),
     ],
     dependencies: [

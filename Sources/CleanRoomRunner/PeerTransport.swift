@@ -15,7 +15,7 @@ public struct TransportConfiguration: Sendable {
     public var privateKeyPEM: String
     /// The peer's pinned certificate fingerprint (64 hex digits).
     public var peerFingerprint: String
-    /// Give up on a silent peer after this long.
+    /// Give up when this party waits for the peer and no complete frame arrives for this long.
     public var idleTimeout: Duration
     /// How long the connecting side keeps retrying, and the listening side waits for the peer.
     public var connectTimeout: Duration
@@ -52,22 +52,6 @@ final class PinnedCertificateVerifier: @unchecked Sendable {
     }
 }
 
-/// Closes the channel when nothing was read for the idle timeout, and remembers that it did.
-final class IdleCloser: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-    private(set) var fired = false
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let e = event as? IdleStateHandler.IdleStateEvent, e == .read {
-            fired = true
-            context.close(promise: nil)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-}
-
 typealias FrameChannel = NIOAsyncChannel<ByteBuffer, ByteBuffer>
 
 /// Opens the TLS connection to the peer, as the collaboration file says (listen or connect).
@@ -94,23 +78,22 @@ enum PeerTransport {
         }
     }
 
-    static func configure(_ channel: Channel, handler: ChannelHandler, idle: IdleCloser, timeout: Duration) throws -> FrameChannel {
-        let ops = channel.pipeline.syncOperations
-        try ops.addHandler(handler)
-        let nanos = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
-        try ops.addHandler(IdleStateHandler(readTimeout: .nanoseconds(nanos)))
-        try ops.addHandler(idle)
+    /// The TLS handler, then the async channel the driver reads and writes. Timeouts are the
+    /// driver's: a complete frame within the idle timeout while it waits, and the session deadline
+    /// (a byte-level read timeout here would fire while this party computes and the peer rightly
+    /// waits, and would be reset by a peer trickling bytes).
+    static func configure(_ channel: Channel, handler: ChannelHandler) throws -> FrameChannel {
+        try channel.pipeline.syncOperations.addHandler(handler)
         return try FrameChannel(wrappingChannelSynchronously: channel)
     }
 
     /// Listens on `host:port`, accepts the first connection and runs `body` on it.
     static func listen<R: Sendable>(
         host: String, port: Int, config: TransportConfiguration, group: EventLoopGroup,
-        body: @escaping @Sendable (FrameChannel, PinnedCertificateVerifier, IdleCloser) async throws -> R
+        body: @escaping @Sendable (FrameChannel, PinnedCertificateVerifier) async throws -> R
     ) async throws -> R {
         let context = try tlsContext(config, server: true)
         let verifier = PinnedCertificateVerifier(expected: config.peerFingerprint)
-        let idle = IdleCloser()
         let server: NIOAsyncChannel<FrameChannel, Never>
         do {
             server = try await ServerBootstrap(group: group)
@@ -118,8 +101,7 @@ enum PeerTransport {
                 .bind(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try configure(
-                            channel, handler: NIOSSLServerHandler(context: context, customVerificationCallback: verifier.verify),
-                            idle: idle, timeout: config.idleTimeout)
+                            channel, handler: NIOSSLServerHandler(context: context, customVerificationCallback: verifier.verify))
                     }
                 }
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
@@ -135,18 +117,17 @@ enum PeerTransport {
             guard let channel = accepted ?? nil else {
                 throw RunnerError(.listen, "no peer connected to \(host):\(port) within \(config.connectTimeout)")
             }
-            return try await body(channel, verifier, idle)
+            return try await body(channel, verifier)
         }
     }
 
     /// Connects to `host:port`, retrying with backoff while the peer is not up yet, then runs `body`.
     static func connect<R: Sendable>(
         host: String, port: Int, config: TransportConfiguration, group: EventLoopGroup,
-        body: @escaping @Sendable (FrameChannel, PinnedCertificateVerifier, IdleCloser) async throws -> R
+        body: @escaping @Sendable (FrameChannel, PinnedCertificateVerifier) async throws -> R
     ) async throws -> R {
         let context = try tlsContext(config, server: false)
         let verifier = PinnedCertificateVerifier(expected: config.peerFingerprint)
-        let idle = IdleCloser()
         let deadline = ContinuousClock.now + config.connectTimeout
         var delay = Duration.milliseconds(100)
         var lastError: Error?
@@ -158,10 +139,10 @@ enum PeerTransport {
                         channel.eventLoop.makeCompletedFuture {
                             let handler = try NIOSSLClientHandler(
                                 context: context, serverHostname: nil, customVerificationCallback: verifier.verify)
-                            return try configure(channel, handler: handler, idle: idle, timeout: config.idleTimeout)
+                            return try configure(channel, handler: handler)
                         }
                     }
-                return try await body(channel, verifier, idle)
+                return try await body(channel, verifier)
             } catch let error as RunnerError {
                 throw error
             } catch {

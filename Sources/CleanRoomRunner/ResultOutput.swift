@@ -71,7 +71,7 @@ public enum ResultOutput {
             }
             var rows = [header]
             for g in groups {
-                var row = [g.label ?? "(all)", g.count.map(String.init) ?? "-"]
+                var row = [g.label.map(PeerText.display) ?? "(all)", g.count.map(String.init) ?? "-"]
                 for c in valueColumns {
                     if let s = g.sums { row.append(s[c] ?? "-") }
                     if let m = g.means { row.append(m[c] ?? "-") }
@@ -139,6 +139,14 @@ public struct AuditRecord: Codable, Sendable {
     }
 
     /// Appends the record to `path` as one JSON line (O_APPEND, so concurrent runs do not interleave lines).
+    /// Checks that the audit log can be opened for appending (creating it if missing), so a run
+    /// that could not record itself fails before it starts.
+    public static func checkWritable(_ path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        guard fd >= 0 else { throw RunnerError(.output, "cannot open the audit log \(path): \(String(cString: strerror(errno)))") }
+        close(fd)
+    }
+
     public func append(to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

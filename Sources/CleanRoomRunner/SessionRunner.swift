@@ -17,11 +17,15 @@ public struct RunConfiguration: Sendable {
     public var input: ColumnarTable
     public var transport: TransportConfiguration
     public var batchSize: Int
+    /// The longest the session may take once connected; nil: derived from the policy's set sizes
+    /// (`SessionLimits.maxDuration`).
+    public var sessionTimeout: Duration?
 
     public init(
         collaboration: Collaboration, analysis: String, party: String, input: ColumnarTable,
-        transport: TransportConfiguration, batchSize: Int = 16_384
+        transport: TransportConfiguration, batchSize: Int = 16_384, sessionTimeout: Duration? = nil
     ) {
+        self.sessionTimeout = sessionTimeout
         self.collaboration = collaboration
         self.analysis = analysis
         self.party = party
@@ -81,13 +85,13 @@ public enum SessionRunner {
         cr_release_free_heap()
         let box = SessionBox(session)
         let group = MultiThreadedEventLoopGroup.singleton
-        let idleTimeout = config.transport.idleTimeout
-        // What the peer may send at most, derived by the session from the policy.
-        let maxPeerBytes = session.limits.maxPeerBytes
-        let body: @Sendable (FrameChannel, PinnedCertificateVerifier, IdleCloser) async throws -> SessionResult = {
-            channel, verifier, idle in
-            try await drive(
-                box, channel, verifier: verifier, idle: idle, timeout: idleTimeout, maxPeerBytes: maxPeerBytes, progress: progress)
+        // What the peer may send at most and how long the session may take, derived by the
+        // session from the policy.
+        let limits = DriveLimits(
+            idleTimeout: config.transport.idleTimeout, deadline: config.sessionTimeout ?? session.limits.maxDuration,
+            maxPeerBytes: session.limits.maxPeerBytes)
+        let body: @Sendable (FrameChannel, PinnedCertificateVerifier) async throws -> SessionResult = { channel, verifier in
+            try await drive(box, channel, verifier: verifier, limits: limits, progress: progress)
         }
         if let listen = me.listen {
             let (host, port) = split(listen)
@@ -110,12 +114,27 @@ public enum SessionRunner {
         return (host, port)
     }
 
+    /// What the driver enforces on the peer.
+    struct DriveLimits: Sendable {
+        /// The longest wait for the peer's next complete frame while this party has nothing to
+        /// send (a peer trickling bytes does not reset it).
+        var idleTimeout: Duration
+        /// The longest the whole session may take.
+        var deadline: Duration
+        /// The most bytes the peer may send.
+        var maxPeerBytes: Int
+    }
+
     /// Exchanges frames until the session finishes.
     static func drive<Session: SessionDriving>(
-        _ box: SessionBox<Session>, _ channel: FrameChannel, verifier: PinnedCertificateVerifier, idle: IdleCloser, timeout: Duration,
-        maxPeerBytes: Int, progress: (@Sendable (RunProgress) -> Void)?
+        _ box: SessionBox<Session>, _ channel: FrameChannel, verifier: PinnedCertificateVerifier,
+        limits: DriveLimits, progress: (@Sendable (RunProgress) -> Void)?
     ) async throws -> SessionResult {
         let session = box.session
+        let timeout = limits.idleTimeout
+        let deadline = SessionDeadline(limits.deadline)
+        let deadlineTask = deadline.arm(channel.channel)
+        defer { deadlineTask.cancel() }
         var stats = RunProgress(stage: "TLS handshake", framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0)
         func update() {
             stats.stage = session.stateDescription
@@ -140,8 +159,11 @@ public enum SessionRunner {
                 }
                 return RunnerError(.tls, "\(error)")
             }
-            if idle.fired {
-                return RunnerError(.peer, "no data from the peer for \(timeout.components.seconds) s while \(session.stateDescription)")
+            if deadline.fired {
+                return RunnerError(
+                    .peer,
+                    "the session did not finish within its deadline of \(deadline.duration.components.seconds) s (--session-timeout) while \(session.stateDescription)"
+                )
             }
             return RunnerError(.peer, "connection failed while \(session.stateDescription): \(error)")
         }
@@ -152,7 +174,7 @@ public enum SessionRunner {
             // send in one session, at the largest set sizes the collaboration allows.
             // This task takes queued frames in turn with computing outbound ones, so the queue
             // holds what arrived during about one batch's computation, not the peer's whole stream.
-            let cap = maxPeerBytes
+            let cap = limits.maxPeerBytes
             let frames = FrameQueue()
             let reader = Task {
                 var decoder = FrameDecoder()
@@ -211,13 +233,20 @@ public enum SessionRunner {
                         progressed = true
                     }
                     if progressed { continue }
-                    let next: Frame?
-                    do { next = try await frames.next() } catch let error as CleanRoomProtocolError { throw error } catch {
-                        throw tlsOrTransport(error)
+                    // Nothing to send: the peer owes us a frame, complete, within the idle timeout.
+                    let next: Frame??
+                    do { next = try await withTimeout(timeout) { try await frames.next() } } catch let error as CleanRoomProtocolError {
+                        throw error
+                    } catch {
+                        throw tlsOrTransport(await settled(error, frames))
                     }
-                    guard let frame = next else {
+                    guard let arrived = next else {
+                        throw RunnerError(
+                            .peer, "no complete frame from the peer for \(timeout.components.seconds) s while \(session.stateDescription)")
+                    }
+                    guard let frame = arrived else {
                         if let seen = verifier.seen, seen != verifier.expected { throw tlsOrTransport(ChannelError.eof) }
-                        if idle.fired { throw tlsOrTransport(ChannelError.eof) }
+                        if deadline.fired { throw tlsOrTransport(ChannelError.eof) }
                         throw RunnerError(.peer, "the peer closed the connection while \(session.stateDescription)")
                     }
                     try receive(frame)
@@ -227,14 +256,17 @@ public enum SessionRunner {
             } catch let error as RunnerError {
                 throw error
             } catch let error as CleanRoomProtocolError {
-                if case .peerAborted = error { throw RunnerError(.peer, error.description) }
+                if case .peerAborted(let code, _) = error {
+                    // The peer refused under the collaboration's policy: a refusal here too.
+                    throw RunnerError(code == AbortMessage.policyCode ? .policy : .peer, error.description)
+                }
                 try? await outbound.write(ByteBuffer(bytes: session.abortFrame(for: error).encoded()))
                 throw RunnerError(.session, error.description)
             } catch let error as CleanRoomCryptoError {
                 try? await outbound.write(ByteBuffer(bytes: session.abortFrame(for: error).encoded()))
                 throw RunnerError(.session, error.description)
             } catch {
-                throw tlsOrTransport(error)
+                throw tlsOrTransport(await settled(error, frames))
             }
             if sentLast {
                 // We sent the final frame: wait for the peer to close, so it surely arrived.
@@ -260,106 +292,19 @@ final class SessionBox<Session: SessionDriving>: @unchecked Sendable {
     init(_ session: Session) { self.session = session }
 }
 
+/// The error to report for a failed write or read: when the channel was closed under us, the
+/// reader's own error (a TLS alert, say) once it has arrived, which names the cause.
+func settled(_ error: Error, _ frames: FrameQueue) async -> Error {
+    guard error is ChannelError else { return error }
+    _ = try? await withTimeout(.seconds(2)) { while (try? await frames.next()) != nil {} }
+    if let failure = frames.readerError, TransportErrors.isTLS(failure) { return failure }
+    return error
+}
+
 /// Classifies transport errors by their type.
 enum TransportErrors {
     /// True for errors raised by the TLS layer (swift-nio-ssl and BoringSSL).
     static func isTLS(_ error: Error) -> Bool {
         error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError
-    }
-}
-
-/// Frames from the reader task, in order: `poll` takes one without waiting, `next` waits for one.
-/// The end of the stream (or the reader's error) is reported after every queued frame.
-final class FrameQueue: @unchecked Sendable {
-    private let lock = NSLock()
-    private var frames: [Frame?] = []  // taken entries are nil, so their payloads are freed at once
-    private var head = 0
-    private var ended = false
-    private var failure: Error?
-    private var waiter: CheckedContinuation<Void, Never>?
-    private var queuedBytes = 0
-    private var peak = 0
-
-    /// Most payload bytes queued at once so far.
-    var peakBytes: Int { lock.withLock { peak } }
-
-    func push(_ frame: Frame) {
-        let w: CheckedContinuation<Void, Never>? = lock.withLock {
-            frames.append(frame)
-            queuedBytes += frame.payload.count
-            peak = max(peak, queuedBytes)
-            defer { waiter = nil }
-            return waiter
-        }
-        w?.resume()
-    }
-
-    func finish(throwing error: Error?) {
-        let w: CheckedContinuation<Void, Never>? = lock.withLock {
-            ended = true
-            failure = error
-            defer { waiter = nil }
-            return waiter
-        }
-        w?.resume()
-    }
-
-    /// The next frame if one is queued; nil if none is (yet); throws the reader's error once
-    /// every frame before it has been taken.
-    func poll() throws -> Frame? {
-        try lock.withLock {
-            if head < frames.count { return take() }
-            if let failure, ended { throw failure }
-            return nil
-        }
-    }
-
-    /// The next frame, waiting for it; nil at the end of the stream.
-    func next() async throws -> Frame? {
-        while true {
-            let ready: Bool = try lock.withLock {
-                if head < frames.count || ended { return true }
-                return false
-            }
-            if ready {
-                return try lock.withLock {
-                    if head < frames.count { return take() }
-                    if let failure { throw failure }
-                    return nil
-                }
-            }
-            try Task.checkCancellation()
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                    let resumeNow: Bool = lock.withLock {
-                        // (a cancellation that came before this point finds no waiter to wake)
-                        if head < frames.count || ended || Task.isCancelled { return true }
-                        waiter = c
-                        return false
-                    }
-                    if resumeNow { c.resume() }
-                }
-            } onCancel: {
-                // Wake the waiter; the loop above then sees the cancellation.
-                let w: CheckedContinuation<Void, Never>? = lock.withLock {
-                    defer { waiter = nil }
-                    return waiter
-                }
-                w?.resume()
-            }
-        }
-    }
-
-    /// Removes the head frame (lock held); compacts the array once half of it is consumed.
-    private func take() -> Frame {
-        let f = frames[head]!
-        frames[head] = nil
-        head += 1
-        queuedBytes -= f.payload.count
-        if head >= 64 && head * 2 >= frames.count {
-            frames.removeFirst(head)
-            head = 0
-        }
-        return f
     }
 }

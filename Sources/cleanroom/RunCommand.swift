@@ -40,8 +40,13 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Seconds to keep trying to reach the peer (or to wait for it when listening).")
     var connectTimeout: Int = 60
 
-    @Option(help: "Seconds of silence from the peer before giving up.")
+    @Option(help: "Seconds to wait for the peer's next complete frame while this party has nothing to send.")
     var idleTimeout: Int = 120
+
+    @Option(
+        help: "Seconds the whole session may take once connected (0: derived from the policy's set sizes, 300 s + 200 µs per element)."
+    )
+    var sessionTimeout: Int = 0
 
     @Option(help: "Elements per frame (1...65536).")
     var batchSize: Int = 16_384
@@ -60,6 +65,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...65_536).contains(batchSize) else { throw ValidationError("--batch-size must be 1...65536") }
+        guard sessionTimeout >= 0 else { throw ValidationError("--session-timeout must be 0 (derived) or a number of seconds") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
     }
 
@@ -72,25 +78,39 @@ struct RunCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "cleanroom.run")
         var record = AuditRecord(party: party, outcome: "failed")
+        // A run that cannot record itself does not start.
+        do { try AuditRecord.checkWritable(audit) } catch {
+            FileHandle.standardError.write(Data("cleanroom run: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
         do {
             let result = try await runSession(logger: logger, record: &record)
             record.outcome = "completed"
             record.learned = AuditRecord.learned(result)
-            try? record.append(to: audit)
+            try appendAudit(record)
         } catch let error as RunnerError {
             record.outcome = error.stage == .policy ? "refused" : "failed"
             record.stage = error.stage.rawValue
             record.reason = error.message
-            try? record.append(to: audit)
             FileHandle.standardError.write(Data("cleanroom run: \(error)\n".utf8))
+            try appendAudit(record)
             throw ExitCode(error.stage == .policy ? 3 : 1)
+        }
+    }
+
+    /// Appends the audit record; a run whose record cannot be written fails (exit 1).
+    private func appendAudit(_ record: AuditRecord) throws {
+        do { try record.append(to: audit) } catch {
+            FileHandle.standardError.write(Data("cleanroom run: the audit record was not written: \(error)\n".utf8))
+            throw ExitCode(1)
         }
     }
 
     private func runSession(logger: Logger, record: inout AuditRecord) async throws -> SessionResult {
         let job = RunJob(
             collaborationPath: file, party: party, dataPath: data, analysis: analysis, resultPath: out, identityFolder: identity,
-            connectTimeout: .seconds(connectTimeout), idleTimeout: .seconds(idleTimeout), batchSize: batchSize)
+            connectTimeout: .seconds(connectTimeout), idleTimeout: .seconds(idleTimeout), batchSize: batchSize,
+            sessionTimeout: sessionTimeout > 0 ? .seconds(sessionTimeout) : nil)
         let statistics = RunStatistics(stage: "reading input")
         let showProgress = !quiet && (progress || isatty(2) == 1)
         let reporter = ProgressReporter(enabled: showProgress, terminal: isatty(2) == 1)

@@ -74,7 +74,8 @@ import Testing
         let width = (first.payload.count - 4)
         let records: [UInt8] = (0..<(2 * width)).map { $0 % width == 0 ? 9 : 0 }
         let forged = ElementBatch(type: .p2Reblinded, count: 2, records: records).frame()
-        #expect(throws: CleanRoomProtocolError.tooManyElements(message: "P2_REBLINDED", announced: p1.prepared.identifiers.count)) {
+        let total = p1.prepared.identifiers.count
+        #expect(throws: CleanRoomProtocolError.unexpectedMessage(type: "P2_REBLINDED", state: "1 of \(total) elements sent, 2 returned")) {
             try p1.receive(forged)
         }
         #expect(try p1.nextOutbound() == nil, "a failed session sent another frame")

@@ -113,7 +113,13 @@ final class P1Exchange<Strategy: P1Strategy, Store: ElementStore>: RoleExchange 
     private func onReblinded(_ frame: Frame) throws {
         let width = ownWidth
         let batch = try ElementBatch.decode(
-            frame, width: width, remaining: ownSent - reblindedCount, announced: context.ownCount)
+            frame, width: width, remaining: context.ownCount - reblindedCount, announced: context.ownCount)
+        // Counted against what this party has sent so far, not against its whole set: a peer
+        // cannot return elements it has not been given.
+        guard reblindedCount + batch.count <= ownSent else {
+            throw CleanRoomProtocolError.unexpectedMessage(
+                type: "P2_REBLINDED", state: "\(ownSent) of \(context.ownCount) elements sent, \(reblindedCount + batch.count) returned")
+        }
         try Blinder.requireCanonical(batch.records, count: batch.count, width: width, context: "P2_REBLINDED")
         for k in 0..<batch.count {
             reblinded.append(ElementKey(batch.records, at: width * k), position: Int32(reblindedCount + k))

@@ -6,6 +6,11 @@ import CleanRoomCrypto
 extension SessionLimits {
     /// Room for the handshake, the answers and framing slack beyond the element records.
     static let fixedAllowance = 1 << 26
+    /// The session deadline: a fixed part (handshake, key generation, answers) and a part per
+    /// element of both sets at their policy maxima. An honest 1M × 1M intersection-sum takes
+    /// about 135 s on two cores, a fifth of the 700 s this allows; `--session-timeout` overrides.
+    static let baseDuration = Duration.seconds(300)
+    static let perElementDuration = Duration.microseconds(200)
     /// Header and count bytes around a record when a peer sends one per frame.
     static let perRecordFraming = Frame.headerBytes + 4
 
@@ -33,6 +38,8 @@ extension SessionLimits {
             records += sum == nil ? 4 * ownMax : peerMax * (ciphertext + 8 + 1 + 255)
             widest = 32 + tag
         }
-        return SessionLimits(maxPeerBytes: fixedAllowance + records, maxRecordBytes: widest)
+        return SessionLimits(
+            maxPeerBytes: fixedAllowance + records, maxRecordBytes: widest,
+            maxDuration: baseDuration + perElementDuration * (ownMax + peerMax))
     }
 }

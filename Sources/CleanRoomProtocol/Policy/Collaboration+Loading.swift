@@ -8,6 +8,7 @@ extension Collaboration {
     /// - Throws: `invalidCollaboration(path:problem:)` for anything malformed, unknown, missing or
     ///   contradictory.
     public init(yaml text: String) throws {
+        try YAMLBounds.check(text)
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text) else {

@@ -54,6 +54,8 @@ public struct SessionLimits: Sendable, Equatable {
     public var maxPeerBytes: Int
     /// The widest element record the peer can send.
     public var maxRecordBytes: Int
+    /// The longest an honest session may take at the largest set sizes the policy allows.
+    public var maxDuration: Duration
 }
 
 /// One party's side of a clean-room session.
@@ -192,7 +194,11 @@ public final class PartySession: SessionDriving {
 
     /// - Throws: as `handle(_:)`.
     public func receive(_ frame: Frame) throws {
-        guard case .running = lifecycle else { throw CleanRoomProtocolError.sessionClosed }
+        switch lifecycle {
+        case .running: break
+        case .new: try failing { throw CleanRoomProtocolError.unexpectedMessage(type: frame.type.description, state: "not started") }
+        case .finished, .failed: throw CleanRoomProtocolError.sessionClosed
+        }
         try failing {
             if frame.type == .abort {
                 let a = try AbortMessage.decode(frame)

@@ -265,6 +265,9 @@ public struct AbortMessage: Equatable, Sendable {
     public var code: UInt16
     public var reason: String
 
+    /// The code of a refusal under the collaboration's policy.
+    public static let policyCode: UInt16 = 3
+
     /// Codes: 1 malformed or unexpected message, 2 handshake mismatch, 3 policy refusal,
     /// 4 rejected cryptographic value, 5 local failure.
     public static func code(for error: Error) -> UInt16 {
@@ -299,11 +302,42 @@ public struct AbortMessage: Equatable, Sendable {
         let code = try r.u16("code")
         let reason = try r.str16("reason")
         try r.finish()
-        return AbortMessage(code: code, reason: sanitized(reason))
+        // The sender caps its reason; a hostile one may not, so it is capped here too.
+        return AbortMessage(code: code, reason: PeerText.display(PeerText.capped(reason, bytes: PeerText.maxReasonBytes)))
     }
 }
 
-/// Peer-supplied text with control characters replaced, safe to print and log.
-func sanitized(_ s: String) -> String {
-    String(s.unicodeScalars.map { $0.properties.generalCategory == .control ? "\u{FFFD}" : Character($0) })
+/// Peer-supplied text made safe to print and log (see `PeerText.display`).
+func sanitized(_ s: String) -> String { PeerText.display(s) }
+
+/// Text that came from the peer (ABORT reasons, names in a mismatched HELLO, group labels).
+public enum PeerText {
+    /// The most UTF-8 bytes of an ABORT reason that are kept on receipt.
+    public static let maxReasonBytes = 1024
+
+    /// `s` with every character that can rewrite a terminal line or reorder what is shown —
+    /// control characters, format characters (bidirectional overrides such as U+202E, zero-width
+    /// joiners) and line or paragraph separators (U+2028, U+2029) — replaced by U+FFFD. For display
+    /// only: results keep the exact text, which JSON escapes.
+    public static func display(_ s: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in s.unicodeScalars {
+            switch scalar.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator: out.append("\u{FFFD}")
+            default: out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+
+    /// `s` cut to at most `bytes` UTF-8 bytes on a character boundary, with "…" when cut.
+    public static func capped(_ s: String, bytes: Int) -> String {
+        guard s.utf8.count > bytes else { return s }
+        var text = ""
+        for ch in s {
+            if text.utf8.count + String(ch).utf8.count > bytes - 3 { break }
+            text.append(ch)
+        }
+        return text + "…"
+    }
 }

@@ -201,6 +201,9 @@ final class IntersectionSumP1: P1Strategy {
         tagKey = nil
         masks = []
         groupSums = [:]
+        groupCounts = [:]
+        groupOf = []
+        sent = []
         pending = nil
     }
 }

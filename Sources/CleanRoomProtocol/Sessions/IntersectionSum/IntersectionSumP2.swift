@@ -125,7 +125,8 @@ final class IntersectionSumP2: P2Strategy {
                     throw CleanRoomProtocolError.malformedMessage(type: "ENCRYPTED_SUMS", problem: "a group label appears twice")
                 }
                 total += count
-                groups.append(try spec.groupResult(label: g.label.map(sanitized), count: Int(count), plaintext: plain, layout: layout))
+                // The exact label, as P1 reports it (JSON escapes it; displays sanitise it).
+                groups.append(try spec.groupResult(label: g.label, count: Int(count), plaintext: plain, layout: layout))
             }
             if context.peerReceives { plaintexts.append(try plain.bigEndianBytes(width: key.publicKey.modulusBytes)) }
         }
