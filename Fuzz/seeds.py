@@ -3,7 +3,8 @@
 
 frames: each golden transcript's frames, one file per frame and one with a whole party's stream.
 collaboration: every collaboration in the transcripts and the docs' example file.
-session: a selector byte followed by one party's frames from a transcript, for each selector.
+session: for each transcript and party, the selector byte of that party's session followed by the
+other party's recorded frames.
 """
 import json
 import os
@@ -22,7 +23,7 @@ def write(folder, name, data):
         f.write(data)
 
 
-for case in transcripts["cases"]:
+for case_index, case in enumerate(transcripts["cases"]):
     write("collaboration", case["id"] + ".yaml", case["collaboration"].encode())
     streams = {}
     for i, m in enumerate(case["messages"]):
@@ -32,8 +33,13 @@ for case in transcripts["cases"]:
         streams[m["from"]] += frame
     for party, stream in streams.items():
         write("frames", "%s-%s-all" % (case["id"], party), stream)
-        for selector in range(5):
-            write("session", "%s-%s-%d" % (case["id"], party, selector), bytes([selector]) + stream)
+    # FuzzSession's selector: 2 × case index + party index picks the session; it is fed the
+    # other party's recorded frames.
+    names = [p["name"] for p in case["parties"]]
+    for k, name in enumerate(names):
+        peer = names[1 - k]
+        selector = 2 * case_index + k
+        write("session", "%s-%s" % (case["id"], name), bytes([selector]) + streams.get(peer, b""))
 
 doc = open(os.path.join(root, "docs", "collaboration.md")).read()
 for k, block in enumerate(re.findall(r"```yaml\n(.*?)```", doc, re.S)):

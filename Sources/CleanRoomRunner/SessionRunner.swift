@@ -141,6 +141,17 @@ public enum SessionRunner {
             (stats.elementsDone, stats.elementsTotal) = session.elementProgress
         }
         func tlsOrTransport(_ error: Error) -> RunnerError {
+            // The deadline closed the channel: whatever the close surfaced as, that is the cause.
+            if deadline.fired {
+                return RunnerError(
+                    .peer,
+                    "the session did not finish within its deadline of \(deadline.duration.components.seconds) s (--session-timeout) while \(session.stateDescription)"
+                )
+            }
+            if case .peerAborted(let code, _) = error as? CleanRoomProtocolError {
+                // The peer refused under the collaboration's policy: a refusal here too.
+                return RunnerError(code == AbortMessage.policyCode ? .policy : .peer, "\(error)")
+            }
             if let seen = verifier.seen, seen != verifier.expected {
                 return RunnerError(.tls, "the peer presented certificate \(seen); the collaboration file pins \(verifier.expected)")
             }
@@ -158,12 +169,6 @@ public enum SessionRunner {
                     )
                 }
                 return RunnerError(.tls, "\(error)")
-            }
-            if deadline.fired {
-                return RunnerError(
-                    .peer,
-                    "the session did not finish within its deadline of \(deadline.duration.components.seconds) s (--session-timeout) while \(session.stateDescription)"
-                )
             }
             return RunnerError(.peer, "connection failed while \(session.stateDescription): \(error)")
         }
@@ -238,7 +243,7 @@ public enum SessionRunner {
                     do { next = try await withTimeout(timeout) { try await frames.next() } } catch let error as CleanRoomProtocolError {
                         throw error
                     } catch {
-                        throw tlsOrTransport(await settled(error, frames))
+                        throw tlsOrTransport(await settled(error, frames, session: session))
                     }
                     guard let arrived = next else {
                         throw RunnerError(
@@ -256,17 +261,14 @@ public enum SessionRunner {
             } catch let error as RunnerError {
                 throw error
             } catch let error as CleanRoomProtocolError {
-                if case .peerAborted(let code, _) = error {
-                    // The peer refused under the collaboration's policy: a refusal here too.
-                    throw RunnerError(code == AbortMessage.policyCode ? .policy : .peer, error.description)
-                }
+                if case .peerAborted = error { throw tlsOrTransport(error) }
                 try? await outbound.write(ByteBuffer(bytes: session.abortFrame(for: error).encoded()))
                 throw RunnerError(.session, error.description)
             } catch let error as CleanRoomCryptoError {
                 try? await outbound.write(ByteBuffer(bytes: session.abortFrame(for: error).encoded()))
                 throw RunnerError(.session, error.description)
             } catch {
-                throw tlsOrTransport(await settled(error, frames))
+                throw tlsOrTransport(await settled(error, frames, session: session))
             }
             if sentLast {
                 // We sent the final frame: wait for the peer to close, so it surely arrived.
@@ -292,13 +294,35 @@ final class SessionBox<Session: SessionDriving>: @unchecked Sendable {
     init(_ session: Session) { self.session = session }
 }
 
-/// The error to report for a failed write or read: when the channel was closed under us, the
-/// reader's own error (a TLS alert, say) once it has arrived, which names the cause.
-func settled(_ error: Error, _ frames: FrameQueue) async -> Error {
+/// The error to report for a failed write or read. When the channel was closed under us, the
+/// frames that did arrive name the cause: the peer's ABORT (its refusal must not be lost because
+/// our write failed first), or else the reader's own error, such as a TLS alert.
+func settled<Session: SessionDriving>(_ error: Error, _ frames: FrameQueue, session: Session) async -> Error {
     guard error is ChannelError else { return error }
-    _ = try? await withTimeout(.seconds(2)) { while (try? await frames.next()) != nil {} }
+    let abort = AbortCatcher()
+    _ = try? await withTimeout(.seconds(2)) {
+        while let frame = try? await frames.next() {
+            if frame.type == .abort { abort.frame = frame }
+        }
+    }
+    if let frame = abort.frame {
+        // The session decodes (caps, sanitises) the ABORT as it does any frame.
+        do { try session.receive(frame) } catch let aborted as CleanRoomProtocolError {
+            if case .peerAborted = aborted { return aborted }
+        } catch {}
+    }
     if let failure = frames.readerError, TransportErrors.isTLS(failure) { return failure }
     return error
+}
+
+/// The ABORT seen while draining a closed channel.
+final class AbortCatcher: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _frame: Frame?
+    var frame: Frame? {
+        get { lock.withLock { _frame } }
+        set { lock.withLock { _frame = newValue } }
+    }
 }
 
 /// Classifies transport errors by their type.

@@ -44,7 +44,7 @@ struct RunCommand: AsyncParsableCommand {
     var idleTimeout: Int = 120
 
     @Option(
-        help: "Seconds the whole session may take once connected (0: derived from the policy's set sizes, 300 s + 200 µs per element)."
+        help: "Seconds the whole session may take once connected (0: derived from the policy's set sizes; docs/protocol.md)."
     )
     var sessionTimeout: Int = 0
 
@@ -87,7 +87,11 @@ struct RunCommand: AsyncParsableCommand {
             let result = try await runSession(logger: logger, record: &record)
             record.outcome = "completed"
             record.learned = AuditRecord.learned(result)
-            try appendAudit(record)
+            do { try appendAudit(record) } catch {
+                // The run failed after all: no result file may outlive it.
+                if let out { try? FileManager.default.removeItem(atPath: out) }
+                throw error
+            }
         } catch let error as RunnerError {
             record.outcome = error.stage == .policy ? "refused" : "failed"
             record.stage = error.stage.rawValue

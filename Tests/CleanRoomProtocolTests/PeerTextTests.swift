@@ -87,6 +87,23 @@ import Testing
         Self.refused(Fixtures.yaml() + "\n#" + String(repeating: "x", count: 1 << 20), mentioning: "at most")
     }
 
+    @Test func aliasesInBlockSequencesAreRefused() {
+        Self.refused("a: &a [x, y]\nb:\n  - *a\n  - *a\n", mentioning: "anchors and aliases")
+        Self.refused("- &a [x, y]\n- [*a, *a]\n", mentioning: "anchors and aliases")
+        Self.refused("k: {x: *a}\n", mentioning: "anchors and aliases")
+        // A quote inside a plain value does not open a string that hides an alias after it.
+        Self.refused("collaboration: rock 'n roll\nx: *a # it's\n", mentioning: "anchors and aliases")
+    }
+
+    @Test func plainTextWithAmpersandsStarsAndQuotesIsAccepted() throws {
+        let text = Fixtures.yaml()
+            .replacingOccurrences(of: "collaboration: acme-news-2026", with: "collaboration: Sales & Marketing 'n *more*")
+            .replacingOccurrences(of: "column: campaign", with: "column: \"Revenue * 1.2\"")
+        let c = try Collaboration(yaml: text)
+        #expect(c.name == "Sales & Marketing 'n *more*")
+        #expect(try c.analysis(named: "spend-by-campaign").sumSpec?.grouping?.column == "Revenue * 1.2")
+    }
+
     @Test func quotedAmpersandsAndStarsAreText() throws {
         // '&' and '*' inside quotes, comments and words are not anchors.
         let text = Fixtures.yaml().replacingOccurrences(

@@ -33,6 +33,7 @@ import Testing
             peerFingerprint: try c.party(named: "advertiser").certificateSHA256, idleTimeout: .seconds(60),
             connectTimeout: .seconds(20))
         let done = ScriptDone()
+        let started = ContinuousClock.now
         let peer = Task {
             try? await PeerTransport.connect(
                 host: "127.0.0.1", port: w.port, config: config, group: MultiThreadedEventLoopGroup.singleton
@@ -42,7 +43,8 @@ import Testing
             done.set()
         }
         let status = await Task.detached { ad.wait() }.value
-        let exitedFirst = !done.value
+        // The scripts below run for 20 s unless the advertiser cuts them off.
+        let exitedFirst = !done.value || ContinuousClock.now - started < .seconds(15)
         peer.cancel()
         _ = await peer.value
         let audit = (try? String(contentsOfFile: w.path("audit.jsonl"), encoding: .utf8)) ?? ""
@@ -104,5 +106,20 @@ import Testing
         #expect(!r.output.contains("\u{202E}") && !r.output.contains("\u{2028}"))
         #expect(!r.audit.contains("\u{202E}") && !r.audit.contains("\\u202e"))
         #expect(r.audit.utf8.count < 4_000, "the 45 KB reason reached the audit log")
+    }
+
+    @Test func unwritableAuditLogStopsTheRunBeforeItStarts() async throws {
+        let w = try Workspace(rows: 50)
+        defer { w.remove() }
+        let ad = try TwoProcessTests.Party(
+            [
+                "run", w.path("c.yaml"), "--as", "advertiser", "--data", w.path("advertiser.csv"), "--analysis", "overlap",
+                "--out", w.path("overlap-advertiser.json"), "--identity", w.path("keys"), "--audit", w.path("missing-dir/audit.jsonl"),
+                "--connect-timeout", "5",
+            ])
+        let status = await Task.detached { ad.wait() }.value
+        #expect(status == 1, "\(ad.text)")
+        #expect(ad.text.contains("cannot open the audit log"), "\(ad.text)")
+        #expect(!FileManager.default.fileExists(atPath: w.path("overlap-advertiser.json")))
     }
 }

@@ -1,6 +1,8 @@
 // Fuzz target: a byte stream from the peer. Splits it into frames with the decoder every transport
 // uses, then runs every message decoder on every frame, at the widths and limits sessions use.
 // Any outcome but a typed error or a value is a bug (a trap, an ASan report).
+import CleanRoomCrypto
+
 @testable import CleanRoomProtocol
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -6,11 +6,16 @@ import CleanRoomCrypto
 extension SessionLimits {
     /// Room for the handshake, the answers and framing slack beyond the element records.
     static let fixedAllowance = 1 << 26
-    /// The session deadline: a fixed part (handshake, key generation, answers) and a part per
-    /// element of both sets at their policy maxima. An honest 1M × 1M intersection-sum takes
-    /// about 135 s on two cores, a fifth of the 700 s this allows; `--session-timeout` overrides.
-    static let baseDuration = Duration.seconds(300)
+    /// The session deadline, at the policy's maxima: a fixed part (handshake, key generation,
+    /// answers), a part per element of both sets, the value owner's encryptions at the portable
+    /// single-core cost, and P1's per-group work (at most 100,000 groups counted). An honest
+    /// 1M × 1M two-column intersection-sum takes about 135 s on two cores against the 1,600 s this
+    /// allows; `--session-timeout` overrides it.
+    static let baseDuration = Duration.seconds(600)
     static let perElementDuration = Duration.microseconds(200)
+    static let perEncryption2048 = Duration.microseconds(600)
+    static let perEncryption3072 = Duration.microseconds(1_500)
+    static let perGroupDuration = Duration.milliseconds(30)
     /// Header and count bytes around a record when a peer sends one per frame.
     static let perRecordFraming = Frame.headerBytes + 4
 
@@ -38,8 +43,17 @@ extension SessionLimits {
             records += sum == nil ? 4 * ownMax : peerMax * (ciphertext + 8 + 1 + 255)
             widest = 32 + tag
         }
-        return SessionLimits(
-            maxPeerBytes: fixedAllowance + records, maxRecordBytes: widest,
-            maxDuration: baseDuration + perElementDuration * (ownMax + peerMax))
+        // Time: blinding both sets, plus in an intersection-sum the value owner's encryptions
+        // (counted at the portable, non-IFMA cost on one core) and P1's per-group work.
+        var duration = baseDuration + perElementDuration * (ownMax + peerMax)
+        if let sum {
+            let owner = analysis.bounds(of: sum.valueOwner).max
+            duration += (sum.keyBits > 2048 ? perEncryption3072 : perEncryption2048) * owner
+            if sum.grouping != nil {
+                let p1 = analysis.setSize.first { $0.party != sum.valueOwner }?.max ?? 0
+                duration += perGroupDuration * min(p1, 100_000)
+            }
+        }
+        return SessionLimits(maxPeerBytes: fixedAllowance + records, maxRecordBytes: widest, maxDuration: duration)
     }
 }

@@ -65,14 +65,14 @@ enum DecimalParser {
         var value: Int64 = 0
         for c in whole {
             let (m, o1) = value.multipliedReportingOverflow(by: 10)
-            let (a, o2) = m.addingReportingOverflow(Int64(c.asciiValue! - 48))
+            let (a, o2) = m.addingReportingOverflow(Int64((c.asciiValue ?? 48) - 48))
             guard !o1, !o2 else { return nil }
             value = a
         }
         let padded = fraction + String(repeating: "0", count: scale - fraction.count)
         for c in padded {
             let (m, o1) = value.multipliedReportingOverflow(by: 10)
-            let (a, o2) = m.addingReportingOverflow(Int64(c.asciiValue! - 48))
+            let (a, o2) = m.addingReportingOverflow(Int64((c.asciiValue ?? 48) - 48))
             guard !o1, !o2 else { return nil }
             value = a
         }

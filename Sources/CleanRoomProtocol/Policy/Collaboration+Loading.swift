@@ -42,20 +42,22 @@ enum CollaborationParser {
 
     static func parse(_ root: FieldNode) throws -> Collaboration {
         let top = try root.mapping(allowed: ["collaboration", "parties", "analyses"], required: ["collaboration", "parties", "analyses"])
-        let name = try top["collaboration"]!.string()
-        let parties = try top["parties"]!.sequence().map(parseParty)
-        guard parties.count == 2 else { throw top["parties"]!.fail("exactly two parties are required, found \(parties.count)") }
-        guard parties[0].name != parties[1].name else { throw top["parties"]!.fail("the two parties must have different names") }
+        let name = try top.required("collaboration").string()
+        let parties = try top.required("parties").sequence().map(parseParty)
+        guard parties.count == 2 else { throw try top.required("parties").fail("exactly two parties are required, found \(parties.count)") }
+        guard parties[0].name != parties[1].name else {
+            throw try top.required("parties").fail("the two parties must have different names")
+        }
         guard parties[0].certificateSHA256 != parties[1].certificateSHA256 else {
-            throw top["parties"]!.fail("the two parties must have different certificates")
+            throw try top.required("parties").fail("the two parties must have different certificates")
         }
         let listeners = parties.filter { $0.listen != nil }
         guard listeners.count == 1 else {
-            throw top["parties"]!.fail("exactly one party must have 'listen: host:port' (found \(listeners.count))")
+            throw try top.required("parties").fail("exactly one party must have 'listen: host:port' (found \(listeners.count))")
         }
         let names = Set(parties.map(\.name))
-        let analysisNodes = try top["analyses"]!.sequence()
-        guard !analysisNodes.isEmpty else { throw top["analyses"]!.fail("at least one analysis is required") }
+        let analysisNodes = try top.required("analyses").sequence()
+        guard !analysisNodes.isEmpty else { throw try top.required("analyses").fail("at least one analysis is required") }
         var analyses: [Analysis] = []
         for node in analysisNodes {
             let a = try parseAnalysis(node, parties: names)
@@ -67,8 +69,8 @@ enum CollaborationParser {
 
     static func parseParty(_ node: FieldNode) throws -> Party {
         let m = try node.mapping(allowed: ["name", "certificate_sha256", "listen"], required: ["name", "certificate_sha256"])
-        let name = try partyName(m["name"]!)
-        let fpNode = m["certificate_sha256"]!
+        let name = try partyName(m.required("name"))
+        let fpNode = try m.required("certificate_sha256")
         let fp = try fpNode.string().lowercased().filter { $0 != ":" && $0 != " " }
         guard fp.utf8.count == 64, fp.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
             throw fpNode.fail("expected a SHA-256 fingerprint: 64 hex digits (colons allowed)")
@@ -99,45 +101,46 @@ enum CollaborationParser {
                 "min_group_size", "statistics", "key_bits",
             ],
             required: ["name", "kind", "join", "receivers", "min_intersection", "set_size"])
-        let name = try m["name"]!.string()
-        guard name.utf8.count <= 128 else { throw m["name"]!.fail("at most 128 bytes") }
-        guard let kind = AnalysisKind(rawValue: try m["kind"]!.string()) else {
-            throw m["kind"]!.fail("expected one of: \(AnalysisKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        let name = try m.required("name").string()
+        guard name.utf8.count <= 128 else { throw try m.required("name").fail("at most 128 bytes") }
+        guard let kind = AnalysisKind(rawValue: try m.required("kind").string()) else {
+            throw try m.required("kind").fail("expected one of: \(AnalysisKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         // join: { party: { column, normalize } } for both parties
         var join: [JoinColumn] = []
-        for (party, jn) in try m["join"]!.namedMapping() {
+        for (party, jn) in try m.required("join").namedMapping() {
             guard parties.contains(party) else { throw jn.fail("'\(party)' is not a party of this collaboration") }
             let jm = try jn.mapping(allowed: ["column", "normalize"], required: ["column", "normalize"])
-            guard let norm = Normalization(rawValue: try jm["normalize"]!.string()) else {
-                throw jm["normalize"]!.fail("expected one of: \(Normalization.allCases.map(\.rawValue).joined(separator: ", "))")
+            guard let norm = Normalization(rawValue: try jm.required("normalize").string()) else {
+                throw try jm.required("normalize").fail(
+                    "expected one of: \(Normalization.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            join.append(JoinColumn(party: party, column: try jm["column"]!.string(), normalize: norm))
+            join.append(JoinColumn(party: party, column: try jm.required("column").string(), normalize: norm))
         }
-        guard join.count == 2 else { throw m["join"]!.fail("give the join column of both parties") }
+        guard join.count == 2 else { throw try m.required("join").fail("give the join column of both parties") }
         let norms = Set(join.map(\.normalize))
         guard norms.count == 1 else {
-            throw m["join"]!.fail("both parties must normalise identifiers the same way, or nothing would match")
+            throw try m.required("join").fail("both parties must normalise identifiers the same way, or nothing would match")
         }
         var receivers: [String] = []
-        for r in try m["receivers"]!.sequence() {
+        for r in try m.required("receivers").sequence() {
             let p = try r.string()
             guard parties.contains(p) else { throw r.fail("receiver '\(p)' is not a party of this collaboration") }
             guard !receivers.contains(p) else { throw r.fail("receiver '\(p)' is listed twice") }
             receivers.append(p)
         }
-        guard !receivers.isEmpty else { throw m["receivers"]!.fail("at least one party must receive the result") }
-        let minIntersection = try m["min_intersection"]!.int(in: 1...maxSetSize)
+        guard !receivers.isEmpty else { throw try m.required("receivers").fail("at least one party must receive the result") }
+        let minIntersection = try m.required("min_intersection").int(in: 1...maxSetSize)
         var setSize: [SetSizeBounds] = []
-        for (party, sn) in try m["set_size"]!.namedMapping() {
+        for (party, sn) in try m.required("set_size").namedMapping() {
             guard parties.contains(party) else { throw sn.fail("'\(party)' is not a party of this collaboration") }
             let sm = try sn.mapping(allowed: ["min", "max"], required: ["min", "max"])
-            let lo = try sm["min"]!.int(in: 1...maxSetSize)
-            let hi = try sm["max"]!.int(in: 1...maxSetSize)
+            let lo = try sm.required("min").int(in: 1...maxSetSize)
+            let hi = try sm.required("max").int(in: 1...maxSetSize)
             guard lo <= hi else { throw sn.fail("min (\(lo)) is larger than max (\(hi))") }
             setSize.append(SetSizeBounds(party: party, min: lo, max: hi))
         }
-        guard setSize.count == 2 else { throw m["set_size"]!.fail("give min and max set size for both parties") }
+        guard setSize.count == 2 else { throw try m.required("set_size").fail("give min and max set size for both parties") }
         var badRows = BadRowPolicy.abort
         if let b = m["bad_rows"] {
             guard let v = BadRowPolicy(rawValue: try b.string()) else { throw b.fail("expected 'abort' or 'skip'") }

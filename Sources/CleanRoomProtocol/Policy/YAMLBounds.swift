@@ -22,57 +22,71 @@ enum YAMLBounds {
         var atLineStart = true
         var indent = 0
         var dashes = 0  // "- " block entries opened at the start of this line
-        var previous: UInt8 = 0x0A
+        // The last byte that was not a space or tab on this line (0x0A at its start, or after a
+        // block entry indicator): a quote, '&' or '*' starts a node only right after one of
+        // these, so "rock 'n roll" and "Sales & Marketing" stay plain text.
+        var lastSignificant: UInt8 = 0x0A
+        let nodeStarts: Set<UInt8> = [0x0A, UInt8(ascii: ":"), UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ",")]
         var i = 0
         func fail(_ problem: String) -> CleanRoomProtocolError {
             .invalidCollaboration(path: "(file) (line \(line))", problem: problem)
         }
         while i < bytes.count {
             let b = bytes[i]
-            defer {
-                previous = b
-                i += 1
-            }
+            i += 1
             if b == 0x0A {
                 line += 1
-                atLineStart = true
-                indent = 0
-                dashes = 0
+                if quote == nil {
+                    atLineStart = true
+                    indent = 0
+                    dashes = 0
+                    lastSignificant = 0x0A
+                }
                 continue
             }
             if let q = quote {
                 if b == UInt8(ascii: "\\") && q == UInt8(ascii: "\"") {
                     i += 1  // skip the escaped character
-                } else if b == q && q == UInt8(ascii: "'") && i + 1 < bytes.count && bytes[i + 1] == q {
+                } else if b == q && q == UInt8(ascii: "'") && i < bytes.count && bytes[i] == q {
                     i += 1  // '' inside single quotes is one quote
                 } else if b == q {
                     quote = nil
+                    lastSignificant = b
                 }
                 continue
             }
-            if atLineStart {
-                if b == 0x20 {
+            if b == 0x20 || b == 0x09 {
+                if atLineStart {
                     indent += 1
                     guard indent <= 2 * maxDepth else {
                         throw fail("indented more than \(2 * maxDepth) columns (nesting limit \(maxDepth))")
                     }
-                    continue
                 }
-                if (b == UInt8(ascii: "-") || b == UInt8(ascii: "?")) && i + 1 < bytes.count && bytes[i + 1] == 0x20 {
+                continue
+            }
+            if atLineStart || lastSignificant == 0x0A {
+                // A block entry ("- " or "? "): one more level, and a node may start after it.
+                if (b == UInt8(ascii: "-") || b == UInt8(ascii: "?")) && (i >= bytes.count || bytes[i] == 0x20 || bytes[i] == 0x0A) {
                     dashes += 1
                     guard indent / 2 + dashes + flow <= maxDepth else { throw fail("nested deeper than \(maxDepth) levels") }
-                    i += 1
+                    atLineStart = false
+                    lastSignificant = 0x0A
                     continue
                 }
-                atLineStart = false
             }
+            atLineStart = false
+            let startsNode = nodeStarts.contains(lastSignificant)
             switch b {
-            case UInt8(ascii: "#") where previous == 0x20 || previous == 0x09 || previous == 0x0A:
-                // A comment: skip to the end of the line.
-                while i + 1 < bytes.count && bytes[i + 1] != 0x0A { i += 1 }
+            case UInt8(ascii: "#"):
+                // A comment when it follows a space or starts the line: skip to the end of the line.
+                if i < 2 || bytes[i - 2] == 0x20 || bytes[i - 2] == 0x09 || bytes[i - 2] == 0x0A {
+                    while i < bytes.count && bytes[i] != 0x0A { i += 1 }
+                    continue
+                }
             case UInt8(ascii: "\""), UInt8(ascii: "'"):
-                if [0x20, 0x09, 0x0A, UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ","), UInt8(ascii: ":")].contains(previous) {
+                if startsNode {
                     quote = b
+                    continue
                 }
             case UInt8(ascii: "["), UInt8(ascii: "{"):
                 flow += 1
@@ -80,13 +94,11 @@ enum YAMLBounds {
             case UInt8(ascii: "]"), UInt8(ascii: "}"):
                 flow = max(0, flow - 1)
             case UInt8(ascii: "&"), UInt8(ascii: "*"):
-                // At the start of a node (not inside a plain word): an anchor or an alias.
-                if [0x20, 0x09, 0x0A, UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ",")].contains(previous) {
-                    throw fail("YAML anchors and aliases ('&name', '*name') are not allowed in a collaboration file")
-                }
+                if startsNode { throw fail("YAML anchors and aliases ('&name', '*name') are not allowed in a collaboration file") }
             default:
                 break
             }
+            lastSignificant = b
         }
     }
 }

@@ -171,7 +171,7 @@ struct ByteReader {
         return bytes[offset..<(offset + n)]
     }
 
-    mutating func u8(_ what: String) throws -> UInt8 { try take(1, what).first! }
+    mutating func u8(_ what: String) throws -> UInt8 { try take(1, what).first ?? 0 }
     mutating func u16(_ what: String) throws -> UInt16 {
         let b = try take(2, what)
         return UInt16(b[b.startIndex]) << 8 | UInt16(b[b.startIndex + 1])
