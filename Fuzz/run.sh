@@ -3,13 +3,14 @@
 # seeded from the golden transcripts (frames) and the bundled collaboration examples.
 # Usage: Fuzz/run.sh [SECONDS] [TARGET...]   (targets: FuzzFrames FuzzCollaboration FuzzSession)
 set -euo pipefail
+# lld links the instrumented executables (gold stops with an internal error on their debug info).
 cd "$(dirname "$0")"
 seconds=${1:-600}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(FuzzFrames FuzzCollaboration FuzzSession)
 swift build -c release --scratch-path .build-fuzz \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing -Xswiftc -use-ld=lld
 bin=.build-fuzz/release
 mkdir -p corpus/frames corpus/collaboration corpus/session crashes
 python3 seeds.py

@@ -8,6 +8,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 
 /// Everything the transport needs to know about this party and its peer.
 public struct TransportConfiguration: Sendable {
@@ -54,6 +55,68 @@ final class PinnedCertificateVerifier: @unchecked Sendable {
 
 typealias FrameChannel = NIOAsyncChannel<ByteBuffer, ByteBuffer>
 
+/// An accepted connection whose TLS handshake may still fail.
+struct PendingConnection: Sendable {
+    let channel: FrameChannel
+    let verifier: PinnedCertificateVerifier
+    /// Succeeds when the handshake completes (the pinned certificate was verified).
+    let handshake: EventLoopFuture<Void>
+}
+
+/// Completes its promise when the TLS handshake completes, or fails it when the connection errs or
+/// closes first (once either way).
+final class HandshakeWatcher: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    let promise: EventLoopPromise<Void>
+    private var completed = false  // touched on the channel's event loop only
+
+    init(promise: EventLoopPromise<Void>) { self.promise = promise }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted? = event as? TLSUserEvent, !completed {
+            completed = true
+            promise.succeed(())
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if !completed {
+            completed = true
+            promise.fail(error)
+        }
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !completed {
+            completed = true
+            promise.fail(ChannelError.eof)
+        }
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { fail(ChannelError.ioOnClosedChannel) }
+
+    /// Fails the promise unless it has completed (call on the channel's event loop).
+    func fail(_ error: Error) {
+        if !completed {
+            completed = true
+            promise.fail(error)
+        }
+    }
+}
+
+/// Why connections were refused, shared with the accept loop.
+final class Refusals: @unchecked Sendable {
+    private let lock = NSLock()
+    private var reasons: [String] = []
+    func add(_ reason: String) { lock.withLock { reasons.append(reason) } }
+    var count: Int { lock.withLock { reasons.count } }
+    var last: String? { lock.withLock { reasons.last } }
+}
+
 /// Opens the TLS connection to the peer, as the collaboration file says (listen or connect).
 enum PeerTransport {
     static func tlsContext(_ config: TransportConfiguration, server: Bool) throws -> NIOSSLContext {
@@ -87,21 +150,32 @@ enum PeerTransport {
         return try FrameChannel(wrappingChannelSynchronously: channel)
     }
 
-    /// Listens on `host:port`, accepts the first connection and runs `body` on it.
+    /// Listens on `host:port` and runs `body` on the first connection whose peer completes TLS
+    /// with the pinned certificate. Connections that fail the handshake (another certificate, no
+    /// TLS, silence for 10 s) are closed, reported on stderr and not counted as the session; up to
+    /// `maxRefusals` of them within the connect timeout.
     static func listen<R: Sendable>(
         host: String, port: Int, config: TransportConfiguration, group: EventLoopGroup,
         body: @escaping @Sendable (FrameChannel, PinnedCertificateVerifier) async throws -> R
     ) async throws -> R {
         let context = try tlsContext(config, server: true)
-        let verifier = PinnedCertificateVerifier(expected: config.peerFingerprint)
-        let server: NIOAsyncChannel<FrameChannel, Never>
+        let server: NIOAsyncChannel<PendingConnection, Never>
         do {
             server = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .bind(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try configure(
-                            channel, handler: NIOSSLServerHandler(context: context, customVerificationCallback: verifier.verify))
+                        // One verifier per connection, so a stranger's certificate cannot be
+                        // mistaken for the peer's.
+                        let verifier = PinnedCertificateVerifier(expected: config.peerFingerprint)
+                        let watcher = HandshakeWatcher(promise: channel.eventLoop.makePromise())
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLServerHandler(context: context, customVerificationCallback: verifier.verify))
+                        try channel.pipeline.syncOperations.addHandler(watcher)
+                        // A connection that never finishes the handshake is refused after 10 s.
+                        channel.eventLoop.scheduleTask(in: .seconds(10)) { watcher.fail(ChannelError.connectTimeout(.seconds(10))) }
+                        let frames = try FrameChannel(wrappingChannelSynchronously: channel)
+                        return PendingConnection(channel: frames, verifier: verifier, handshake: watcher.promise.futureResult)
                     }
                 }
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
@@ -109,17 +183,40 @@ enum PeerTransport {
         } catch {
             throw RunnerError(.listen, "cannot listen on \(host):\(port): \(error)")
         }
+        let refusals = Refusals()
         return try await server.executeThenClose { connections in
-            let accepted = try await withTimeout(config.connectTimeout) {
+            let accepted = try await withTimeout(config.connectTimeout) { () async throws -> PendingConnection? in
                 var it = connections.makeAsyncIterator()
-                return try await it.next()
+                while let pending = try await it.next() {
+                    // Completes within 10 s either way (the watcher's own timer).
+                    if (try? await pending.handshake.get()) != nil { return pending }
+                    let reason =
+                        pending.verifier.seen.map {
+                            "a peer presented certificate \($0); the collaboration file pins \(config.peerFingerprint)"
+                        }
+                        ?? "a connection did not complete the TLS handshake"
+                    refusals.add(reason)
+                    FileHandle.standardError.write(Data("cleanroom: refused a connection: \(reason)\n".utf8))
+                    try? await pending.channel.channel.close()
+                    guard refusals.count < maxRefusals else { return nil }
+                }
+                return nil
             }
-            guard let channel = accepted ?? nil else {
+            guard let pending = accepted ?? nil else {
+                if let last = refusals.last {
+                    throw RunnerError(
+                        .tls,
+                        "no peer with the pinned certificate connected to \(host):\(port) within \(config.connectTimeout); refused \(refusals.count) connection(s), the last: \(last)"
+                    )
+                }
                 throw RunnerError(.listen, "no peer connected to \(host):\(port) within \(config.connectTimeout)")
             }
-            return try await body(channel, verifier)
+            return try await body(pending.channel, pending.verifier)
         }
     }
+
+    /// Connections that may fail the handshake before the listener gives up.
+    static let maxRefusals = 16
 
     /// Connects to `host:port`, retrying with backoff while the peer is not up yet, then runs `body`.
     static func connect<R: Sendable>(
@@ -160,6 +257,8 @@ enum PeerTransport {
     static func isRetryable(_ error: Error) -> Bool {
         if let io = error as? IOError { return [ECONNREFUSED, ECONNRESET, ENETUNREACH, EHOSTUNREACH, ETIMEDOUT].contains(io.errnoCode) }
         if error is ChannelError { return true }
+        // Host-name connects report refusals per address inside NIOConnectionError.
+        if let e = error as? NIOConnectionError { return e.connectionErrors.allSatisfy { isRetryable($0.error) } && !e.connectionErrors.isEmpty }
         let text = "\(error)"
         return text.contains("connectTimeout") || text.contains("Connection refused") || text.contains("connection reset")
     }

@@ -1,9 +1,11 @@
 // Fuzz target: a collaboration file, which may come from the counterparty. The loader must answer
 // every input with a model or a typed error; a loaded model must encode and hash.
+import CFuzzer
+import Foundation
 import CleanRoomProtocol
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzCollaboration(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzCollaboration(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data = bytes else { return 0 }
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     if let c = try? Collaboration(yaml: text) {
         _ = try? c.digest()
@@ -11,3 +13,7 @@ public func fuzzCollaboration(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
     }
     return 0
 }
+
+var arguments = CommandLine.argc
+var vector: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&arguments, &vector, fuzzCollaboration))

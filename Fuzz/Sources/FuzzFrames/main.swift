@@ -1,12 +1,14 @@
 // Fuzz target: a byte stream from the peer. Splits it into frames with the decoder every transport
 // uses, then runs every message decoder on every frame, at the widths and limits sessions use.
 // Any outcome but a typed error or a value is a bug (a trap, an ASan report).
+import CFuzzer
+import Foundation
 import CleanRoomCrypto
 
 @testable import CleanRoomProtocol
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzFrames(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzFrames(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data = bytes else { return 0 }
     var decoder = FrameDecoder(maxPayloadBytes: 1 << 20)
     decoder.append(UnsafeBufferPointer(start: data, count: size))
     while let frame = try? decoder.next() {
@@ -26,3 +28,7 @@ public func fuzzFrames(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     return 0
 }
+
+var arguments = CommandLine.argc
+var vector: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&arguments, &vector, fuzzFrames))

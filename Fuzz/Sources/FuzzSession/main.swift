@@ -6,6 +6,7 @@
 // is a byte stream split into frames as the transport splits it. After every frame the session's
 // outbound frames are drained, as the runner does. A session may fail with a typed error; it must
 // never trap, and once failed it must send nothing more.
+import CFuzzer
 import Foundation
 
 @testable import CleanRoomProtocol
@@ -43,8 +44,8 @@ let sessions: [TranscriptSession] = {
     return out
 }()
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzSession(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzSession(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data = bytes else { return 0 }
     guard size > 0 else { return 0 }
     let s = sessions[Int(data[0]) % sessions.count]
     guard let random = try? SeededRandom(seed: s.seed),
@@ -66,3 +67,7 @@ public func fuzzSession(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     return 0
 }
+
+var arguments = CommandLine.argc
+var vector: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&arguments, &vector, fuzzSession))

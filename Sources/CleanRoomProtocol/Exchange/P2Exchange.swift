@@ -6,8 +6,9 @@
 // Thread safety: not thread-safe; one session drives it from one task.
 import CleanRoomCrypto
 
-/// P2's exchange, generic over the kind's strategy and the element store.
-final class P2Exchange<Strategy: P2Strategy, Store: ElementStore>: RoleExchange {
+/// P2's exchange, generic over the kind's strategy. (P2 keeps no list to match: only P1's keys
+/// for the duplicate check.)
+final class P2Exchange<Strategy: P2Strategy>: RoleExchange {
     private let context: SessionContext
     private let strategy: Strategy
     private let blinder: Blinder
@@ -23,8 +24,8 @@ final class P2Exchange<Strategy: P2Strategy, Store: ElementStore>: RoleExchange 
     private var nonce: [UInt8] = []
     private var peerCount = 0
     private var peerReceived = 0
-    /// P1's elements as re-blinded, for the duplicate check.
-    private var peerKeys = Store()
+    /// P1's elements as re-blinded, for the duplicate check (keys only: 16 bytes each).
+    private var peerKeys: [ElementKey] = []
     /// P1's records, re-blinded, held until all arrived (when returned shuffled).
     private var held: [UInt8] = []
     /// P2_ELEMENTS position → own identifier.
@@ -61,7 +62,7 @@ final class P2Exchange<Strategy: P2Strategy, Store: ElementStore>: RoleExchange 
             peerCount = count
             try strategy.acceptSetSize(message)
             phase = .exchanging
-            peerKeys.reserve(peerCount)
+            peerKeys.reserveCapacity(peerCount)
             if !strategy.returnsInOrder { held.reserveCapacity(peerCount * peerWidth) }
             if !strategy.sendsOwnAfterPeer { try sendOwnElements(&outbox) }
         case (.exchanging, .p1Elements):
@@ -81,7 +82,7 @@ final class P2Exchange<Strategy: P2Strategy, Store: ElementStore>: RoleExchange 
     func wipe() {
         blinder.wipe()
         strategy.wipe()
-        peerKeys.removeAll()
+        peerKeys = []
         held = []
     }
 
@@ -112,7 +113,7 @@ final class P2Exchange<Strategy: P2Strategy, Store: ElementStore>: RoleExchange 
         try blinder.reblind(records: &batch.records, count: batch.count, width: width, context: "P1_ELEMENTS")
         // Re-blinding is injective on honest elements, so duplicates show in the outputs too
         // (and so do aliases that differ by a small-order point).
-        for k in 0..<batch.count { peerKeys.append(ElementKey(batch.records, at: width * k), position: Int32(peerReceived + k)) }
+        for k in 0..<batch.count { peerKeys.append(ElementKey(batch.records, at: width * k)) }
         try strategy.rerandomizeTags(&batch.records, count: batch.count, width: width)
         peerReceived += batch.count
         if strategy.returnsInOrder {
@@ -121,8 +122,11 @@ final class P2Exchange<Strategy: P2Strategy, Store: ElementStore>: RoleExchange 
             held += batch.records
         }
         guard peerReceived == peerCount else { return }
-        guard peerKeys.seal() else { throw CleanRoomProtocolError.duplicateBlindedElement(message: "P1_ELEMENTS") }
-        peerKeys.removeAll()
+        peerKeys.sort()
+        guard !zip(peerKeys, peerKeys.dropFirst()).contains(where: { $0 == $1 }) else {
+            throw CleanRoomProtocolError.duplicateBlindedElement(message: "P1_ELEMENTS")
+        }
+        peerKeys = []
         if !strategy.returnsInOrder {
             // P1 must not learn which of its elements matched: its set goes back shuffled.
             try held.withUnsafeMutableBytes { try SecureRandom.shuffle(records: $0, width: width, using: context.random) }

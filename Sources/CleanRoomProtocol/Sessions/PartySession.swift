@@ -131,16 +131,16 @@ public final class PartySession: SessionDriving {
         case (.cardinality, .p1):
             return P1Exchange<CardinalityP1, Store>(context: c, strategy: CardinalityP1(context: c), blinder: blinder)
         case (.cardinality, .p2):
-            return P2Exchange<CardinalityP2, Store>(context: c, strategy: CardinalityP2(context: c), blinder: blinder)
+            return P2Exchange<CardinalityP2>(context: c, strategy: CardinalityP2(context: c), blinder: blinder)
         case (.intersection, .p1):
             return P1Exchange<IntersectionP1, Store>(context: c, strategy: IntersectionP1(context: c), blinder: blinder)
         case (.intersection, .p2):
-            return P2Exchange<IntersectionP2, Store>(context: c, strategy: IntersectionP2(context: c), blinder: blinder)
+            return P2Exchange<IntersectionP2>(context: c, strategy: IntersectionP2(context: c), blinder: blinder)
         case (.intersectionSum(let spec), .p1):
             return P1Exchange<IntersectionSumP1, Store>(
                 context: c, strategy: IntersectionSumP1(context: c, spec: spec), blinder: blinder)
         case (.intersectionSum(let spec), .p2):
-            return P2Exchange<IntersectionSumP2, Store>(
+            return P2Exchange<IntersectionSumP2>(
                 context: c, strategy: IntersectionSumP2(context: c, spec: spec), blinder: blinder)
         }
     }
