@@ -258,7 +258,9 @@ enum PeerTransport {
         if let io = error as? IOError { return [ECONNREFUSED, ECONNRESET, ENETUNREACH, EHOSTUNREACH, ETIMEDOUT].contains(io.errnoCode) }
         if error is ChannelError { return true }
         // Host-name connects report refusals per address inside NIOConnectionError.
-        if let e = error as? NIOConnectionError { return e.connectionErrors.allSatisfy { isRetryable($0.error) } && !e.connectionErrors.isEmpty }
+        if let e = error as? NIOConnectionError {
+            return e.connectionErrors.allSatisfy { isRetryable($0.error) } && !e.connectionErrors.isEmpty
+        }
         let text = "\(error)"
         return text.contains("connectTimeout") || text.contains("Connection refused") || text.contains("connection reset")
     }

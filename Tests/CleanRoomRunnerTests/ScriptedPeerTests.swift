@@ -37,11 +37,17 @@ extension TwoProcessTests {
                 connectTimeout: .seconds(20))
             let done = ScriptDone()
             let started = ContinuousClock.now
+            let connected = ScriptDone()
             let peer = Task {
-                try? await PeerTransport.connect(
-                    host: "127.0.0.1", port: w.port, config: config, group: MultiThreadedEventLoopGroup.singleton
-                ) { channel, _ in
-                    try await channel.executeThenClose { inbound, outbound in try await script(inbound, outbound) }
+                // The advertiser may not listen yet: try again until a connection reaches the script.
+                for _ in 0..<40 where !connected.value && ad.process.isRunning {
+                    try? await PeerTransport.connect(
+                        host: "127.0.0.1", port: w.port, config: config, group: MultiThreadedEventLoopGroup.singleton
+                    ) { channel, _ in
+                        connected.set()
+                        try await channel.executeThenClose { inbound, outbound in try await script(inbound, outbound) }
+                    }
+                    if !connected.value { try? await Task.sleep(for: .milliseconds(250)) }
                 }
                 done.set()
             }

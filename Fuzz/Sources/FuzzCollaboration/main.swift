@@ -1,8 +1,8 @@
 // Fuzz target: a collaboration file, which may come from the counterparty. The loader must answer
 // every input with a model or a typed error; a loaded model must encode and hash.
 import CFuzzer
-import Foundation
 import CleanRoomProtocol
+import Foundation
 
 func fuzzCollaboration(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let data = bytes else { return 0 }

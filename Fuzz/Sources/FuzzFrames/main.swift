@@ -2,8 +2,8 @@
 // uses, then runs every message decoder on every frame, at the widths and limits sessions use.
 // Any outcome but a typed error or a value is a bug (a trap, an ASan report).
 import CFuzzer
-import Foundation
 import CleanRoomCrypto
+import Foundation
 
 @testable import CleanRoomProtocol
 

@@ -1,4 +1,3 @@
-@_spi(Deterministic) import CleanRoomCrypto
 // Fuzz target: one party's session fed an arbitrary sequence of frames from its peer. The sessions
 // are those of the golden transcripts (Vectors/transcripts.json: same collaboration, data and
 // seeded randomness), so a seed made of the peer's recorded frames drives a session to its end and
@@ -7,6 +6,7 @@
 // outbound frames are drained, as the runner does. A session may fail with a typed error; it must
 // never trap, and once failed it must send nothing more.
 import CFuzzer
+@_spi(Deterministic) import CleanRoomCrypto
 import Foundation
 
 @testable import CleanRoomProtocol

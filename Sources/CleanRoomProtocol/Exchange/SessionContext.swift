@@ -12,10 +12,8 @@ struct SessionContext {
     let digest: [UInt8]
     let random: AnyRandomSource
     let prepared: PreparedSet
-    /// The reference a result names each input row by (CSV line numbers), kept only where a
-    /// result names rows.
-    let rowReferences: [Int]
-    let inputRows: Int
+    /// Rows the source gave.
+    var inputRows: Int { prepared.inputRows }
     let batchSize: Int
     let parallelism: Int
 
@@ -46,7 +44,7 @@ struct SessionContext {
     }
 
     /// The CSV references of every input row that carried identifier `i`.
-    func rowReferences(ofIdentifier i: Int) -> [Int] { prepared.rows(of: i).map { rowReferences[$0] } }
+    func rowReferences(ofIdentifier i: Int) -> [Int] { prepared.rows(of: i).map { prepared.references[$0] } }
 }
 
 /// The HELLO and SET_SIZE steps.

@@ -28,24 +28,57 @@ extension Analysis {
 }
 
 enum InputPreparation {
-    static func prepare(_ table: some PartyData, party: String, analysis: Analysis) throws -> PreparedSet {
+    /// Prepares the rows of `source`, batch by batch.
+    /// - Parameter keepReferences: keep every row's reference (results that name rows need them).
+    static func prepare(
+        _ source: inout some RowSource, party: String, analysis: Analysis, keepReferences: Bool
+    ) throws -> PreparedSet {
         let join = analysis.joinColumn(of: party)
-        let idColumn = try table.columnIndex(join.column)
         let columns = analysis.requiredColumns(of: party)
+        let header = source.columns
+        func columnIndex(_ name: String) throws -> Int {
+            guard let i = header.firstIndex(of: name) else { throw CleanRoomProtocolError.missingColumn(column: name, available: header) }
+            return i
+        }
+        let idColumn = try columnIndex(join.column)
         let groupName = columns.group
-        let groupColumn = try groupName.map { try table.columnIndex($0) }
+        let groupColumn = try groupName.map { try columnIndex($0) }
         let valueColumns = columns.values
-        let valueIndices = try valueColumns.map { try table.columnIndex($0.name) }
-        var index = IdentifierIndex(expected: table.rowCount)
+        let valueIndices = try valueColumns.map { try columnIndex($0.name) }
+        let expected = source.expectedRows ?? 0
+        var index = IdentifierIndex(expected: expected)
         var set = PreparedSet()
-        set.firstRow.reserveCapacity(table.rowCount)
-        set.identifiers.reserve(count: table.rowCount, bytes: table.totalBytes(column: idColumn))
-        set.slotValues.reserveCapacity(table.rowCount * (valueColumns.isEmpty ? 0 : valueColumns.count + 1))
+        set.firstRow.reserveCapacity(expected)
+        set.identifiers.reserve(count: expected, bytes: source.expectedBytes(column: idColumn) ?? 0)
+        set.slotValues.reserveCapacity(expected * (valueColumns.isEmpty ? 0 : valueColumns.count + 1))
+        // References are kept where a result names rows, and where an error message names an
+        // earlier row (a grouped party's conflicting duplicates).
+        let references = keepReferences || groupColumn != nil
+        if references { set.references.reserveCapacity(expected) }
         var groupIndex: [String: UInt32] = [:]
         var rowValues = [UInt64](repeating: 0, count: valueColumns.count)
         set.slotWidth = valueColumns.isEmpty ? 0 : valueColumns.count + 1
+        var base = 0  // rows of the batches before this one
+        while let table = try source.nextBatch() {
+            try prepare(
+                batch: table, base: base, into: &set, index: &index, groupIndex: &groupIndex, rowValues: &rowValues,
+                join: join, idColumn: idColumn, groupName: groupName, groupColumn: groupColumn, valueColumns: valueColumns,
+                valueIndices: valueIndices, references: references, badRows: analysis.badRows)
+            base += table.rowCount
+        }
+        set.inputRows = base
+        return set
+    }
+
+    /// Prepares one batch whose first row is row `base` of the source.
+    private static func prepare(
+        batch table: some PartyData, base: Int, into set: inout PreparedSet, index: inout IdentifierIndex,
+        groupIndex: inout [String: UInt32], rowValues: inout [UInt64], join: JoinColumn, idColumn: Int, groupName: String?,
+        groupColumn: Int?, valueColumns: [ValueColumn], valueIndices: [Int], references: Bool, badRows: BadRowPolicy
+    ) throws {
         for r in 0..<table.rowCount {
             let rowNumber = table.rowNumber(r)
+            if references { set.references.append(rowNumber) }
             do {
                 guard table.cellCount(r) == table.columns.count else {
                     throw CleanRoomProtocolError.invalidRow(
@@ -93,7 +126,7 @@ enum InputPreparation {
                     if groupColumn != nil && set.groupLabels[Int(set.groupOf[existing])] != label {
                         throw CleanRoomProtocolError.invalidRow(
                             row: rowNumber, column: groupName ?? "",
-                            problem: "identifier repeats row \(table.rowNumber(Int(set.firstRow[existing]))) with a different group")
+                            problem: "identifier repeats row \(set.references[Int(set.firstRow[existing])]) with a different group")
                     }
                     if !valueColumns.isEmpty {
                         // Computed in full before anything is stored, so a failing row changes nothing.
@@ -109,7 +142,7 @@ enum InputPreparation {
                         updated[valueColumns.count] += 1
                         set.slotValues.replaceSubrange((existing * set.slotWidth)..<((existing + 1) * set.slotWidth), with: updated)
                     }
-                    set.moreRows[Int32(existing), default: []].append(Int32(r))
+                    set.moreRows[Int32(existing), default: []].append(Int32(base + r))
                 } else {
                     // The one step here that can fail comes first, so a skipped row adds nothing.
                     try set.identifiers.append(id)
@@ -126,7 +159,7 @@ enum InputPreparation {
                         }
                         set.groupOf.append(group)
                     }
-                    set.firstRow.append(Int32(r))
+                    set.firstRow.append(Int32(base + r))
                     if !valueColumns.isEmpty {
                         set.slotValues.append(contentsOf: rowValues)
                         set.slotValues.append(1)
@@ -134,10 +167,9 @@ enum InputPreparation {
                 }
                 set.usedRows += 1
             } catch let error as CleanRoomProtocolError {
-                guard analysis.badRows == .skip else { throw error }
+                guard badRows == .skip else { throw error }
                 set.skippedRows += 1
             }
         }
-        return set
     }
 }

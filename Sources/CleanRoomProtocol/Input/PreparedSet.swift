@@ -45,6 +45,11 @@ struct PreparedSet {
 
     /// The slot values of identifier `i`.
     func slots(of i: Int) -> [UInt64] { Array(slotValues[(i * slotWidth)..<((i + 1) * slotWidth)]) }
+    /// Each input row's reference (its `rowNumber`), kept only where a result or an error message
+    /// names rows.
+    var references: [Int] = []
+    /// Rows the source gave.
+    var inputRows = 0
     /// Number of input rows used (after skipping bad rows).
     var usedRows = 0
     /// Rows skipped under `bad_rows: skip`.

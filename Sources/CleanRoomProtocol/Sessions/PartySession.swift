@@ -83,7 +83,7 @@ public final class PartySession: SessionDriving {
     }
     private var lifecycle = Lifecycle.new
 
-    /// Prepares a session for `party` running the analysis `analysisName`.
+    /// Prepares a session for `party` running the analysis `analysisName` on a whole table.
     /// - Parameters:
     ///   - input: this party's rows.
     ///   - random: randomness for keys, shuffles and nonces; sessions use OpenSSL's DRBG.
@@ -93,8 +93,23 @@ public final class PartySession: SessionDriving {
     ///     cores). Transcript replays use 1, so that a seeded source is drawn in a fixed order.
     /// - Throws: `unknownAnalysis`, `unknownParty`, `missingColumn`, `invalidRow`,
     ///   `setSizeOutOfPolicy` (own set outside the policy: nothing is sent).
-    public init(
+    public convenience init(
         collaboration: Collaboration, analysis analysisName: String, party: String, input: some PartyData,
+        random: any RandomSource = SecureRandom.system, batchSize: Int = 16_384,
+        parallelism: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) throws {
+        var source = TableSource(input)
+        try self.init(
+            collaboration: collaboration, analysis: analysisName, party: party, source: &source, random: random, batchSize: batchSize,
+            parallelism: parallelism)
+    }
+
+    /// Prepares a session for `party` running the analysis `analysisName`, reading its rows from
+    /// `source` batch by batch (only the prepared set is kept).
+    /// - Parameters: as the table initializer; `source` is read to its end.
+    /// - Throws: as the table initializer, and the source's own errors.
+    public init(
+        collaboration: Collaboration, analysis analysisName: String, party: String, source: inout some RowSource,
         random: any RandomSource = SecureRandom.system, batchSize: Int = 16_384,
         parallelism: Int = ProcessInfo.processInfo.activeProcessorCount
     ) throws {
@@ -107,7 +122,8 @@ public final class PartySession: SessionDriving {
         self.role = analysis.role(of: party, in: collaboration)
         self.digest = try collaboration.digest()
         self.random = AnyRandomSource(random)
-        prepared = try InputPreparation.prepare(input, party: party, analysis: analysis)
+        // Row references are kept only where a result names rows.
+        prepared = try InputPreparation.prepare(&source, party: party, analysis: analysis, keepReferences: analysis.kind == .intersection)
         let bounds = analysis.bounds(of: party)
         guard prepared.identifiers.count >= bounds.min, prepared.usedRows <= bounds.max else {
             throw CleanRoomProtocolError.setSizeOutOfPolicy(
@@ -116,9 +132,7 @@ public final class PartySession: SessionDriving {
         }
         let context = SessionContext(
             analysis: analysis, party: party, peer: peer, role: role, digest: digest, random: self.random, prepared: prepared,
-            // Row references are kept only where a result names rows.
-            rowReferences: analysis.kind == .intersection ? (0..<input.rowCount).map(input.rowNumber) : [],
-            inputRows: input.rowCount, batchSize: batchSize, parallelism: max(1, parallelism))
+            batchSize: batchSize, parallelism: max(1, parallelism))
         blinder = try Blinder(using: self.random, parallelism: max(1, parallelism))
         exchange = Self.makeExchange(context, blinder: blinder)
     }
