@@ -58,10 +58,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Runs the JSON test vectors in Vectors/ (schema in Vectors/README.md).
+        // Runs the cryptographic JSON test vectors in Vectors/ (schema in Vectors/README.md), with
+        // nothing above CleanRoomCrypto.
+        .target(
+            name: "CleanRoomCryptoVectors",
+            dependencies: ["CleanRoomCrypto"]
+        ),
+        // Runs every vector file: the cryptographic kinds and the golden session transcripts.
         .target(
             name: "CleanRoomVectors",
-            dependencies: ["CleanRoomCrypto", "CleanRoomProtocol"]
+            dependencies: ["CleanRoomCryptoVectors", "CleanRoomCrypto", "CleanRoomProtocol"]
         ),
         // Developer tool that writes the golden transcripts in Vectors/ (not shipped in the CLI).
         .executableTarget(
@@ -74,6 +80,7 @@ let package = Package(
                 "CleanRoomCrypto",
                 "CleanRoomProtocol",
                 "CleanRoomRunner",
+                "CleanRoomCryptoVectors",
                 "CleanRoomVectors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -85,11 +92,12 @@ let package = Package(
         ),
         .testTarget(
             name: "CleanRoomProtocolTests",
-            dependencies: ["CleanRoomProtocol", "CleanRoomCrypto", "CleanRoomVectors"]
+            dependencies: ["CleanRoomProtocol", "CleanRoomCrypto", "CleanRoomCryptoVectors", "CleanRoomVectors"]
         ),
+        // Nothing above CleanRoomCrypto: the transcript vectors are tested with the protocol.
         .testTarget(
             name: "CleanRoomCryptoTests",
-            dependencies: ["CleanRoomCrypto", "CleanRoomVectors"]
+            dependencies: ["CleanRoomCrypto", "CleanRoomCryptoVectors"]
         ),
     ]
 )

@@ -2,6 +2,7 @@
 // Golden session transcripts: a whole two-party session replayed with seeded randomness, so a
 // second implementation of the protocol can check itself byte for byte. Seeded randomness is SPI
 // (`Deterministic`) and reachable only from here and the tests, never from a normal `cleanroom run`.
+import CleanRoomCryptoVectors
 import CleanRoomProtocol
 import Foundation
 

@@ -1,6 +1,7 @@
 // `cleanroom vectors`: checks the implementation against the JSON test vectors.
 import ArgumentParser
 import CleanRoomCrypto
+import CleanRoomCryptoVectors
 import CleanRoomVectors
 import Foundation
 

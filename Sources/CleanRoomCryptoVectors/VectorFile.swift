@@ -1,4 +1,5 @@
-// The CleanRoom test-vector schema ("cleanroom-vectors/v1"), documented in Vectors/README.md.
+// The CleanRoom test-vector schema ("cleanroom-vectors/v1"), documented in Vectors/README.md: the
+// envelope every file shares and the cases of the cryptographic kinds.
 import Foundation
 
 /// The envelope shared by every vector file.
@@ -66,10 +67,12 @@ struct PaillierCase: Decodable {
     let reason: String?
 }
 
-struct CasesFile<Case: Decodable>: Decodable { let cases: [Case] }
+/// A file whose cases share one shape (every kind but `paillier`, which also lists its keys).
+package struct CasesFile<Case: Decodable>: Decodable { package let cases: [Case] }
 struct PaillierFile: Decodable { let keys: [String: PaillierKeyHex]; let cases: [PaillierCase] }
 
 /// A vector file could not be parsed or names something unknown.
-struct VectorParseError: Error, CustomStringConvertible {
-    let description: String
+package struct VectorParseError: Error, CustomStringConvertible {
+    package let description: String
+    package init(description: String) { self.description = description }
 }

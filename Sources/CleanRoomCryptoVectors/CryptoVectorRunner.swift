@@ -1,0 +1,205 @@
+// The cryptographic kinds of vector file: expand_message_xmd, hash_to_curve, x25519 and paillier,
+// each checked against CleanRoomCrypto alone.
+import CleanRoomCrypto
+import Foundation
+
+/// Verifies the cryptographic vector files (Vectors/README.md).
+public enum CryptoVectorRunner {
+    /// The runner of each cryptographic kind, by the `kind` named in the file.
+    public static let kinds: [String: VectorKindRunner] = [
+        "expand_message_xmd": { data in
+            try JSONDecoder().decode(CasesFile<ExpandCase>.self, from: data).cases.map { ($0.id, CryptoVectorRunner.check($0)) }
+        },
+        "hash_to_curve": { data in
+            try JSONDecoder().decode(CasesFile<HashToCurveCase>.self, from: data).cases.map { ($0.id, CryptoVectorRunner.check($0)) }
+        },
+        "x25519": { data in
+            try JSONDecoder().decode(CasesFile<X25519Case>.self, from: data).cases.map { ($0.id, CryptoVectorRunner.check($0)) }
+        },
+        "paillier": { data in try CryptoVectorRunner.checkPaillier(JSONDecoder().decode(PaillierFile.self, from: data)) },
+    ]
+
+    /// Every `*.json` file in `directory`, sorted by name; a file of another kind fails.
+    /// - Throws: when the folder cannot be listed.
+    public static func verify(directory: URL) throws -> [VectorFileResult] {
+        try VectorFileRunner.verify(directory: directory, kinds: kinds)
+    }
+
+    /// Verifies one file; a file of another kind fails.
+    public static func verify(file: URL) -> VectorFileResult { VectorFileRunner.verify(file: file, kinds: kinds) }
+
+    // MARK: Field helpers
+
+    static func bytes(text: String?, hex: String?, field: String) throws -> [UInt8] {
+        if let hex {
+            guard let b = Hex.decode(hex) else { throw VectorParseError(description: "\(field)_hex is not hex") }
+            return b
+        }
+        guard let text else { throw VectorParseError(description: "missing \(field) or \(field)_hex") }
+        return Array(text.utf8)
+    }
+
+    static func hexBytes(_ s: String, _ field: String) throws -> [UInt8] {
+        guard let b = Hex.decode(s) else { throw VectorParseError(description: "\(field) is not hex") }
+        return b
+    }
+
+    /// A big-endian hex field element as 32 little-endian bytes.
+    static func fieldLE(_ s: String, _ field: String) throws -> [UInt8] {
+        guard let v = BigInteger(hex: s), v.signum >= 0, v.bitWidth <= 256 else {
+            throw VectorParseError(description: "\(field) is not a 256-bit hex integer")
+        }
+        return Array(try v.bigEndianBytes(width: 32).reversed())
+    }
+
+    // MARK: Kinds
+
+    static func check(_ c: ExpandCase) -> String? {
+        do {
+            guard let hash = XMDHash(rawValue: c.hash) else { return "unknown hash '\(c.hash)'" }
+            let dst = try bytes(text: c.dst, hex: c.dst_hex, field: "dst")
+            let msg = try bytes(text: c.msg, hex: c.msg_hex, field: "msg")
+            let expected = try hexBytes(c.uniform_bytes, "uniform_bytes")
+            let got = try ExpandMessageXMD(hash: hash, dst: dst).expand(msg, length: c.len_in_bytes)
+            return got == expected ? nil : "uniform_bytes differ: got \(Hex.encode(got))"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    static func check(_ c: HashToCurveCase) -> String? {
+        do {
+            guard c.suite == HashToCurve25519.suite else { return "unsupported suite '\(c.suite)'" }
+            guard c.u.count == 2 else { return "u must hold two field elements" }
+            let dst = try bytes(text: c.dst, hex: c.dst_hex, field: "dst")
+            let msg = try bytes(text: c.msg, hex: c.msg_hex, field: "msg")
+            let h = try HashToCurve25519(dst: dst)
+            var problems = [String]()
+            let (u0, u1) = try h.hashToField(msg)
+            if u0 != (try fieldLE(c.u[0], "u[0]")) { problems.append("u[0] differs") }
+            if u1 != (try fieldLE(c.u[1], "u[1]")) { problems.append("u[1] differs") }
+            for (name, u, point) in [("Q0", u0, c.Q0), ("Q1", u1, c.Q1)] {
+                let q = try h.mapToCurve(fieldElement: u)
+                let (x, y) = (try fieldLE(point.x, "\(name).x"), try fieldLE(point.y, "\(name).y"))
+                if q.u != x || q.v != y {
+                    problems.append("\(name) differs")
+                }
+            }
+            let p = try h.hashToCurve(msg)
+            let (px, py) = (try fieldLE(c.P.x, "P.x"), try fieldLE(c.P.y, "P.y"))
+            if p.u != px || p.v != py { problems.append("P differs") }
+            let fast = try h.hashToU(msg)
+            if fast != p.u { problems.append("hashToU differs from P.x") }
+            if let encoded = c.encoded, fast != (try hexBytes(encoded, "encoded")) { problems.append("encoded differs") }
+            return problems.isEmpty ? nil : problems.joined(separator: "; ")
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    static func check(_ c: X25519Case) -> String? {
+        do {
+            // CleanRoom's rule (Vectors/README.md): reject invalid cases and all-zero outputs.
+            let shared = try hexBytes(c.shared, "shared")
+            guard ["valid", "acceptable", "invalid"].contains(c.result) else { return "unknown result '\(c.result)'" }
+            let mustReject = c.result == "invalid" || (shared.count == 32 && shared.allSatisfy { $0 == 0 })
+            let ruleExpected = mustReject ? "reject" : "shared"
+            guard c.expected == ruleExpected else { return "expected '\(c.expected)' contradicts the rule ('\(ruleExpected)')" }
+            if shared.allSatisfy({ $0 == 0 }) != c.flags.contains("ZeroSharedSecret") && c.result != "invalid" {
+                return "flag ZeroSharedSecret does not match the shared value"
+            }
+            let scalar = try hexBytes(c.private, "private")
+            if let iterations = c.iterations {
+                var k = scalar, u = scalar
+                for _ in 0..<iterations {
+                    let next = try BlindingKey(privateScalar: k).blind(u)
+                    u = k
+                    k = next
+                }
+                return k == shared ? nil : "after \(iterations) iterations got \(Hex.encode(k))"
+            }
+            let peer = try hexBytes(c.public, "public")
+            do {
+                let got = try BlindingKey(privateScalar: scalar).blind(peer)
+                if mustReject { return "accepted, expected rejection (got \(Hex.encode(got)))" }
+                return got == shared ? nil : "got \(Hex.encode(got))"
+            } catch let error as CleanRoomCryptoError {
+                if mustReject {
+                    if case .lowOrderPoint = error { return nil }
+                    if c.result == "invalid", case .wrongLength = error { return nil }
+                    return "rejected with an unexpected error: \(error)"
+                }
+                return "rejected: \(error)"
+            }
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    static func checkPaillier(_ file: PaillierFile) throws -> [(String, String?)] {
+        var keys = [String: PaillierPrivateKey]()
+        for (name, k) in file.keys {
+            guard let p = BigInteger(hex: k.p), let q = BigInteger(hex: k.q) else {
+                throw VectorParseError(description: "key \(name): p or q is not hex")
+            }
+            keys[name] = try PaillierPrivateKey(p: p, q: q, window: 4)
+        }
+        return file.cases.map { c in
+            do {
+                guard let key = keys[c.key] else { return (c.id, "unknown key '\(c.key)'") }
+                return (c.id, try checkPaillier(c, key))
+            } catch {
+                return (c.id, "\(error)")
+            }
+        }
+    }
+
+    static func checkPaillier(_ c: PaillierCase, _ key: PaillierPrivateKey) throws -> String? {
+        let pk = key.publicKey
+        func int(_ s: String?, _ field: String) throws -> BigInteger {
+            guard let s, let v = BigInteger(hex: s) else { throw VectorParseError(description: "\(field) missing or not hex") }
+            return v
+        }
+        func dec(_ s: String?, _ field: String) throws -> BigInteger {
+            guard let s, let v = BigInteger(decimal: s) else { throw VectorParseError(description: "\(field) missing or not decimal") }
+            return v
+        }
+        func decrypts(_ ct: PaillierCiphertext, _ m: BigInteger) throws -> String? {
+            let got = try key.decryptSigned(ct)
+            return got == m ? nil : "decrypts to \(got), expected \(m)"
+        }
+        switch c.op {
+        case "encrypt":
+            let m = try dec(c.m, "m"), expected = try int(c.c, "c")
+            let ct = try pk.encrypt(m, randomness: try int(c.r, "r"))
+            guard ct.value == expected else { return "ciphertext differs" }
+            return try decrypts(ct, m)
+        case "decrypt":
+            return try decrypts(try pk.ciphertext(value: try int(c.c, "c")), try dec(c.m, "m"))
+        case "add":
+            let a = try pk.ciphertext(value: try int(c.c1, "c1")), b = try pk.ciphertext(value: try int(c.c2, "c2"))
+            let sum = pk.add(a, b)
+            guard sum.value == (try int(c.c, "c")) else { return "sum differs" }
+            return try decrypts(sum, try dec(c.m, "m"))
+        case "add_plaintext":
+            let a = try pk.ciphertext(value: try int(c.c1, "c1"))
+            let sum = try pk.addPlaintext(a, try dec(c.k, "k"))
+            guard sum.value == (try int(c.c, "c")) else { return "result differs" }
+            return try decrypts(sum, try dec(c.m, "m"))
+        case "multiply":
+            let a = try pk.ciphertext(value: try int(c.c1, "c1"))
+            let product = pk.multiply(a, by: try dec(c.k, "k"))
+            guard product.value == (try int(c.c, "c")) else { return "result differs" }
+            return try decrypts(product, try dec(c.m, "m"))
+        case "reject":
+            do {
+                _ = try pk.ciphertext(value: try int(c.c, "c"))
+                return "accepted a ciphertext that must be rejected (\(c.reason ?? "no reason given"))"
+            } catch is CleanRoomCryptoError {
+                return nil
+            }
+        default:
+            return "unknown op '\(c.op)'"
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import CleanRoomCryptoVectors
+import CleanRoomVectors
+import Foundation
+import Testing
+
+/// The whole bundled folder, transcripts included, as `cleanroom vectors verify` runs it.
+@Suite struct VectorDirectoryTests {
+    @Test func bundledVectorsAllPass() throws {
+        let results = try VectorRunner.verify(directory: VectorRunner.bundledDirectory)
+        let byName = Dictionary(uniqueKeysWithValues: results.map { ($0.name, $0) })
+        for r in results {
+            #expect(r.failed == 0, "\(r.name): \(r.failures.prefix(5))")
+            #expect(r.passed > 0, "\(r.name) ran no case")
+        }
+        // Every published case is present, not only some of them.
+        #expect(byName["x25519_wycheproof.json"]?.passed == 518)
+        #expect(byName["hash_to_curve_curve25519_rfc9380.json"]?.passed == 5)
+        #expect(byName["expand_message_xmd_sha256.json"]?.passed == 10)
+        #expect(byName["expand_message_xmd_sha512.json"]?.passed == 10)
+        #expect(byName["x25519_rfc7748.json"]?.passed == 8)
+        #expect((byName["paillier_phe.json"]?.passed ?? 0) >= 50)
+        #expect(byName["transcripts.json"]?.passed == 4)
+    }
+
+    /// Copies the bundled `file` into a fresh folder with `edit` applied to its JSON, and verifies it.
+    static func verifyEdited(_ file: String, _ edit: (inout [String: Any]) throws -> Void) throws -> VectorFileResult {
+        let data = try Data(contentsOf: VectorRunner.bundledDirectory.appendingPathComponent(file))
+        var json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        try edit(&json)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cleanroom-vectors-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent(file)
+        try JSONSerialization.data(withJSONObject: json).write(to: out)
+        let results = try VectorRunner.verify(directory: dir)
+        return try #require(results.first)
+    }
+}
+
+@Suite struct TranscriptVectorTests {
+    @Test func everyAnalysisHasAGoldenTranscript() throws {
+        let r = VectorRunner.verify(file: VectorRunner.bundledDirectory.appendingPathComponent("transcripts.json"))
+        #expect(r.passed == 4 && r.failed == 0, "\(r.failures)")
+    }
+
+    @Test func aChangedByteInAnyMessageIsDetected() throws {
+        let r = try VectorDirectoryTests.verifyEdited("transcripts.json") { json in
+            var cases = json["cases"] as! [[String: Any]]
+            var messages = cases[2]["messages"] as! [[String: Any]]
+            var hex = messages[9]["hex"] as! String
+            let i = hex.index(hex.startIndex, offsetBy: 40)
+            hex.replaceSubrange(i...i, with: hex[i] == "0" ? "1" : "0")
+            messages[9]["hex"] = hex
+            cases[2]["messages"] = messages
+            json["cases"] = cases
+        }
+        #expect(r.failed == 1 && r.failures.first?.contains("message 9") == true, "\(r.failures)")
+    }
+
+    @Test func aChangedResultIsDetected() throws {
+        let r = try VectorDirectoryTests.verifyEdited("transcripts.json") { json in
+            var cases = json["cases"] as! [[String: Any]]
+            var results = cases[0]["results"] as! [String: Any]
+            var pub = results["publisher"] as! [String: Any]
+            pub["intersection_size"] = ["value": 5]
+            results["publisher"] = pub
+            cases[0]["results"] = results
+            json["cases"] = cases
+        }
+        #expect(r.failed == 1 && r.failures.first?.contains("result of publisher") == true, "\(r.failures)")
+    }
+}
