@@ -189,27 +189,24 @@ extension BenchCommand {
         }
 
         func collaboration(_ ad: String, _ pub: String, port: Int, max: Int) -> String {
-            let join = "join: { advertiser: { column: email, normalize: email }, publisher: { column: email, normalize: email } }"
-            let sizes = "set_size: { advertiser: { min: 1, max: \(max) }, publisher: { min: 1, max: \(max) } }"
-            var text = """
-                collaboration: bench
-                parties:
-                  - { name: advertiser, certificate_sha256: "\(ad)", listen: "127.0.0.1:\(port)" }
-                  - { name: publisher, certificate_sha256: "\(pub)" }
-                analyses:
-                  - name: bench
-                    kind: \(analysis)
-                    \(join)
-                    receivers: [advertiser, publisher]
-                    min_intersection: 1
-                    \(sizes)
-
-                """
-            if analysis == "intersection-sum" {
-                let cols = ["{ name: purchase_amount, scale: 2, max: \"1000.00\" }", "{ name: quantity, max: 100 }"].prefix(columns)
-                text += "    values: { owner: advertiser, columns: [\(cols.joined(separator: ", "))] }\n"
-            }
-            return text
+            let both = ["advertiser", "publisher"]
+            let valueColumns: [CollaborationTemplate.ValueColumn] = [
+                .init(name: "purchase_amount", scale: 2, max: "1000.00"), .init(name: "quantity", max: "100"),
+            ]
+            let bench: CollaborationTemplate.Analysis =
+                analysis == "intersection-sum"
+                ? .intersectionSum(
+                    "bench", owner: "advertiser", values: Array(valueColumns.prefix(columns)), receivers: both, minIntersection: 1,
+                    setSize: 1...max)
+                : .cardinality("bench", receivers: both, minIntersection: 1, setSize: 1...max)
+            return CollaborationTemplate(
+                name: "bench",
+                parties: [
+                    .init(name: "advertiser", certificateSHA256: ad, listen: "127.0.0.1:\(port)"),
+                    .init(name: "publisher", certificateSHA256: pub),
+                ],
+                analyses: [bench]
+            ).yaml
         }
     }
 }

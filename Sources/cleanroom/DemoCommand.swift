@@ -124,45 +124,25 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     static func collaboration(advertiser: String, publisher: String, port: Int, rows: Int) -> String {
-        """
-        # Written by `cleanroom demo`.
-        collaboration: demo-advertiser-publisher
-        parties:
-          - name: advertiser
-            certificate_sha256: "\(advertiser)"
-            listen: 127.0.0.1:\(port)
-          - name: publisher
-            certificate_sha256: "\(publisher)"
-        analyses:
-          - name: overlap
-            kind: cardinality
-            join:
-              advertiser: { column: email, normalize: email }
-              publisher: { column: email, normalize: email }
-            receivers: [advertiser, publisher]
-            min_intersection: 10
-            set_size:
-              advertiser: { min: 10, max: \(max(rows, 10)) }
-              publisher: { min: 10, max: \(max(rows, 10)) }
-          - name: spend-by-campaign
-            kind: intersection-sum
-            join:
-              advertiser: { column: email, normalize: email }
-              publisher: { column: email, normalize: email }
-            values:
-              owner: advertiser
-              columns:
-                - { name: purchase_amount, scale: 2, min: "0", max: "1000.00" }
-                - { name: quantity, scale: 0, min: 0, max: 100 }
-            group_by: { party: publisher, column: campaign }
-            min_group_size: 5
-            statistics: [count, sum, mean]
-            receivers: [advertiser, publisher]
-            min_intersection: 10
-            set_size:
-              advertiser: { min: 10, max: \(max(rows, 10)) }
-              publisher: { min: 10, max: \(max(rows, 10)) }
-        """
+        let both = ["advertiser", "publisher"], setSize = 10...max(rows, 10)
+        return CollaborationTemplate(
+            name: "demo-advertiser-publisher", comment: "Written by `cleanroom demo`.",
+            parties: [
+                .init(name: "advertiser", certificateSHA256: advertiser, listen: "127.0.0.1:\(port)"),
+                .init(name: "publisher", certificateSHA256: publisher),
+            ],
+            analyses: [
+                .cardinality("overlap", receivers: both, minIntersection: 10, setSize: setSize),
+                .intersectionSum(
+                    "spend-by-campaign", owner: "advertiser",
+                    values: [
+                        .init(name: "purchase_amount", scale: 2, min: "0", max: "1000.00"),
+                        .init(name: "quantity", scale: 0, min: "0", max: "100"),
+                    ],
+                    grouping: .init(party: "publisher", column: "campaign", minGroupSize: 5), statistics: [.count, .sum, .mean],
+                    receivers: both, minIntersection: 10, setSize: setSize),
+            ]
+        ).yaml
     }
 }
 

@@ -68,8 +68,8 @@ import Testing
         #expect(throws: CleanRoomProtocolError.self) { try Collaboration(yaml: json) }  // parses, then misses fields
         // Any change of meaning changes the digest.
         for changed in [
-            Fixtures.yaml(minIntersection: 2), Fixtures.yaml(minGroup: 3), Fixtures.yaml(receiversSum: "[publisher]"),
-            Fixtures.yaml(maxSet: 10_001), Fixtures.yaml(statistics: "[count]"),
+            Fixtures.yaml(minIntersection: 2), Fixtures.yaml(minGroup: 3), Fixtures.yaml(receiversSum: ["publisher"]),
+            Fixtures.yaml(maxSet: 10_001), Fixtures.yaml(statistics: [.count]),
         ] {
             #expect(try Collaboration(yaml: changed).digestHex() != base)
         }

@@ -6,75 +6,47 @@ enum Fixtures {
     static let fingerprintB = String(repeating: "cd", count: 32)
 
     /// A collaboration between an advertiser (values) and a publisher (campaigns).
+    static func template(
+        receiversCardinality: [String] = ["advertiser", "publisher"], receiversIntersection: [String] = ["advertiser", "publisher"],
+        receiversSum: [String] = ["advertiser", "publisher"], minIntersection: Int = 1, minGroup: Int = 1, minSet: Int = 1,
+        maxSet: Int = 10_000,
+        statistics: [Statistic] = [.count, .sum, .mean]
+    ) -> CollaborationTemplate {
+        let setSize = minSet...maxSet
+        return CollaborationTemplate(
+            name: "acme-news-2026",
+            parties: [
+                .init(name: "advertiser", certificateSHA256: fingerprintA, listen: "127.0.0.1:7443"),
+                .init(name: "publisher", certificateSHA256: fingerprintB),
+            ],
+            analyses: [
+                .cardinality("overlap", receivers: receiversCardinality, minIntersection: minIntersection, setSize: setSize),
+                .intersection("shared-customers", receivers: receiversIntersection, minIntersection: minIntersection, setSize: setSize),
+                .intersectionSum(
+                    "spend-by-campaign", owner: "advertiser",
+                    values: [
+                        .init(name: "purchase_amount", scale: 2, min: "-50.00", max: "10000.00"),
+                        .init(name: "quantity", scale: 0, min: "0", max: "100"),
+                    ],
+                    grouping: .init(party: "publisher", column: "campaign", minGroupSize: minGroup), statistics: statistics,
+                    receivers: receiversSum, minIntersection: minIntersection, setSize: setSize),
+                .intersectionSum(
+                    "total-spend", owner: "advertiser", values: [.init(name: "purchase_amount", scale: 2, max: "10000.00")],
+                    receivers: receiversSum, minIntersection: minIntersection, setSize: setSize),
+            ])
+    }
+
+    /// The text of `template(...)`.
     static func yaml(
-        receiversCardinality: String = "[advertiser, publisher]",
-        receiversIntersection: String = "[advertiser, publisher]",
-        receiversSum: String = "[advertiser, publisher]",
-        minIntersection: Int = 1, minGroup: Int = 1, minSet: Int = 1, maxSet: Int = 10_000,
-        statistics: String = "[count, sum, mean]"
+        receiversCardinality: [String] = ["advertiser", "publisher"], receiversIntersection: [String] = ["advertiser", "publisher"],
+        receiversSum: [String] = ["advertiser", "publisher"], minIntersection: Int = 1, minGroup: Int = 1, minSet: Int = 1,
+        maxSet: Int = 10_000,
+        statistics: [Statistic] = [.count, .sum, .mean]
     ) -> String {
-        """
-        collaboration: acme-news-2026
-        parties:
-          - name: advertiser
-            certificate_sha256: "\(fingerprintA)"
-            listen: 127.0.0.1:7443
-          - name: publisher
-            certificate_sha256: "\(fingerprintB)"
-        analyses:
-          - name: overlap
-            kind: cardinality
-            join:
-              advertiser: { column: email, normalize: email }
-              publisher: { column: email, normalize: email }
-            receivers: \(receiversCardinality)
-            min_intersection: \(minIntersection)
-            set_size:
-              advertiser: { min: \(minSet), max: \(maxSet) }
-              publisher: { min: \(minSet), max: \(maxSet) }
-          - name: shared-customers
-            kind: intersection
-            join:
-              advertiser: { column: email, normalize: email }
-              publisher: { column: email, normalize: email }
-            receivers: \(receiversIntersection)
-            min_intersection: \(minIntersection)
-            set_size:
-              advertiser: { min: \(minSet), max: \(maxSet) }
-              publisher: { min: \(minSet), max: \(maxSet) }
-          - name: spend-by-campaign
-            kind: intersection-sum
-            join:
-              advertiser: { column: email, normalize: email }
-              publisher: { column: email, normalize: email }
-            values:
-              owner: advertiser
-              columns:
-                - { name: purchase_amount, scale: 2, min: "-50.00", max: "10000.00" }
-                - { name: quantity, scale: 0, min: 0, max: 100 }
-            group_by: { party: publisher, column: campaign }
-            min_group_size: \(minGroup)
-            statistics: \(statistics)
-            receivers: \(receiversSum)
-            min_intersection: \(minIntersection)
-            set_size:
-              advertiser: { min: \(minSet), max: \(maxSet) }
-              publisher: { min: \(minSet), max: \(maxSet) }
-          - name: total-spend
-            kind: intersection-sum
-            join:
-              advertiser: { column: email, normalize: email }
-              publisher: { column: email, normalize: email }
-            values:
-              owner: advertiser
-              columns:
-                - { name: purchase_amount, scale: 2, max: "10000.00" }
-            receivers: \(receiversSum)
-            min_intersection: \(minIntersection)
-            set_size:
-              advertiser: { min: \(minSet), max: \(maxSet) }
-              publisher: { min: \(minSet), max: \(maxSet) }
-        """
+        template(
+            receiversCardinality: receiversCardinality, receiversIntersection: receiversIntersection, receiversSum: receiversSum,
+            minIntersection: minIntersection, minGroup: minGroup, minSet: minSet, maxSet: maxSet, statistics: statistics
+        ).yaml
     }
 
     static func collaboration(_ text: String = yaml()) throws -> Collaboration { try Collaboration(yaml: text) }

@@ -69,7 +69,7 @@ import Testing
     @Test func maskedSumsHideTheTotalsFromTheValueOwner() throws {
         // Only the publisher (P1) receives: the advertiser decrypts masked values and learns nothing.
         let d = Dataset.make(advertiserOnly: 5, publisherOnly: 5, shared: 12)
-        let c = try Fixtures.collaboration(Fixtures.yaml(receiversSum: "[publisher]"))
+        let c = try Fixtures.collaboration(Fixtures.yaml(receiversSum: ["publisher"]))
         let (ad, pub) = try runSession(c, "total-spend", d)
         #expect(ad.groups == nil && ad.intersectionSize == nil)
         let expectedCents = d.overlap.map { d.valuesOf[$0]!.0 }.reduce(0, +)
@@ -79,7 +79,7 @@ import Testing
 
     @Test func valueOwnerAloneReceivesSums() throws {
         let d = Dataset.make(advertiserOnly: 3, publisherOnly: 4, shared: 6)
-        let c = try Fixtures.collaboration(Fixtures.yaml(receiversSum: "[advertiser]"))
+        let c = try Fixtures.collaboration(Fixtures.yaml(receiversSum: ["advertiser"]))
         let (ad, pub) = try runSession(c, "total-spend", d)
         #expect(pub.groups == nil)
         let expectedCents = d.overlap.map { d.valuesOf[$0]!.0 }.reduce(0, +)
@@ -107,7 +107,7 @@ import Testing
         // P2 (advertiser) does not receive: it sees one ciphertext per publisher campaign, never
         // a suppression flag, whether the overlap passed the threshold or not.
         let d = Dataset.make(advertiserOnly: 4, publisherOnly: 4, shared: 12)
-        let c = try Fixtures.collaboration(Fixtures.yaml(receiversSum: "[publisher]", minIntersection: minIntersection))
+        let c = try Fixtures.collaboration(Fixtures.yaml(receiversSum: ["publisher"], minIntersection: minIntersection))
         let ad = try PartySession(collaboration: c, analysis: "spend-by-campaign", party: "advertiser", input: d.advertiser)
         let pub = try PartySession(collaboration: c, analysis: "spend-by-campaign", party: "publisher", input: d.publisher)
         let (adResult, pubResult, transcript) = try InMemorySession.run(ad, pub)
@@ -123,7 +123,7 @@ import Testing
 
     @Test func nonReceivingP1DoesNotReportTheOverlap() throws {
         let d = Dataset.make(advertiserOnly: 3, publisherOnly: 4, shared: 6)
-        let (_, pub) = try runSession(try Fixtures.collaboration(Fixtures.yaml(receiversSum: "[advertiser]")), "spend-by-campaign", d)
+        let (_, pub) = try runSession(try Fixtures.collaboration(Fixtures.yaml(receiversSum: ["advertiser"])), "spend-by-campaign", d)
         #expect(pub.intersectionSize == nil && pub.groups == nil && pub.suppressedGroups == nil)
     }
 }

@@ -1,4 +1,5 @@
 import CleanRoomCryptoVectors
+import CleanRoomProtocol
 import CleanRoomVectors
 import Foundation
 import Testing
@@ -41,6 +42,24 @@ import Testing
     @Test func everyAnalysisHasAGoldenTranscript() throws {
         let r = VectorRunner.verify(file: VectorRunner.bundledDirectory.appendingPathComponent("transcripts.json"))
         #expect(r.passed == 4 && r.failed == 0, "\(r.failures)")
+    }
+
+    /// The generator's inputs are exactly those the file records, the collaboration text byte for
+    /// byte, so `cleanroom-vectorgen` writes the same file (the replays above check the frames and
+    /// results).
+    @Test func theGeneratorsInputsAreTheRecordedOnes() throws {
+        struct File: Decodable { let cases: [TranscriptCase] }
+        let data = try Data(contentsOf: VectorRunner.bundledDirectory.appendingPathComponent("transcripts.json"))
+        let recorded = try JSONDecoder().decode(File.self, from: data).cases
+        let generated = GoldenTranscripts.inputs()
+        #expect(generated.map(\.id) == recorded.map(\.id))
+        for (g, r) in zip(generated, recorded) {
+            #expect(g.collaboration == r.collaboration, "\(g.id): collaboration text")
+            #expect(g.source == r.source && g.analysis == r.analysis && g.batch_size == r.batch_size, "\(g.id)")
+            #expect(g.parties == r.parties, "\(g.id): parties")
+        }
+        let digest = try Collaboration(yaml: GoldenTranscripts.collaboration).digestHex()
+        #expect(digest == "c686c11d53648140fc0a2a8df999028661078a7c57cbaffc30c7c2be183a59f7")
     }
 
     @Test func aChangedByteInAnyMessageIsDetected() throws {

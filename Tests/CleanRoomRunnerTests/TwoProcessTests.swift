@@ -37,35 +37,23 @@ import Testing
     }
 
     static func yaml(ad: String, pub: String, port: Int, rows: Int) -> String {
-        """
-        collaboration: integration
-        parties:
-          - { name: advertiser, certificate_sha256: "\(ad)", listen: "127.0.0.1:\(port)" }
-          - { name: publisher, certificate_sha256: "\(pub)" }
-        analyses:
-          - name: overlap
-            kind: cardinality
-            join: { advertiser: { column: email, normalize: email }, publisher: { column: email, normalize: email } }
-            receivers: [advertiser, publisher]
-            min_intersection: 1
-            set_size: { advertiser: { min: 1, max: \(rows) }, publisher: { min: 1, max: \(rows) } }
-          - name: shared
-            kind: intersection
-            join: { advertiser: { column: email, normalize: email }, publisher: { column: email, normalize: email } }
-            receivers: [advertiser, publisher]
-            min_intersection: 1
-            set_size: { advertiser: { min: 1, max: \(rows) }, publisher: { min: 1, max: \(rows) } }
-          - name: spend
-            kind: intersection-sum
-            join: { advertiser: { column: email, normalize: email }, publisher: { column: email, normalize: email } }
-            values: { owner: advertiser, columns: [ { name: purchase_amount, scale: 2, max: "1000.00" }, { name: quantity, max: 100 } ] }
-            group_by: { party: publisher, column: campaign }
-            min_group_size: 2
-            statistics: [count, sum, mean]
-            receivers: [advertiser, publisher]
-            min_intersection: 1
-            set_size: { advertiser: { min: 1, max: \(rows) }, publisher: { min: 1, max: \(rows) } }
-        """
+        let both = ["advertiser", "publisher"]
+        return CollaborationTemplate(
+            name: "integration",
+            parties: [
+                .init(name: "advertiser", certificateSHA256: ad, listen: "127.0.0.1:\(port)"),
+                .init(name: "publisher", certificateSHA256: pub),
+            ],
+            analyses: [
+                .cardinality("overlap", receivers: both, minIntersection: 1, setSize: 1...rows),
+                .intersection("shared", receivers: both, minIntersection: 1, setSize: 1...rows),
+                .intersectionSum(
+                    "spend", owner: "advertiser",
+                    values: [.init(name: "purchase_amount", scale: 2, max: "1000.00"), .init(name: "quantity", max: "100")],
+                    grouping: .init(party: "publisher", column: "campaign", minGroupSize: 2), statistics: [.count, .sum, .mean],
+                    receivers: both, minIntersection: 1, setSize: 1...rows),
+            ]
+        ).yaml
     }
 
     static func freePort() throws -> Int { try freeLoopbackPort() }
@@ -213,6 +201,7 @@ import Testing
         let w = try Workspace(rows: 50)
         defer { w.remove() }
         let tight = w.collaboration.replacingOccurrences(of: "advertiser: { min: 1, max: 50 }", with: "advertiser: { min: 1, max: 20 }")
+        #expect(tight != w.collaboration)
         try tight.write(toFile: w.path("tight.yaml"), atomically: true, encoding: .utf8)
         let ad = try Self.party(w, "advertiser", analysis: "overlap", collaboration: w.path("tight.yaml"))
         #expect(ad.wait() == 3)
