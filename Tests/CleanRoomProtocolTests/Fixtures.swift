@@ -52,55 +52,52 @@ enum Fixtures {
     static func collaboration(_ text: String = yaml()) throws -> Collaboration { try Collaboration(yaml: text) }
 }
 
-/// A synthetic dataset pair with a known answer.
+/// A synthetic dataset pair: an advertiser (email, purchase_amount, quantity) and a publisher
+/// (email, campaign), with case and whitespace variants of the shared identifiers. What a session
+/// should reveal on it is `answer(_:_:)`, from the one plaintext oracle (`ReferenceAnswer`).
 struct Dataset {
     var advertiser: PartyTable
     var publisher: PartyTable
-    /// email (normalised) → campaign, for publisher rows
-    var campaignOf: [String: String]
-    /// email (normalised) → (amount cents, quantity, rows)
-    var valuesOf: [String: (Int, Int, Int)]
 
-    /// Overlap of identifiers (normalised).
-    var overlap: Set<String> { Set(campaignOf.keys).intersection(valuesOf.keys) }
+    /// Both tables, by party name.
+    var tables: [String: PartyTable] { ["advertiser": advertiser, "publisher": publisher] }
 
+    /// The plaintext answer to `analysis` on these tables.
+    func answer(_ c: Collaboration, _ analysis: String) throws -> ReferenceAnswer {
+        try ReferenceAnswer.compute(c, analysis: analysis, tables: tables)
+    }
+
+    /// `shared` customers both parties hold (the advertiser repeats the first `duplicates` of them),
+    /// and customers only one of them holds.
     static func make(
         advertiserOnly: Int, publisherOnly: Int, shared: Int, campaigns: [String] = ["spring", "summer", "autumn"],
         duplicates: Int = 0, seed: UInt64 = 1
     ) -> Dataset {
         var rng = SplitMix64(seed: seed)
         var adRows: [[String]] = [], pubRows: [[String]] = []
-        var campaignOf: [String: String] = [:], valuesOf: [String: (Int, Int, Int)] = [:]
-        func addAd(_ email: String, display: String) {
+        func addAd(display: String) {
             let cents = Int(rng.next() % 1_000_000) - 5000
             let qty = Int(rng.next() % 101)
             adRows.append([display, DecimalString.cents(cents), String(qty)])
-            let old = valuesOf[email] ?? (0, 0, 0)
-            valuesOf[email] = (old.0 + cents, old.1 + qty, old.2 + 1)
         }
         for i in 0..<shared {
             let email = "shared\(i)@example.com"
             let campaign = campaigns[Int(rng.next() % UInt64(campaigns.count))]
             // case and whitespace variants on either side
-            addAd(email, display: i % 3 == 0 ? "  Shared\(i)@Example.COM " : email)
+            addAd(display: i % 3 == 0 ? "  Shared\(i)@Example.COM " : email)
             pubRows.append([i % 2 == 0 ? "SHARED\(i)@example.com" : email, campaign])
-            campaignOf[email] = campaign
         }
-        for i in 0..<advertiserOnly { addAd("ad\(i)@example.org", display: "ad\(i)@example.org") }
+        for i in 0..<advertiserOnly { addAd(display: "ad\(i)@example.org") }
         for i in 0..<publisherOnly {
-            let email = "pub\(i)@example.net"
             let campaign = campaigns[Int(rng.next() % UInt64(campaigns.count))]
-            pubRows.append([email, campaign])
-            campaignOf[email] = campaign
+            pubRows.append(["pub\(i)@example.net", campaign])
         }
         for i in 0..<duplicates {  // the advertiser repeats some shared customers: values are summed
-            let email = "shared\(i)@example.com"
-            addAd(email, display: email.uppercased())
+            addAd(display: "shared\(i)@example.com".uppercased())
         }
         return Dataset(
             advertiser: PartyTable(columns: ["email", "purchase_amount", "quantity"], rows: adRows),
-            publisher: PartyTable(columns: ["email", "campaign"], rows: pubRows),
-            campaignOf: campaignOf, valuesOf: valuesOf)
+            publisher: PartyTable(columns: ["email", "campaign"], rows: pubRows))
     }
 }
 

@@ -72,8 +72,10 @@ import Testing
         let c = try Fixtures.collaboration(Fixtures.yaml(receiversSum: ["publisher"]))
         let (ad, pub) = try runSession(c, "total-spend", d)
         #expect(ad.groups == nil && ad.intersectionSize == nil)
-        let expectedCents = d.overlap.map { d.valuesOf[$0]!.0 }.reduce(0, +)
-        #expect(pub.groups?.first?.sums?["purchase_amount"] == DecimalString.cents(expectedCents))
+        let expected = try d.answer(c, "total-spend")
+        let total = try #require(expected.groups[""]?.sums["purchase_amount"])
+        #expect(pub.groups?.first?.sums?["purchase_amount"] == total)
+        #expect(ReferenceAnswer.from(pub) == expected)
         #expect(pub.intersectionSize == .revealed(12))
     }
 
@@ -82,8 +84,10 @@ import Testing
         let c = try Fixtures.collaboration(Fixtures.yaml(receiversSum: ["advertiser"]))
         let (ad, pub) = try runSession(c, "total-spend", d)
         #expect(pub.groups == nil)
-        let expectedCents = d.overlap.map { d.valuesOf[$0]!.0 }.reduce(0, +)
-        #expect(ad.groups?.first?.sums?["purchase_amount"] == DecimalString.cents(expectedCents))
+        let expected = try d.answer(c, "total-spend")
+        let total = try #require(expected.groups[""]?.sums["purchase_amount"])
+        #expect(ad.groups?.first?.sums?["purchase_amount"] == total)
+        #expect(ReferenceAnswer.from(ad) == expected)
         #expect(ad.intersectionSize == .revealed(6))
     }
 

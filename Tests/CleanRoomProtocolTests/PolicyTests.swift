@@ -23,12 +23,15 @@ import Testing
     @Test func smallGroupsAreSuppressedBeforeAnythingIsSent() throws {
         // 3 campaigns: sizes are controlled by putting every shared customer in "big", a few in "small".
         var d = Dataset.make(advertiserOnly: 2, publisherOnly: 2, shared: 14, campaigns: ["big"])
-        for i in 0..<3 { d.publisher.rows[i][1] = "small"; d.campaignOf["shared\(i)@example.com"] = "small" }
+        for i in 0..<3 { d.publisher.rows[i][1] = "small" }
         let c = try Fixtures.collaboration(Fixtures.yaml(minGroup: 4))
         let (ad, pub) = try runSession(c, "spend-by-campaign", d)
+        let expected = try d.answer(c, "spend-by-campaign")
+        #expect(Array(expected.groups.keys) == ["big"] && expected.groups["big"]?.count == 11)
         for r in [ad, pub] {
             #expect(r.groups?.map(\.label) == ["big"], "\(r.party)")
             #expect(r.groups?.first?.count == 11)
+            #expect(ReferenceAnswer.from(r).groups == expected.groups, "\(r.party)")
         }
         #expect(pub.suppressedGroups == 1)
         // P1 knows the overlap; P2 is not told it, since 14 − 11 would reveal the small group.

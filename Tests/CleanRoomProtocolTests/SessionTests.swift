@@ -33,23 +33,21 @@ import Testing
         let d = Dataset.make(advertiserOnly: 12, publisherOnly: 9, shared: 30, duplicates: 4)
         let c = try Fixtures.collaboration(Fixtures.yaml(minGroup: 1))
         let (ad, pub) = try runSession(c, "spend-by-campaign", d, batchSize: 8)
-        var expected: [String: (count: Int, cents: Int, qty: Int, rows: Int)] = [:]
-        for email in d.overlap {
-            let (cents, qty, rows) = d.valuesOf[email]!
-            let g = d.campaignOf[email]!
-            let e = expected[g] ?? (0, 0, 0, 0)
-            expected[g] = (e.count + 1, e.cents + cents, e.qty + qty, e.rows + rows)
-        }
+        let expected = try d.answer(c, "spend-by-campaign")
+        // The oracle sees each shared customer once, and the advertiser's 4 duplicates as extra rows.
+        #expect(expected.intersectionSize == .revealed(30))
+        #expect(expected.groups.values.map(\.count).reduce(0, +) == 30)
+        #expect(expected.groups.values.map(\.valueRows).reduce(0, +) == 34)
         for result in [ad, pub] {
             let groups = try #require(result.groups)
-            #expect(groups.count == expected.count)
+            #expect(groups.count == expected.groups.count)
             for g in groups {
-                let e = try #require(expected[g.label ?? ""])
+                let e = try #require(expected.groups[g.label ?? ""])
                 #expect(g.count == e.count)
-                #expect(g.valueRows == e.rows)
-                #expect(g.sums?["purchase_amount"] == DecimalString.cents(e.cents))
-                #expect(g.sums?["quantity"] == String(e.qty))
+                #expect(g.valueRows == e.valueRows)
+                #expect(g.sums == e.sums)
             }
+            #expect(ReferenceAnswer.from(result) == expected)
             #expect(result.intersectionSize == .revealed(30))
         }
         #expect(pub.suppressedGroups == 0)
