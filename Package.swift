@@ -86,13 +86,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Test-only helpers the test targets share: the fixture collaboration, synthetic datasets,
+        // in-memory sessions. A regular target, since test targets cannot depend on one another; no
+        // product or shipped target depends on it (the underscore says it is not API).
+        .target(
+            name: "_CleanRoomTestSupport",
+            dependencies: ["CleanRoomProtocol"]
+        ),
         .testTarget(
             name: "CleanRoomRunnerTests",
             dependencies: ["CleanRoomRunner", "CleanRoomProtocol", "CleanRoomCrypto", "cleanroom"]
         ),
         .testTarget(
             name: "CleanRoomProtocolTests",
-            dependencies: ["CleanRoomProtocol", "CleanRoomCrypto", "CleanRoomCryptoVectors", "CleanRoomVectors"]
+            dependencies: ["CleanRoomProtocol", "CleanRoomCrypto", "CleanRoomCryptoVectors", "CleanRoomVectors", "_CleanRoomTestSupport"]
         ),
         // Nothing above CleanRoomCrypto: the transcript vectors are tested with the protocol.
         .testTarget(
