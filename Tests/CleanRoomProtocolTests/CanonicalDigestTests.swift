@@ -1,6 +1,7 @@
 import CleanRoomCrypto
 import Foundation
 import Testing
+import _CleanRoomTestSupport
 
 @testable import CleanRoomProtocol
 

@@ -1,5 +1,6 @@
 import CleanRoomCrypto
 import Testing
+import _CleanRoomTestSupport
 
 @testable import CleanRoomProtocol
 
