@@ -12,6 +12,8 @@ final class IntersectionSumP1: P1Strategy {
     private let spec: IntersectionSumSpec
     private let layout: PaillierSlotLayout
     private var peerKey: PaillierPublicKey?
+    /// Every P2_ELEMENTS ciphertext multiplied in, matched or not (gcd checked once at the end).
+    private var units: PaillierUnitCheck?
     private var tagKey: GroupTagKey?
     /// Group of each P2_REBLINDED position (grouped sums).
     private var groupOf: [UInt32] = []
@@ -58,6 +60,7 @@ final class IntersectionSumP1: P1Strategy {
         }
         try layout.check(fitsIn: key)
         peerKey = key
+        units = PaillierUnitCheck(key: key)
     }
 
     func sealTags(ids: ArraySlice<Int>, records: inout [UInt8], width: Int) throws {
@@ -94,9 +97,11 @@ final class IntersectionSumP1: P1Strategy {
         let key = try key()
         try records.withUnsafeBytes { raw in
             for k in 0..<count {
-                do { try key.checkRange(UnsafeRawBufferPointer(rebasing: raw[(width * k + 32)..<(width * k + width)])) } catch {
+                let ciphertext = UnsafeRawBufferPointer(rebasing: raw[(width * k + 32)..<(width * k + width)])
+                do { try key.checkRange(ciphertext) } catch {
                     throw CleanRoomProtocolError.invalidPeerCryptography(problem: "a ciphertext in P2_ELEMENTS: \(error)")
                 }
+                units?.add(ciphertext)
             }
         }
     }
@@ -120,6 +125,11 @@ final class IntersectionSumP1: P1Strategy {
 
     func finish(_ outcome: P1Outcome) throws -> P1Step {
         let key = try key()
+        // Every ciphertext was multiplied in, matched or not: this abort does not depend on
+        // membership.
+        guard let units, units.count == outcome.peerCount, units.allUnits else {
+            throw CleanRoomProtocolError.invalidPeerCryptography(problem: "a ciphertext in P2_ELEMENTS is not a unit mod n")
+        }
         let release = Release(analysis: context.analysis)
         let overlap = release.overlap(outcome.overlap)
         var result = context.baseResult(peerCount: outcome.peerCount)
@@ -198,6 +208,7 @@ final class IntersectionSumP1: P1Strategy {
     }
 
     func wipe() {
+        units = nil
         tagKey = nil
         masks = []
         groupSums = [:]
