@@ -118,6 +118,11 @@ struct BenchCommand: ParsableCommand {
                 let c1 = try sk.encrypt(m, variableTime: true), c2 = try sk.encrypt(m, variableTime: true)
                 let addT = try measure(seconds) { n in for _ in 0..<n { _ = pk.add(c1, c2) } }
                 add("paillier-\(bits) add", addT)
+                // P1's unit check on every received ciphertext (running product mod n).
+                let unitCheck = try PaillierUnitCheck(key: pk)
+                let c1Bytes = pk.serialize(c1)
+                let unitT = try measure(seconds) { n in c1Bytes.withUnsafeBytes { for _ in 0..<n { unitCheck.add($0) } } }
+                add("paillier-\(bits) unit check, per received ciphertext", unitT)
                 let dec = try measure(seconds) { n in for _ in 0..<n { _ = try sk.decrypt(c1) } }
                 add("paillier-\(bits) decrypt (CRT, powm_sec)", dec)
                 let rer = try measure(seconds) { n in for _ in 0..<n { _ = try pk.rerandomize(c1) } }

@@ -66,7 +66,7 @@ import _CleanRoomTestSupport
 
     @Test func unitCheckAcceptsUnitsAndCatchesAFactorOfN() throws {
         let key = try PaillierPrivateKey.generate(bits: 2048).publicKey
-        let check = PaillierUnitCheck(key: key)
+        let check = try PaillierUnitCheck(key: key)
         for m in 0..<20 {
             let c = try key.encrypt(BigInteger(m))
             try key.serialize(c).withUnsafeBytes { check.add($0) }

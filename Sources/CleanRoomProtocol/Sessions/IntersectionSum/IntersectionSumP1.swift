@@ -60,7 +60,7 @@ final class IntersectionSumP1: P1Strategy {
         }
         try layout.check(fitsIn: key)
         peerKey = key
-        units = PaillierUnitCheck(key: key)
+        units = try PaillierUnitCheck(key: key)
     }
 
     func sealTags(ids: ArraySlice<Int>, records: inout [UInt8], width: Int) throws {
