@@ -22,6 +22,12 @@ final class Blinder {
         hashers = try (0..<self.parallelism).map { _ in try HashToCurve25519() }
     }
 
+    /// Elements blinded so far and in all, for progress (the total is 0 until the peer's count
+    /// is known).
+    func progress(ownCount: Int, peerCount: Int) -> (done: Int, total: Int) {
+        (ownBlinded + peerBlinded, peerCount == 0 ? 0 : ownCount + peerCount)
+    }
+
     /// Forgets the key.
     func wipe() { key = nil }
 

@@ -38,9 +38,7 @@ final class P1Exchange<Strategy: P1Strategy, Store: ElementStore>: RoleExchange 
     }
 
     var phaseDescription: String { phase == .awaitingAnswer ? strategy.awaitingDescription : phase.rawValue }
-    var elementProgress: (done: Int, total: Int) {
-        (blinder.ownBlinded + blinder.peerBlinded, peerCount == 0 ? 0 : context.ownCount + peerCount)
-    }
+    var elementProgress: (done: Int, total: Int) { blinder.progress(ownCount: context.ownCount, peerCount: peerCount) }
     private var ownWidth: Int { 32 + strategy.tagBytes }
 
     func hello(nonce: [UInt8]) -> Frame {
@@ -51,10 +49,8 @@ final class P1Exchange<Strategy: P1Strategy, Store: ElementStore>: RoleExchange 
     func handle(_ frame: Frame, outbox: inout Outbox) throws -> ExchangeStep {
         switch (phase, frame.type) {
         case (.awaitingHello, .hello):
-            try Handshake.check(frame, context, nonce: nonce)
-            let keys = try strategy.setSizeKeys()
+            outbox.send(try Handshake.reply(toHello: frame, context, nonce: nonce, keys: strategy.setSizeKeys))
             phase = .awaitingSetSize
-            outbox.send(SetSizeMessage(count: UInt64(context.ownCount), paillierKey: keys.paillierKey, groupKey: keys.groupKey).frame())
         case (.awaitingSetSize, .setSize):
             let (count, message) = try Handshake.setSize(
                 frame, context, expectsPaillierKey: strategy.expectsPaillierKey, expectsGroupKey: false)

@@ -39,9 +39,7 @@ final class P2Exchange<Strategy: P2Strategy>: RoleExchange {
     }
 
     var phaseDescription: String { phase.rawValue }
-    var elementProgress: (done: Int, total: Int) {
-        (blinder.ownBlinded + blinder.peerBlinded, peerCount == 0 ? 0 : context.ownCount + peerCount)
-    }
+    var elementProgress: (done: Int, total: Int) { blinder.progress(ownCount: context.ownCount, peerCount: peerCount) }
     private var peerWidth: Int { 32 + strategy.peerTagBytes }
 
     func hello(nonce: [UInt8]) -> Frame {
@@ -52,10 +50,8 @@ final class P2Exchange<Strategy: P2Strategy>: RoleExchange {
     func handle(_ frame: Frame, outbox: inout Outbox) throws -> ExchangeStep {
         switch (phase, frame.type) {
         case (.awaitingHello, .hello):
-            try Handshake.check(frame, context, nonce: nonce)
-            let keys = try strategy.setSizeKeys()
+            outbox.send(try Handshake.reply(toHello: frame, context, nonce: nonce, keys: strategy.setSizeKeys))
             phase = .awaitingSetSize
-            outbox.send(SetSizeMessage(count: UInt64(context.ownCount), paillierKey: keys.paillierKey, groupKey: keys.groupKey).frame())
         case (.awaitingSetSize, .setSize):
             let (count, message) = try Handshake.setSize(
                 frame, context, expectsPaillierKey: false, expectsGroupKey: strategy.expectsGroupKey)

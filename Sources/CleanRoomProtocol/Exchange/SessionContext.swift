@@ -77,6 +77,14 @@ enum Handshake {
         }
     }
 
+    /// Checks the peer's HELLO and makes our SET_SIZE, with the keys `keys` makes now (after the
+    /// check, so that nothing is generated for a peer that fails it).
+    static func reply(toHello frame: Frame, _ c: SessionContext, nonce: [UInt8], keys: () throws -> SetSizeKeys) throws -> Frame {
+        try check(frame, c, nonce: nonce)
+        let k = try keys()
+        return SetSizeMessage(count: UInt64(c.ownCount), paillierKey: k.paillierKey, groupKey: k.groupKey).frame()
+    }
+
     /// Decodes the peer's SET_SIZE, checks its count against the policy and that it carries
     /// exactly the keys this analysis needs from the peer.
     static func setSize(
