@@ -28,20 +28,17 @@ extension SessionLimits {
         let ciphertext = 2 * ((sum?.keyBits ?? 0) / 8)
         let framing = perRecordFraming
         var records: Int
-        var widest: Int
         switch role {
         case .p1:
             // P2_REBLINDED (our set, back) and P2_ELEMENTS (theirs, with ciphertexts when summed),
             // then DECRYPTED_SUMS: at most one plaintext per group label, at most one per identifier.
             records = ownMax * (32 + tag + framing) + peerMax * (32 + ciphertext + framing)
             if sum != nil { records += ownMax * (ciphertext / 2) }
-            widest = max(32 + tag, 32 + ciphertext)
         case .p2:
             // P1_ELEMENTS, then MATCHES (4 bytes per own identifier) or ENCRYPTED_SUMS (at most one
             // entry per P1 identifier, each a ciphertext, a count and a label of up to 255 bytes).
             records = peerMax * (32 + tag + framing)
             records += sum == nil ? 4 * ownMax : peerMax * (ciphertext + 8 + 1 + 255)
-            widest = 32 + tag
         }
         // Time: blinding both sets, plus in an intersection-sum the value owner's encryptions
         // (counted at the portable, non-IFMA cost on one core) and P1's per-group work.
@@ -54,6 +51,6 @@ extension SessionLimits {
                 duration += perGroupDuration * min(p1, 100_000)
             }
         }
-        return SessionLimits(maxPeerBytes: fixedAllowance + records, maxRecordBytes: widest, maxDuration: duration)
+        return SessionLimits(maxPeerBytes: fixedAllowance + records, maxDuration: duration)
     }
 }

@@ -52,8 +52,6 @@ public struct SessionLimits: Sendable, Equatable {
     /// The most bytes the peer can send in an honest session at the largest set sizes the
     /// policy allows (frame headers included), plus room for the handshake and the answers.
     public var maxPeerBytes: Int
-    /// The widest element record the peer can send.
-    public var maxRecordBytes: Int
     /// The longest an honest session may take at the largest set sizes the policy allows.
     public var maxDuration: Duration
 }
