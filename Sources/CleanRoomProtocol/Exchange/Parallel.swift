@@ -10,10 +10,6 @@ struct UnsafeSendable<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
 }
 
-extension Range where Bound == Int {
-    func shifted(by offset: Int) -> Range<Int> { (lowerBound + offset)..<(upperBound + offset) }
-}
-
 /// Runs `body` over `count` items split into one contiguous chunk per worker (at most
 /// `parallelism` workers, none for fewer than 64 items each); worker indices are 0-based and
 /// distinct. The first error thrown by any worker is rethrown after all have finished.

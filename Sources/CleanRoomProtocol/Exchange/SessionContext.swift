@@ -63,10 +63,11 @@ enum Handshake {
                 field: "collaboration digest", ours: Hex.encode(c.digest), theirs: Hex.encode(hello.digest))
         }
         guard hello.analysis == c.analysis.name else {
-            throw CleanRoomProtocolError.handshakeMismatch(field: "analysis", ours: c.analysis.name, theirs: sanitized(hello.analysis))
+            throw CleanRoomProtocolError.handshakeMismatch(
+                field: "analysis", ours: c.analysis.name, theirs: PeerText.display(hello.analysis))
         }
         guard hello.party == c.peer else {
-            throw CleanRoomProtocolError.handshakeMismatch(field: "peer party", ours: c.peer, theirs: sanitized(hello.party))
+            throw CleanRoomProtocolError.handshakeMismatch(field: "peer party", ours: c.peer, theirs: PeerText.display(hello.party))
         }
         let expectedRole: Role = c.role == .p1 ? .p2 : .p1
         guard hello.role == expectedRole else {

@@ -307,9 +307,6 @@ public struct AbortMessage: Equatable, Sendable {
     }
 }
 
-/// Peer-supplied text made safe to print and log (see `PeerText.display`).
-func sanitized(_ s: String) -> String { PeerText.display(s) }
-
 /// Text that came from the peer (ABORT reasons, names in a mismatched HELLO, group labels).
 public enum PeerText {
     /// The most UTF-8 bytes of an ABORT reason that are kept on receipt.
