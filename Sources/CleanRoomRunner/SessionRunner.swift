@@ -173,14 +173,14 @@ public enum SessionRunner {
             return RunnerError(.peer, "connection failed while \(session.stateDescription): \(error)")
         }
         return try await channel.executeThenClose { inbound, outbound in
-            // A reader task drains the socket into a queue while this task computes and writes,
-            // so two parties sending large streams at once can never block each other.
-            // What the reader may queue is bounded by the policy: everything a peer may legitimately
-            // send in one session, at the largest set sizes the collaboration allows.
-            // This task takes queued frames in turn with computing outbound ones, so the queue
-            // holds what arrived during about one batch's computation, not the peer's whole stream.
+            // A reader task moves the peer's frames into a bounded queue; when the queue is full it
+            // stops reading, and TCP holds the peer back. A writer task sends this party's frames,
+            // at most two queued at a time, while this task goes on taking the peer's frames, so
+            // two parties sending large streams at once never block each other.
+            // Every byte the peer sends also counts against the policy's cap for a session.
             let cap = limits.maxPeerBytes
             let frames = FrameQueue()
+            let outgoing = OutgoingFrames()
             let reader = Task {
                 var decoder = FrameDecoder()
                 var received = 0
@@ -193,19 +193,36 @@ public enum SessionRunner {
                                 problem: "the peer sent more than \(cap) bytes, more than the policy allows for a session")
                         }
                         decoder.append(buffer.readBytes(length: buffer.readableBytes)!)
-                        while let frame = try decoder.next() { frames.push(frame) }
+                        while let frame = try decoder.next() { try await frames.push(frame) }
                     }
                     frames.finish(throwing: nil)
                 } catch {
                     frames.finish(throwing: error)
                 }
             }
-            defer { reader.cancel() }
-            /// Computes and writes the next frame the session has ready; false when it has none.
-            func sendOne() async throws -> Bool {
+            let writer = Task {
+                while let bytes = await outgoing.take() {
+                    do {
+                        try await outbound.write(ByteBuffer(bytes: bytes))
+                        outgoing.completed(nil)
+                    } catch {
+                        outgoing.completed(error)
+                        frames.wake()
+                        return
+                    }
+                    frames.wake()
+                }
+            }
+            defer {
+                reader.cancel()
+                writer.cancel()
+            }
+            /// Computes the next frame the session has ready and queues it for the writer; false
+            /// when it has none.
+            func sendOne() throws -> Bool {
                 guard let f = try session.nextOutbound() else { return false }
                 let bytes = f.encoded()
-                try await outbound.write(ByteBuffer(bytes: bytes))
+                outgoing.enqueue(bytes)
                 stats.framesOut += 1
                 stats.bytesOut += bytes.count
                 update()
@@ -220,52 +237,82 @@ public enum SessionRunner {
                 update()
                 progress?(stats)
             }
+            /// Tells the peer why the session stopped: the writer stops, and the ABORT goes out
+            /// unless the peer has stopped reading.
+            func sendAbort(_ error: Error) async {
+                writer.cancel()
+                let bytes = session.abortFrame(for: error).encoded()
+                _ = try? await withTimeout(.seconds(5)) { () async throws -> Bool in
+                    try await outbound.write(ByteBuffer(bytes: bytes))
+                    return true
+                }
+            }
             var sentLast = false
             do {
                 try session.begin()
                 while !session.isFinished {
-                    // Turn about: one frame that has arrived, then one outbound frame; wait only
-                    // when there is neither. Both parties keep computing, and neither queue
-                    // grows by more than what arrives while one frame is computed.
+                    if let failure = outgoing.error { throw failure }
+                    // Turn about: one frame that has arrived, then one outbound frame if the
+                    // writer has room; wait only when there is neither. Both parties keep
+                    // computing, and neither queue grows by more than a few frames.
                     var progressed = false
                     if let frame = try frames.poll() {
                         try receive(frame)
                         progressed = true
                         if session.isFinished { break }
                     }
-                    if try await sendOne() {
+                    if outgoing.hasRoom, try sendOne() {
                         if session.isFinished { sentLast = true }
                         progressed = true
                     }
                     if progressed { continue }
-                    // Nothing to send: the peer owes us a frame, complete, within the idle timeout.
-                    let next: Frame??
-                    do { next = try await withTimeout(timeout) { try await frames.next() } } catch let error as CleanRoomProtocolError {
-                        throw error
-                    } catch {
-                        throw tlsOrTransport(await settled(error, frames, session: session))
-                    }
-                    guard let arrived = next else {
-                        throw RunnerError(
-                            .peer, "no complete frame from the peer for \(timeout.components.seconds) s while \(session.stateDescription)")
-                    }
-                    guard let frame = arrived else {
+                    if frames.drained {
                         if let seen = verifier.seen, seen != verifier.expected { throw tlsOrTransport(ChannelError.eof) }
                         if deadline.fired { throw tlsOrTransport(ChannelError.eof) }
                         throw RunnerError(.peer, "the peer closed the connection while \(session.stateDescription)")
                     }
-                    try receive(frame)
+                    // Nothing to do until the peer's next frame arrives or a write completes; the
+                    // peer owes one of the two within the idle timeout (a peer that trickles bytes
+                    // or reads nothing does not reset it).
+                    let writing = !outgoing.isIdle
+                    let woke = try await withTimeout(timeout) { () async -> Bool in
+                        await frames.waitForActivity()
+                        return true
+                    }
+                    guard woke != nil else {
+                        let seconds = timeout.components.seconds
+                        throw RunnerError(
+                            .peer,
+                            writing
+                                ? "the peer read nothing this party sent for \(seconds) s while \(session.stateDescription)"
+                                : "no complete frame from the peer for \(seconds) s while \(session.stateDescription)")
+                    }
                 }
                 // A finished session may still hold frames for the peer (the result it receives).
-                while try await sendOne() { sentLast = true }
+                while true {
+                    await outgoing.wait { $0.hasRoom }
+                    if let failure = outgoing.error { throw failure }
+                    guard try sendOne() else { break }
+                    sentLast = true
+                }
+                let flushed = try await withTimeout(timeout) { () async -> Bool in
+                    await outgoing.wait { $0.isIdle }
+                    return true
+                }
+                if let failure = outgoing.error { throw failure }
+                guard flushed != nil else {
+                    throw RunnerError(
+                        .peer, "the peer read nothing this party sent for \(timeout.components.seconds) s after the session finished")
+                }
+                outgoing.close()
             } catch let error as RunnerError {
                 throw error
             } catch let error as CleanRoomProtocolError {
                 if case .peerAborted = error { throw tlsOrTransport(error) }
-                try? await outbound.write(ByteBuffer(bytes: session.abortFrame(for: error).encoded()))
+                await sendAbort(error)
                 throw RunnerError(.session, error.description)
             } catch let error as CleanRoomCryptoError {
-                try? await outbound.write(ByteBuffer(bytes: session.abortFrame(for: error).encoded()))
+                await sendAbort(error)
                 throw RunnerError(.session, error.description)
             } catch {
                 throw tlsOrTransport(await settled(error, frames, session: session))

@@ -22,13 +22,14 @@ extension TwoProcessTests {
         /// log, and whether the advertiser exited while the script was still going.
         static func run(
             _ w: Workspace, flags: [String], script: @escaping @Sendable (Inbound, Outbound) async throws -> Void
-        ) async throws -> (status: Int32, output: String, audit: String, exitedFirst: Bool) {
+        ) async throws -> (status: Int32, output: String, audit: String, exitedFirst: Bool, peakKB: Int) {
             let ad = try TwoProcessTests.Party(
                 [
                     "run", w.path("c.yaml"), "--as", "advertiser", "--data", w.path("advertiser.csv"), "--analysis", "overlap",
                     "--out", w.path("overlap-advertiser.json"), "--identity", w.path("keys"), "--audit", w.path("audit.jsonl"),
                     "--connect-timeout", "30",
                 ] + flags)
+            let peak = PeakMemory.sample(ad.process.processIdentifier)
             let c = try Collaboration(yaml: w.collaboration)
             let config = TransportConfiguration(
                 certificatePEM: try String(contentsOfFile: w.path("keys/publisher.cert.pem"), encoding: .utf8),
@@ -51,6 +52,7 @@ extension TwoProcessTests {
                 }
                 done.set()
             }
+            let peakKB = await peak.value
             let status = await Task.detached { ad.wait() }.value
             // The scripts below run for 20 s unless the advertiser cuts them off.
             let exitedFirst = !done.value || ContinuousClock.now - started < .seconds(15)
@@ -58,7 +60,44 @@ extension TwoProcessTests {
             _ = await peer.value
             let audit = (try? String(contentsOfFile: w.path("audit.jsonl"), encoding: .utf8)) ?? ""
             #expect(!FileManager.default.fileExists(atPath: w.path("overlap-advertiser.json")), "a result file was written")
-            return (status, ad.text, audit, exitedFirst)
+            return (status, ad.text, audit, exitedFirst, peakKB)
+        }
+
+        /// A peer that streams 60 MB as one frame, reading nothing: the advertiser refuses the
+        /// stream once it passes what the policy lets the peer send (here about 1 MiB), and its
+        /// peak memory stays under twice that of an honest session with the same files. (Before the
+        /// handshake allowance was cut from 64 MiB to 1 MiB, the whole frame was buffered: the peak
+        /// grew by 60 to 120 MB.)
+        @Test func aFloodingPeerIsCutOffWithinTheSessionsMemory() async throws {
+            let w = try Workspace(rows: 50)
+            defer { w.remove() }
+            // The honest peak first: both real parties, the same files.
+            let honestAd = try TwoProcessTests.party(w, "advertiser", analysis: "overlap")
+            let honestPeak = PeakMemory.sample(honestAd.process.processIdentifier)
+            let pub = try TwoProcessTests.party(w, "publisher", analysis: "overlap")
+            let honestKB = await honestPeak.value
+            let (adStatus, pubStatus) = await Task.detached { (honestAd.wait(), pub.wait()) }.value
+            #expect(adStatus == 0 && pubStatus == 0, "\(honestAd.text)\n\(pub.text)")
+            try FileManager.default.removeItem(atPath: w.path("overlap-advertiser.json"))
+            try FileManager.default.removeItem(atPath: w.path("audit.jsonl"))
+
+            let total = 60_000_000
+            let r = try await Self.run(w, flags: ["--idle-timeout", "10"]) { _, out in
+                try await out.write(
+                    ByteBuffer(bytes: [
+                        1, MessageType.p2Elements.rawValue, UInt8(total >> 24), UInt8((total >> 16) & 0xff), UInt8((total >> 8) & 0xff),
+                        UInt8(total & 0xff),
+                    ]))
+                let chunk = ByteBuffer(bytes: [UInt8](repeating: 0x5a, count: 1 << 16))
+                for _ in 0..<(total >> 16) { try await out.write(chunk) }
+            }
+            #expect(r.status == 1, "\(r.output)")
+            #expect(r.output.contains("the peer sent more than"), "\(r.output)")
+            #expect(
+                r.audit.split(separator: "\n").count == 1 && r.audit.contains("\"outcome\":\"failed\"")
+                    && r.audit.contains("\"stage\":\"session\""), "\(r.audit)")
+            #expect(honestKB > 0 && r.peakKB > 0)
+            #expect(r.peakKB < 2 * honestKB, "flood peak \(r.peakKB) kB against an honest peak of \(honestKB) kB")
         }
 
         final class ScriptDone: @unchecked Sendable {
@@ -160,6 +199,24 @@ extension TwoProcessTests {
             #expect(pubStatus == 0, "publisher: \(pub.text)")
             #expect(ad.text.contains("refused a connection") && ad.text.contains(strangerFingerprint), "\(ad.text)")
             #expect(FileManager.default.fileExists(atPath: w.path("overlap-advertiser.json")))
+        }
+    }
+}
+
+/// The peak resident memory (VmHWM) of a running process, sampled from /proc until it exits.
+enum PeakMemory {
+    /// Samples `pid` every 10 ms; the task's value is the last VmHWM seen, in kB (0 without /proc).
+    static func sample(_ pid: Int32) -> Task<Int, Never> {
+        Task.detached {
+            var peak = 0
+            while let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+                let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+                let kb = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap({ Int($0) })
+            {
+                peak = max(peak, kb)
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            return peak
         }
     }
 }

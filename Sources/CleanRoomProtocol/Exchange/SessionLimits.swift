@@ -4,8 +4,11 @@
 import CleanRoomCrypto
 
 extension SessionLimits {
-    /// Room for the handshake, the answers and framing slack beyond the element records.
-    static let fixedAllowance = 1 << 26
+    /// Room for the handshake (HELLO, SET_SIZE with a Paillier key and its proof), an ABORT and
+    /// framing slack beyond the element records and answers, which are counted per record below.
+    /// An honest peer sends a few kilobytes of this; a 64 MiB allowance let a peer make a small
+    /// session buffer 64 MiB (a single frame announced that large) before anything was refused.
+    static let fixedAllowance = 1 << 20
     /// The session deadline, at the policy's maxima: a fixed part (handshake, key generation,
     /// answers), a part per element of both sets, the value owner's encryptions at the portable
     /// single-core cost, and P1's per-group work (at most 100,000 groups counted). An honest
