@@ -77,7 +77,9 @@ public struct RunJob: Sendable {
         // Identity: our certificate must be the one the collaboration file pins for us.
         let (certPEM, keyPEM) = try readIdentity(pinned: me.certificateSHA256)
 
-        // Session over the transport.
+        // Session over the transport, its frames hashed for the audit record (failed or not).
+        let transcript = try? TranscriptDigest(listens: me.listen != nil)
+        defer { record.transcript = try? transcript?.summary() }
         let transport = TransportConfiguration(
             certificatePEM: certPEM, privateKeyPEM: keyPEM, peerFingerprint: peer.certificateSHA256,
             idleTimeout: idleTimeout, connectTimeout: connectTimeout)
@@ -87,7 +89,7 @@ public struct RunJob: Sendable {
             RunConfiguration(
                 collaboration: collaboration, analysis: spec.name, party: party,
                 input: try readData(columns: spec.requiredColumns(of: party).names, logger: logger, statistics: statistics),
-                transport: transport, batchSize: batchSize, sessionTimeout: sessionTimeout),
+                transport: transport, batchSize: batchSize, sessionTimeout: sessionTimeout, transcript: transcript),
             progress: progress)
         record.ownUniqueIdentifiers = result.uniqueIdentifiers
         record.peerUniqueIdentifiers = result.peerUniqueIdentifiers

@@ -20,12 +20,16 @@ public struct RunConfiguration: Sendable {
     /// The longest the session may take once connected; nil: derived from the policy's set sizes
     /// (`SessionLimits.maxDuration`).
     public var sessionTimeout: Duration?
+    /// Hashes the frames both ways, for the audit record (nil: not hashed).
+    public var transcript: TranscriptDigest?
 
     public init(
         collaboration: Collaboration, analysis: String, party: String, input: ColumnarTable,
-        transport: TransportConfiguration, batchSize: Int = 16_384, sessionTimeout: Duration? = nil
+        transport: TransportConfiguration, batchSize: Int = 16_384, sessionTimeout: Duration? = nil,
+        transcript: TranscriptDigest? = nil
     ) {
         self.sessionTimeout = sessionTimeout
+        self.transcript = transcript
         self.collaboration = collaboration
         self.analysis = analysis
         self.party = party
@@ -89,7 +93,7 @@ public enum SessionRunner {
         // session from the policy.
         let limits = DriveLimits(
             idleTimeout: config.transport.idleTimeout, deadline: config.sessionTimeout ?? session.limits.maxDuration,
-            maxPeerBytes: session.limits.maxPeerBytes)
+            maxPeerBytes: session.limits.maxPeerBytes, transcript: config.transcript)
         let body: @Sendable (FrameChannel, PinnedCertificateVerifier) async throws -> SessionResult = { channel, verifier in
             try await drive(box, channel, verifier: verifier, limits: limits, progress: progress)
         }
@@ -123,6 +127,8 @@ public enum SessionRunner {
         var deadline: Duration
         /// The most bytes the peer may send.
         var maxPeerBytes: Int
+        /// Hashes the frames both ways.
+        var transcript: TranscriptDigest?
     }
 
     /// Exchanges frames until the session finishes.
@@ -222,6 +228,7 @@ public enum SessionRunner {
             func sendOne() throws -> Bool {
                 guard let f = try session.nextOutbound() else { return false }
                 let bytes = f.encoded()
+                limits.transcript?.sent(bytes)
                 outgoing.enqueue(bytes)
                 stats.framesOut += 1
                 stats.bytesOut += bytes.count
@@ -233,6 +240,7 @@ public enum SessionRunner {
                 stats.queuedBytesPeak = frames.peakBytes
                 stats.framesIn += 1
                 stats.bytesIn += Frame.headerBytes + frame.payload.count
+                limits.transcript?.received(frame)
                 try session.receive(frame)
                 update()
                 progress?(stats)

@@ -58,7 +58,7 @@ struct DemoCommand: AsyncParsableCommand {
                 p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
                 p.arguments = [
                     "run", path("collaboration.yaml"), "--as", party, "--data", csv, "--analysis", analysis,
-                    "--out", path("\(analysis)-\(party).json"), "--identity", keys, "--audit", path("audit.jsonl"), "--quiet",
+                    "--out", path("\(analysis)-\(party).json"), "--identity", keys, "--audit", path("audit-\(party).jsonl"), "--quiet",
                 ]
                 let out = Pipe()
                 p.standardOutput = out
@@ -116,6 +116,17 @@ struct DemoCommand: AsyncParsableCommand {
             }
             print("")
         }
+        // Each party's audit log is chained and signed with its TLS key; the two agree on every session.
+        let adLog = AuditLog.verify(
+            contentsOf: Array(try Data(contentsOf: URL(fileURLWithPath: path("audit-advertiser.jsonl")))), certificateSHA256: adFP)
+        let pubLog = AuditLog.verify(
+            contentsOf: Array(try Data(contentsOf: URL(fileURLWithPath: path("audit-publisher.jsonl")))), certificateSHA256: pubFP)
+        let auditProblems = adLog.problems + pubLog.problems + AuditLog.crossCheck(adLog, pubLog)
+        print(
+            auditProblems.isEmpty
+                ? "audit logs: \(adLog.records.count) + \(pubLog.records.count) signed records; chains, signatures and transcript hashes agree"
+                : "audit logs DO NOT VERIFY:\n  " + auditProblems.joined(separator: "\n  "))
+        allMatch = allMatch && auditProblems.isEmpty
         print(
             allMatch
                 ? "Both parties learned exactly the plaintext answer, and nothing else left either process."

@@ -1,5 +1,6 @@
 // `cleanroom run`: one party's side of an analysis, over mutually authenticated TLS.
 import ArgumentParser
+import CleanRoomCrypto
 import CleanRoomProtocol
 import CleanRoomRunner
 import Foundation
@@ -83,6 +84,17 @@ struct RunCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("cleanroom run: \(error)\n".utf8))
             throw ExitCode(1)
         }
+        // The record is signed with this party's TLS key. Without a readable key (the run then fails
+        // at the identity stage) the record goes in unsigned, and `audit verify` lists it as such.
+        let signer = try? RecordSigner(
+            privateKeyPEM: String(contentsOfFile: (identity as NSString).appendingPathComponent("\(party).key.pem"), encoding: .utf8),
+            certificatePEM: String(contentsOfFile: (identity as NSString).appendingPathComponent("\(party).cert.pem"), encoding: .utf8))
+        func appendAudit(_ record: AuditRecord) throws {
+            do { try record.append(to: audit, signer: signer) } catch {
+                FileHandle.standardError.write(Data("cleanroom run: the audit record was not written: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
         do {
             let result = try await runSession(logger: logger, record: &record)
             record.outcome = "completed"
@@ -99,14 +111,6 @@ struct RunCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("cleanroom run: \(error)\n".utf8))
             try appendAudit(record)
             throw ExitCode(error.stage == .policy ? 3 : 1)
-        }
-    }
-
-    /// Appends the audit record; a run whose record cannot be written fails (exit 1).
-    private func appendAudit(_ record: AuditRecord) throws {
-        do { try record.append(to: audit) } catch {
-            FileHandle.standardError.write(Data("cleanroom run: the audit record was not written: \(error)\n".utf8))
-            throw ExitCode(1)
         }
     }
 

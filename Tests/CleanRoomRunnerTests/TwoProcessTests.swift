@@ -88,12 +88,13 @@ import Testing
         }
     }
 
-    static func party(_ w: Workspace, _ name: String, analysis: String, collaboration: String? = nil, extra: [String] = []) throws -> Party
-    {
+    static func party(
+        _ w: Workspace, _ name: String, analysis: String, collaboration: String? = nil, audit: String = "audit.jsonl", extra: [String] = []
+    ) throws -> Party {
         try Party(
             [
                 "run", collaboration ?? w.path("c.yaml"), "--as", name, "--data", w.path("\(name).csv"), "--analysis", analysis,
-                "--out", w.path("\(analysis)-\(name).json"), "--identity", w.path("keys"), "--audit", w.path("audit.jsonl"),
+                "--out", w.path("\(analysis)-\(name).json"), "--identity", w.path("keys"), "--audit", w.path(audit),
                 "--connect-timeout", "30", "--idle-timeout", "30",
             ] + extra)
     }
@@ -126,6 +127,42 @@ import Testing
         }
         let audit = try String(contentsOfFile: w.path("audit.jsonl"), encoding: .utf8).split(separator: "\n")
         #expect(audit.count == 2 && audit.allSatisfy { $0.contains("\"outcome\":\"completed\"") })
+    }
+
+    /// Each party's log is signed with its TLS key; `cleanroom audit verify` checks both logs and
+    /// that they record the same sessions, and names the line an edit or a cut touched.
+    @Test func auditLogsOfBothPartiesVerifyAgainstEachOther() throws {
+        let w = try Workspace(rows: 100)
+        defer { w.remove() }
+        for analysis in ["overlap", "spend"] {
+            let ad = try Self.party(w, "advertiser", analysis: analysis, audit: "ad.jsonl")
+            let pub = try Self.party(w, "publisher", analysis: analysis, audit: "pub.jsonl")
+            #expect(ad.wait() == 0 && pub.wait() == 0, "\(ad.text)\n\(pub.text)")
+        }
+        func verify(_ args: [String]) -> (Int32, String) {
+            let p = try? Party(["audit", "verify"] + args)
+            guard let p else { return (-1, "") }
+            return (p.wait(), p.text)
+        }
+        var (status, text) = verify([
+            w.path("ad.jsonl"), "--peer-log", w.path("pub.jsonl"), "--certificate", w.path("keys/advertiser.cert.pem"),
+        ])
+        #expect(status == 0, "\(text)")
+        #expect(text.contains("both logs record the same 2 completed session(s)"), "\(text)")
+        // The publisher's log loses its last line: the advertiser's log names the missing session.
+        let pubLines = try String(contentsOfFile: w.path("pub.jsonl"), encoding: .utf8).split(separator: "\n")
+        try (pubLines.dropLast().joined(separator: "\n") + "\n").write(toFile: w.path("pub-cut.jsonl"), atomically: true, encoding: .utf8)
+        (status, text) = verify([w.path("ad.jsonl"), "--peer-log", w.path("pub-cut.jsonl")])
+        #expect(status == 1 && text.contains("the peer log has no record of this session"), "\(text)")
+        // An edit to the advertiser's first line.
+        let adText = try String(contentsOfFile: w.path("ad.jsonl"), encoding: .utf8)
+        try adText.replacingOccurrences(of: "\"seq\":0", with: "\"seq\":0 ").write(
+            toFile: w.path("ad-edited.jsonl"), atomically: true, encoding: .utf8)
+        (status, text) = verify([w.path("ad-edited.jsonl")])
+        #expect(status == 1 && text.contains("line 1: the signature does not verify"), "\(text)")
+        // The wrong pin.
+        (status, text) = verify([w.path("ad.jsonl"), "--certificate", w.path("keys/publisher.cert.pem")])
+        #expect(status == 1 && text.contains("line 1: signed by"), "\(text)")
     }
 
     @Test func peerKilledMidStreamFailsTheOtherSideAndLeavesNoResult() throws {
