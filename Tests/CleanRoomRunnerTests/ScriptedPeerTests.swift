@@ -82,7 +82,12 @@ extension TwoProcessTests {
             try FileManager.default.removeItem(atPath: w.path("audit.jsonl"))
 
             let total = 60_000_000
-            let r = try await Self.run(w, flags: ["--idle-timeout", "10"]) { _, out in
+            let r = try await Self.run(w, flags: ["--idle-timeout", "10"]) { inbound, out in
+                // The advertiser's HELLO first: the handshake is then complete on both sides (the
+                // script's writes would otherwise wait in the TLS handler, and its close could come
+                // before the advertiser finished the handshake).
+                var frames = inbound.makeAsyncIterator()
+                _ = try await frames.next()
                 try await out.write(
                     ByteBuffer(bytes: [
                         1, MessageType.p2Elements.rawValue, UInt8(total >> 24), UInt8((total >> 16) & 0xff), UInt8((total >> 8) & 0xff),
