@@ -32,6 +32,13 @@ let package = Package(
             name: "CGMP",
             providers: [.apt(["libgmp-dev"]), .brew(["gmp"])]
         ),
+        // SQLite 3 (Debian: libsqlite3-dev): each party's own state (frozen collaborations; the
+        // privacy ledger will live beside them).
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]
+        ),
         // Small C shim: OpenSSL/GMP macros and a wiping allocator for GMP.
         .target(
             name: "CCleanRoomShim",
@@ -50,7 +57,7 @@ let package = Package(
         .target(
             name: "CleanRoomRunner",
             dependencies: [
-                "CleanRoomProtocol", "CleanRoomCrypto", "CCleanRoomShim",
+                "CleanRoomProtocol", "CleanRoomCrypto", "CCleanRoomShim", "CSQLite",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

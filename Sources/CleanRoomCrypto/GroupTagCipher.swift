@@ -8,8 +8,9 @@
 // keeps hiding which of P1's identifiers matched. P1 decrypts c2 − y·c1 = (g+1)·G and looks it
 // up among its few group points. (An AEAD tag would pass through P2 unchanged and let P1 undo
 // the shuffle; this construction exists to prevent exactly that.)
-// Tags authenticate nothing: a hostile P2 can move or replace them (semi-honest model), but every
-// point is checked to be on the curve and every tag must decrypt to a known group.
+// Tags authenticate nothing: a hostile P2 can move or replace them. Every point is checked to be on
+// the curve (a public property of the bytes); a tag that decrypts to no known group is reported as
+// such, not thrown, since whether a shifted tag lands on a group depends on P1's secret labels.
 // Thread safety: immutable after construction; all methods may run concurrently.
 import COpenSSL
 
@@ -128,9 +129,11 @@ public final class GroupTagKey: @unchecked Sendable {
         try GroupTag.encode(c2, into: out + 33, ctx: ctx)
     }
 
-    /// Decrypts a tag to its group index.
-    /// - Throws: `invalidGroupTag` for points off the curve or a tag of no known group.
-    public func open(_ tag: UnsafePointer<UInt8>) throws -> UInt32 {
+    /// Decrypts a tag to its group index; nil when it decrypts to no group of this key (a tag the
+    /// peer altered). Callers must treat nil without a visible reaction: whether an altered tag
+    /// lands on a group depends on the secret group index.
+    /// - Throws: `invalidGroupTag` for points off the curve (public: a property of the bytes).
+    public func open(_ tag: UnsafePointer<UInt8>) throws -> UInt32? {
         let ctx = try GroupTag.context()
         defer { BN_CTX_free(ctx) }
         let c1 = try GroupTag.decode(tag, ctx: ctx)
@@ -143,11 +146,11 @@ public final class GroupTagKey: @unchecked Sendable {
         guard EC_POINT_mul(GroupTag.curve, m, nil, c1, y, ctx) == 1, EC_POINT_invert(GroupTag.curve, m, ctx) == 1,
             EC_POINT_add(GroupTag.curve, m, m, c2, ctx) == 1
         else { throw GroupTag.fail("EC_POINT_mul") }
-        guard EC_POINT_is_at_infinity(GroupTag.curve, m) == 0 else { throw CleanRoomCryptoError.invalidGroupTag }
+        // (g+1)·G is never the point at infinity for a group of this key.
+        guard EC_POINT_is_at_infinity(GroupTag.curve, m) == 0 else { return nil }
         var buffer = [UInt8](repeating: 0, count: 33)
         try buffer.withUnsafeMutableBufferPointer { try GroupTag.encode(m, into: $0.baseAddress!, ctx: ctx) }
-        guard let g = lookup[buffer] else { throw CleanRoomCryptoError.invalidGroupTag }
-        return g
+        return lookup[buffer]
     }
 }
 

@@ -31,6 +31,8 @@ public enum CleanRoomProtocolError: Error, Equatable, Sendable, CustomStringConv
     case peerAborted(code: UInt16, reason: String)
     /// The session is over (finished or failed) and accepts no more messages.
     case sessionClosed
+    /// P1 has more groups of at least `min_group_size` own identifiers than `max_groups` allows.
+    case tooManyGroups(party: String, groups: Int, minGroupSize: Int, maxGroups: Int)
 
     public var description: String {
         switch self {
@@ -62,6 +64,9 @@ public enum CleanRoomProtocolError: Error, Equatable, Sendable, CustomStringConv
             return "peer aborted (code \(code)): \(reason)"
         case .sessionClosed:
             return "the session is already closed"
+        case .tooManyGroups(let party, let groups, let minGroupSize, let maxGroups):
+            return
+                "\(party) has \(groups) groups of at least \(minGroupSize) identifiers (min_group_size); the collaboration allows at most \(maxGroups) (max_groups)"
         }
     }
 }

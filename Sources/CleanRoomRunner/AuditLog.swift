@@ -24,6 +24,9 @@ public struct AuditRecord: Codable, Sendable {
     public var outcome: String
     public var stage: String?
     public var reason: String?
+    /// What the peer did that an honest peer cannot, found without aborting (the collaboration was
+    /// then frozen).
+    public var anomalies: [String]?
     /// The session's frames, hashed, once a connection carried any.
     public var transcript: TranscriptSummary?
     /// Position in the log, from 0 (set when appended).
@@ -41,7 +44,7 @@ public struct AuditRecord: Codable, Sendable {
         case peerCertificateSHA256 = "peer_certificate_sha256"
         case ownUniqueIdentifiers = "own_unique_identifiers"
         case peerUniqueIdentifiers = "peer_unique_identifiers"
-        case learned, outcome, stage, reason, transcript, seq, prev
+        case learned, outcome, stage, reason, anomalies, transcript, seq, prev
         case signerSHA256 = "signer_sha256"
         case signerCertificate = "signer_certificate"
     }

@@ -25,12 +25,16 @@ public struct RunJob: Sendable {
     public var batchSize: Int
     /// The longest the session may take once connected; nil: derived from the policy.
     public var sessionTimeout: Duration?
+    /// This party's state database (frozen collaborations).
+    public var statePath: String
 
     public init(
         collaborationPath: String, party: String, dataPath: String, analysis: String?, resultPath: String?,
-        identityFolder: String, connectTimeout: Duration, idleTimeout: Duration, batchSize: Int, sessionTimeout: Duration? = nil
+        identityFolder: String, connectTimeout: Duration, idleTimeout: Duration, batchSize: Int, sessionTimeout: Duration? = nil,
+        statePath: String = "cleanroom-state.sqlite"
     ) {
         self.sessionTimeout = sessionTimeout
+        self.statePath = statePath
         self.collaborationPath = collaborationPath
         self.party = party
         self.dataPath = dataPath
@@ -74,6 +78,16 @@ public struct RunJob: Sendable {
         let spec = try chooseAnalysis(collaboration)
         record.analysis = spec.name
 
+        // A collaboration frozen after a session in which the peer deviated runs no more sessions
+        // until a person lifts the freeze (the peer learns that, once: the refusal is visible).
+        let state = try PartyState(path: statePath)
+        if let freeze = try state.freeze(of: collaboration.name) {
+            throw RunnerError(
+                .policy,
+                "collaboration '\(collaboration.name)' is frozen since \(freeze.since): \(freeze.reason). Review it, then run `cleanroom collaboration unfreeze \(collaborationPath) --as \(party) --state \(statePath)`"
+            )
+        }
+
         // Identity: our certificate must be the one the collaboration file pins for us.
         let (certPEM, keyPEM) = try readIdentity(pinned: me.certificateSHA256)
 
@@ -93,6 +107,17 @@ public struct RunJob: Sendable {
             progress: progress)
         record.ownUniqueIdentifiers = result.uniqueIdentifiers
         record.peerUniqueIdentifiers = result.peerUniqueIdentifiers
+        record.anomalies = result.anomalies
+
+        // The peer deviated where an abort would have told it a secret: the session completed, and
+        // the collaboration is frozen before anything else is written.
+        if let anomalies = result.anomalies {
+            do {
+                try state.freeze(
+                    collaboration.name, digest: (try? collaboration.digestHex()) ?? "",
+                    reason: "the peer deviated in a session of '\(spec.name)': " + anomalies.joined(separator: "; "))
+            } catch { throw RunnerError(.output, "\(error)") }
+        }
 
         // Result.
         if let resultPath {

@@ -78,7 +78,7 @@ public enum SessionRunner {
         } catch let error as CleanRoomProtocolError {
             switch error {
             case .invalidRow, .missingColumn: throw RunnerError(.data, error.description)
-            case .setSizeOutOfPolicy: throw RunnerError(.policy, error.description)
+            case .setSizeOutOfPolicy, .tooManyGroups: throw RunnerError(.policy, error.description)
             default: throw RunnerError(.configuration, error.description)
             }
         }

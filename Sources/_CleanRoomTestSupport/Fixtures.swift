@@ -12,7 +12,7 @@ public enum Fixtures {
         receiversCardinality: [String] = ["advertiser", "publisher"], receiversIntersection: [String] = ["advertiser", "publisher"],
         receiversSum: [String] = ["advertiser", "publisher"], minIntersection: Int = 1, minGroup: Int = 1, minSet: Int = 1,
         maxSet: Int = 10_000,
-        statistics: [Statistic] = [.count, .sum, .mean]
+        statistics: [Statistic] = [.count, .sum, .mean], maxGroups: Int? = nil
     ) -> CollaborationTemplate {
         let setSize = minSet...maxSet
         return CollaborationTemplate(
@@ -30,7 +30,8 @@ public enum Fixtures {
                         .init(name: "purchase_amount", scale: 2, min: "-50.00", max: "10000.00"),
                         .init(name: "quantity", scale: 0, min: "0", max: "100"),
                     ],
-                    grouping: .init(party: "publisher", column: "campaign", minGroupSize: minGroup), statistics: statistics,
+                    grouping: .init(party: "publisher", column: "campaign", minGroupSize: minGroup, maxGroups: maxGroups),
+                    statistics: statistics,
                     receivers: receiversSum, minIntersection: minIntersection, setSize: setSize),
                 .intersectionSum(
                     "total-spend", owner: "advertiser", values: [.init(name: "purchase_amount", scale: 2, max: "10000.00")],
@@ -43,11 +44,12 @@ public enum Fixtures {
         receiversCardinality: [String] = ["advertiser", "publisher"], receiversIntersection: [String] = ["advertiser", "publisher"],
         receiversSum: [String] = ["advertiser", "publisher"], minIntersection: Int = 1, minGroup: Int = 1, minSet: Int = 1,
         maxSet: Int = 10_000,
-        statistics: [Statistic] = [.count, .sum, .mean]
+        statistics: [Statistic] = [.count, .sum, .mean], maxGroups: Int? = nil
     ) -> String {
         template(
             receiversCardinality: receiversCardinality, receiversIntersection: receiversIntersection, receiversSum: receiversSum,
-            minIntersection: minIntersection, minGroup: minGroup, minSet: minSet, maxSet: maxSet, statistics: statistics
+            minIntersection: minIntersection, minGroup: minGroup, minSet: minSet, maxSet: maxSet, statistics: statistics,
+            maxGroups: maxGroups
         ).yaml
     }
 

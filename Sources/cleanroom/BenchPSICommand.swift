@@ -82,7 +82,8 @@ extension BenchCommand {
                     p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
                     p.arguments = [
                         "run", path("c.yaml"), "--as", party, "--data", path("\(party).csv"), "--analysis", "bench",
-                        "--identity", keys, "--audit", path("audit.jsonl"), "--stats", path("\(party).stats.json"), "--quiet",
+                        "--identity", keys, "--audit", path("audit.jsonl"), "--state", path("\(party).state.sqlite"), "--stats",
+                        path("\(party).stats.json"), "--quiet",
                         "--idle-timeout", "600",
                     ]
                     let out = Pipe()

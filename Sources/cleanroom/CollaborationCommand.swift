@@ -1,11 +1,68 @@
-// `cleanroom collaboration check`: validate a collaboration file and say who learns what.
+// `cleanroom collaboration check`: validate a collaboration file and say who learns what;
+// `cleanroom collaboration unfreeze`: lift this party's freeze on a collaboration.
 import ArgumentParser
+import CleanRoomCrypto
 import CleanRoomProtocol
+import CleanRoomRunner
 import Foundation
 
 struct CollaborationCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "collaboration", abstract: "Collaboration files.", subcommands: [Check.self])
+        commandName: "collaboration", abstract: "Collaboration files.", subcommands: [Check.self, Unfreeze.self])
+
+    struct Unfreeze: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Lift this party's freeze on a collaboration after reviewing the session that caused it.",
+            discussion: """
+                After a session in which the peer deviated in a way the protocol detects without \
+                aborting (an altered group tag, a sum that does not decode), `cleanroom run` leaves \
+                the affected values out, exits with status 4 and freezes the collaboration: further \
+                runs are refused. This lifts the freeze and appends a signed audit record saying who \
+                lifted it and which freeze it was.
+                """)
+
+        @Argument(help: "The collaboration file.")
+        var file: String
+
+        @Option(name: .customLong("as"), help: "This party's name in the collaboration file.")
+        var party: String
+
+        @Option(help: "This party's state database.")
+        var state: String = "cleanroom-state.sqlite"
+
+        @Option(help: "Append the audit record (JSON Lines) here.")
+        var audit: String = "cleanroom-audit.jsonl"
+
+        @Option(help: "Folder with PARTY.key.pem and PARTY.cert.pem, to sign the audit record.")
+        var identity: String = "keys"
+
+        func run() throws {
+            do {
+                let c = try Collaboration(contentsOf: URL(fileURLWithPath: file))
+                _ = try c.party(named: party)
+                try AuditRecord.checkWritable(audit)
+                guard let lifted = try PartyState(path: state).unfreeze(c.name) else {
+                    print("collaboration '\(c.name)' is not frozen in \(state)")
+                    return
+                }
+                var record = AuditRecord(party: party, outcome: "unfrozen")
+                record.collaboration = c.name
+                record.collaborationDigest = try? c.digestHex()
+                let who = ProcessInfo.processInfo.environment["USER"] ?? "unknown user"
+                record.reason = "freeze of \(lifted.since) lifted by \(who): \(lifted.reason)"
+                let signer = try? RecordSigner(
+                    privateKeyPEM: String(
+                        contentsOfFile: (identity as NSString).appendingPathComponent("\(party).key.pem"), encoding: .utf8),
+                    certificatePEM: String(
+                        contentsOfFile: (identity as NSString).appendingPathComponent("\(party).cert.pem"), encoding: .utf8))
+                try record.append(to: audit, signer: signer)
+                print("collaboration '\(c.name)' unfrozen (frozen since \(lifted.since): \(PeerText.display(lifted.reason)))")
+            } catch {
+                FileHandle.standardError.write(Data("cleanroom collaboration unfreeze: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Validate a collaboration file; print its digest and who learns what.")

@@ -58,7 +58,8 @@ struct DemoCommand: AsyncParsableCommand {
                 p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
                 p.arguments = [
                     "run", path("collaboration.yaml"), "--as", party, "--data", csv, "--analysis", analysis,
-                    "--out", path("\(analysis)-\(party).json"), "--identity", keys, "--audit", path("audit-\(party).jsonl"), "--quiet",
+                    "--out", path("\(analysis)-\(party).json"), "--identity", keys, "--audit", path("audit-\(party).jsonl"),
+                    "--state", path("state-\(party).sqlite"), "--quiet",
                 ]
                 let out = Pipe()
                 p.standardOutput = out

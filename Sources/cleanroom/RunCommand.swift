@@ -38,6 +38,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Append the audit record (JSON Lines) here.")
     var audit: String = "cleanroom-audit.jsonl"
 
+    @Option(help: "This party's state database (frozen collaborations), SQLite.")
+    var state: String = "cleanroom-state.sqlite"
+
     @Option(help: "Seconds to keep trying to reach the peer (or to wait for it when listening).")
     var connectTimeout: Int = 60
 
@@ -104,6 +107,19 @@ struct RunCommand: AsyncParsableCommand {
                 if let out { try? FileManager.default.removeItem(atPath: out) }
                 throw error
             }
+            if let anomalies = result.anomalies {
+                let text = anomalies.map { "  - \(PeerText.display($0))" }.joined(separator: "\n")
+                FileHandle.standardError.write(
+                    Data(
+                        """
+                        cleanroom run: the session completed, but the peer deviated from the protocol:
+                        \(text)
+                        The affected values are left out of the result. Collaboration '\(record.collaboration ?? "")' is frozen in \(state): \
+                        further runs are refused until a person runs `cleanroom collaboration unfreeze`.
+
+                        """.utf8))
+                throw ExitCode(4)
+            }
         } catch let error as RunnerError {
             record.outcome = error.stage == .policy ? "refused" : "failed"
             record.stage = error.stage.rawValue
@@ -118,7 +134,7 @@ struct RunCommand: AsyncParsableCommand {
         let job = RunJob(
             collaborationPath: file, party: party, dataPath: data, analysis: analysis, resultPath: out, identityFolder: identity,
             connectTimeout: .seconds(connectTimeout), idleTimeout: .seconds(idleTimeout), batchSize: batchSize,
-            sessionTimeout: sessionTimeout > 0 ? .seconds(sessionTimeout) : nil)
+            sessionTimeout: sessionTimeout > 0 ? .seconds(sessionTimeout) : nil, statePath: state)
         let statistics = RunStatistics(stage: "reading input")
         let showProgress = !quiet && (progress || isatty(2) == 1)
         let reporter = ProgressReporter(enabled: showProgress, terminal: isatty(2) == 1)

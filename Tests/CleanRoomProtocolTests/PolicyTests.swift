@@ -21,10 +21,16 @@ import _CleanRoomTestSupport
         #expect(ad.intersectionSize == .revealed(5))
     }
 
-    @Test func smallGroupsAreSuppressedBeforeAnythingIsSent() throws {
-        // 3 campaigns: sizes are controlled by putting every shared customer in "big", a few in "small".
+    /// A group that P1's own file already holds fewer than min_group_size identifiers of never
+    /// enters the session; one that is large in P1's file but small in the overlap is suppressed
+    /// after matching. Either way it is not released, and the two are counted apart.
+    @Test(arguments: [false, true])
+    func smallGroupsAreSuppressedBeforeAnythingIsSent(smallInOwnFile: Bool) throws {
+        // Sizes are controlled by putting every shared customer in "big", three in "small", and
+        // (unless the group is to be small in P1's own file) both publisher-only customers too.
         var d = Dataset.make(advertiserOnly: 2, publisherOnly: 2, shared: 14, campaigns: ["big"])
         for i in 0..<3 { d.publisher.rows[i][1] = "small" }
+        if !smallInOwnFile { for i in 14..<16 { d.publisher.rows[i][1] = "small" } }
         let c = try Fixtures.collaboration(Fixtures.yaml(minGroup: 4))
         let (ad, pub) = try runSession(c, "spend-by-campaign", d)
         let expected = try d.answer(c, "spend-by-campaign")
@@ -34,7 +40,8 @@ import _CleanRoomTestSupport
             #expect(r.groups?.first?.count == 11)
             #expect(ReferenceAnswer.from(r).groups == expected.groups, "\(r.party)")
         }
-        #expect(pub.suppressedGroups == 1)
+        #expect(pub.suppressedGroups == (smallInOwnFile ? 0 : 1))
+        #expect(pub.ownGroupsBelowMinimum == (smallInOwnFile ? 1 : 0))
         // P1 knows the overlap; P2 is not told it, since 14 − 11 would reveal the small group.
         #expect(pub.intersectionSize == .revealed(14))
         #expect(ad.intersectionSize == nil)
@@ -50,7 +57,8 @@ import _CleanRoomTestSupport
         let d = Dataset.make(advertiserOnly: 2, publisherOnly: 2, shared: 12)
         let (ad, pub) = try runSession(try Fixtures.collaboration(Fixtures.yaml(minGroup: 50)), "spend-by-campaign", d)
         #expect(ad.groups == [] && pub.groups == [])
-        #expect(pub.suppressedGroups == 3 && pub.intersectionSize == .revealed(12))
+        // No campaign has 50 of the publisher's own customers: none enters the session.
+        #expect(pub.suppressedGroups == 0 && pub.ownGroupsBelowMinimum == 3 && pub.intersectionSize == .revealed(12))
         #expect(ad.intersectionSize == nil)
     }
 

@@ -95,6 +95,7 @@ import Testing
             [
                 "run", collaboration ?? w.path("c.yaml"), "--as", name, "--data", w.path("\(name).csv"), "--analysis", analysis,
                 "--out", w.path("\(analysis)-\(name).json"), "--identity", w.path("keys"), "--audit", w.path(audit),
+                "--state", w.path("\(name).state.sqlite"),
                 "--connect-timeout", "30", "--idle-timeout", "30",
             ] + extra)
     }
@@ -165,6 +166,31 @@ import Testing
         #expect(status == 1 && text.contains("line 1: signed by"), "\(text)")
     }
 
+    /// A frozen collaboration is refused before connecting (exit 3, a "refused" audit record)
+    /// until `cleanroom collaboration unfreeze`, which leaves its own signed audit record.
+    @Test func aFrozenCollaborationIsRefusedUntilUnfrozen() throws {
+        let w = try Workspace(rows: 60)
+        defer { w.remove() }
+        let c = try Collaboration(yaml: w.collaboration)
+        try PartyState(path: w.path("advertiser.state.sqlite")).freeze(c.name, digest: try c.digestHex(), reason: "a test freeze")
+        let refused = try Self.party(w, "advertiser", analysis: "overlap", audit: "ad.jsonl")
+        #expect(refused.wait() == 3, "\(refused.text)")
+        #expect(refused.text.contains("is frozen since") && refused.text.contains("a test freeze"), "\(refused.text)")
+        #expect(!FileManager.default.fileExists(atPath: w.path("overlap-advertiser.json")))
+        let unfreeze = try Party([
+            "collaboration", "unfreeze", w.path("c.yaml"), "--as", "advertiser", "--state", w.path("advertiser.state.sqlite"),
+            "--audit", w.path("ad.jsonl"), "--identity", w.path("keys"),
+        ])
+        #expect(unfreeze.wait() == 0 && unfreeze.text.contains("unfrozen"), "\(unfreeze.text)")
+        let ad = try Self.party(w, "advertiser", analysis: "overlap", audit: "ad.jsonl")
+        let pub = try Self.party(w, "publisher", analysis: "overlap", audit: "pub.jsonl")
+        #expect(ad.wait() == 0 && pub.wait() == 0, "\(ad.text)\n\(pub.text)")
+        let log = AuditLog.verify(contentsOf: Array(try Data(contentsOf: URL(fileURLWithPath: w.path("ad.jsonl")))))
+        #expect(log.problems.isEmpty, "\(log.problems)")
+        #expect(log.records.map(\.outcome) == ["refused", "unfrozen", "completed"])
+        #expect(log.records[1].reason?.contains("a test freeze") == true)
+    }
+
     @Test func peerKilledMidStreamFailsTheOtherSideAndLeavesNoResult() throws {
         let w = try Workspace(rows: 40_000)
         defer { w.remove() }
@@ -198,7 +224,8 @@ import Testing
         let pub = try Party(
             [
                 "run", w.path("theirs.yaml"), "--as", "publisher", "--data", w.path("publisher.csv"), "--analysis", "overlap",
-                "--out", w.path("overlap-publisher.json"), "--identity", other, "--audit", w.path("audit.jsonl"), "--connect-timeout", "20",
+                "--out", w.path("overlap-publisher.json"), "--identity", other, "--audit", w.path("audit.jsonl"), "--state",
+                w.path("publisher.state.sqlite"), "--connect-timeout", "20",
             ])
         let (adStatus, pubStatus) = (ad.wait(), pub.wait())
         #expect(adStatus != 0 && pubStatus != 0)

@@ -141,9 +141,12 @@ final class P1Exchange<Strategy: P1Strategy, Store: ElementStore>: RoleExchange 
         for k in 0..<batch.count {
             let key = ElementKey(batch.records, at: width * k)
             peerElements.append(key, position: Int32(peerReceived + k))
-            if strategy.matchesOnArrival, let position = reblinded.position(of: key) {
+            guard strategy.matchesOnArrival else { continue }
+            if let position = reblinded.position(of: key) {
                 overlap += 1
                 try strategy.matched(ownPosition: Int(position), peerPosition: peerReceived + k, records: batch.records, offset: width * k)
+            } else {
+                try strategy.unmatched(peerPosition: peerReceived + k, records: batch.records, offset: width * k)
             }
         }
         peerReceived += batch.count

@@ -57,6 +57,9 @@ protocol P1Strategy: AnyObject {
     /// Element `ownPosition` of P2_REBLINDED equals element `peerPosition` of P2_ELEMENTS; when
     /// matching on arrival, `records[offset...]` is that P2_ELEMENTS record.
     func matched(ownPosition: Int, peerPosition: Int, records: [UInt8], offset: Int) throws
+    /// When matching on arrival: element `peerPosition` of P2_ELEMENTS matched nothing. A strategy
+    /// whose work per match would otherwise show the overlap in its timing does the same work here.
+    func unmatched(peerPosition: Int, records: [UInt8], offset: Int) throws
     /// Both lists are complete: what is released to the peer and learned here.
     func finish(_ outcome: P1Outcome) throws -> P1Step
     /// The peer's answer after `finish` returned `.awaiting`.
@@ -91,6 +94,7 @@ extension P1Strategy {
     func sealTags(ids: ArraySlice<Int>, records: inout [UInt8], width: Int) throws {}
     func openTags(_ records: [UInt8], count: Int, width: Int) throws {}
     func checkPeerRecords(_ records: [UInt8], count: Int, width: Int) throws {}
+    func unmatched(peerPosition: Int, records: [UInt8], offset: Int) throws {}
     func onPeerAnswer(_ frame: Frame) throws -> SessionResult {
         throw CleanRoomProtocolError.unexpectedMessage(type: frame.type.description, state: "finished")
     }

@@ -43,6 +43,13 @@ struct PreparedSet {
     var slotValues: [UInt64] = []
     var slotWidth = 0
 
+    /// The indices of the groups with at least `minimum` identifiers, in index order.
+    func groups(withAtLeast minimum: Int) -> [UInt32] {
+        var counts = [Int](repeating: 0, count: groupLabels.count)
+        for g in groupOf { counts[Int(g)] += 1 }
+        return counts.indices.filter { counts[$0] >= minimum }.map { UInt32($0) }
+    }
+
     /// The slot values of identifier `i`.
     func slots(of i: Int) -> [UInt64] { Array(slotValues[(i * slotWidth)..<((i + 1) * slotWidth)]) }
     /// Each input row's reference (its `rowNumber`), kept only where a result or an error message

@@ -97,6 +97,10 @@ extension IntersectionSumSpec {
         if let grouping {
             fields.append(("group_by", .string(grouping.column)))
             fields.append(("min_group_size", .integer(Int64(grouping.minGroupSize))))
+            // At its default, left out, so files written before it existed keep their digest.
+            if grouping.maxGroups != Grouping.defaultMaxGroups {
+                fields.append(("max_groups", .integer(Int64(grouping.maxGroups))))
+            }
         }
         fields.append(("statistics", .array(statistics.map { .string($0.rawValue) })))
         fields.append(("key_bits", .integer(Int64(keyBits))))

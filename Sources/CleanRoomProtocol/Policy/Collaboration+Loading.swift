@@ -98,7 +98,7 @@ enum CollaborationParser {
         let m = try node.mapping(
             allowed: [
                 "name", "kind", "join", "receivers", "min_intersection", "set_size", "bad_rows", "values", "group_by",
-                "min_group_size", "statistics", "key_bits",
+                "min_group_size", "max_groups", "statistics", "key_bits",
             ],
             required: ["name", "kind", "join", "receivers", "min_intersection", "set_size"])
         let name = try m.required("name").string()
@@ -150,7 +150,7 @@ enum CollaborationParser {
             name: name, join: join.sorted { $0.party < $1.party }, receivers: receivers.sorted(),
             minIntersection: minIntersection, setSize: setSize.sorted { $0.party < $1.party }, badRows: badRows,
             spec: .cardinality)
-        let sumOnly = ["values", "group_by", "min_group_size", "statistics", "key_bits"]
+        let sumOnly = ["values", "group_by", "min_group_size", "max_groups", "statistics", "key_bits"]
         switch kind {
         case .cardinality, .intersection:
             if let extra = sumOnly.first(where: { m[$0] != nil }), let field = m[extra] {
@@ -211,9 +211,14 @@ enum CollaborationParser {
             }
             let column = try gm.required("column").string()
             guard let mg = m["min_group_size"] else { throw g.fail("grouping needs 'min_group_size' (at least 1)") }
-            grouping = .init(column: column, minGroupSize: try mg.int(in: 1...maxSetSize))
+            let maxGroups = try m["max_groups"]?.int(in: 1...IntersectionSumSpec.Grouping.maxMaxGroups)
+            grouping = .init(
+                column: column, minGroupSize: try mg.int(in: 1...maxSetSize),
+                maxGroups: maxGroups ?? IntersectionSumSpec.Grouping.defaultMaxGroups)
         } else if let mg = m["min_group_size"] {
             throw mg.fail("'min_group_size' needs 'group_by'")
+        } else if let mx = m["max_groups"] {
+            throw mx.fail("'max_groups' needs 'group_by'")
         }
         var stats: Set<Statistic> = [.count, .sum]
         if let s = m["statistics"] {

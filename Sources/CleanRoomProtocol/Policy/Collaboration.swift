@@ -208,16 +208,25 @@ public struct IntersectionSumSpec: Sendable, Equatable {
         self.keyBits = keyBits
     }
 
-    /// The non-owner's group column and its threshold.
+    /// The non-owner's group column, its threshold and the most groups a session may carry.
     public struct Grouping: Sendable, Equatable {
+        /// `max_groups` when the file does not say.
+        public static let defaultMaxGroups = 1_000
+        /// The largest `max_groups` a file may set.
+        public static let maxMaxGroups = 100_000
         /// Column of the party without the values.
         public var column: String
-        /// Smallest group that is revealed.
+        /// Smallest group that is revealed; also the fewest of its own identifiers a group must
+        /// have for P1 to put it in the session at all.
         public var minGroupSize: Int
+        /// The most group entries P2 decrypts in one session (P1's groups of at least
+        /// `minGroupSize` own identifiers may not exceed it).
+        public var maxGroups: Int
 
-        public init(column: String, minGroupSize: Int) {
+        public init(column: String, minGroupSize: Int, maxGroups: Int = Grouping.defaultMaxGroups) {
             self.column = column
             self.minGroupSize = minGroupSize
+            self.maxGroups = maxGroups
         }
     }
 

@@ -44,11 +44,14 @@ public struct CollaborationTemplate: Sendable, Equatable {
         public var party: String
         public var column: String
         public var minGroupSize: Int
+        /// nil: the default (`max_groups` not written).
+        public var maxGroups: Int?
 
-        public init(party: String, column: String, minGroupSize: Int) {
+        public init(party: String, column: String, minGroupSize: Int, maxGroups: Int? = nil) {
             self.party = party
             self.column = column
             self.minGroupSize = minGroupSize
+            self.maxGroups = maxGroups
         }
     }
 
@@ -153,6 +156,7 @@ public struct CollaborationTemplate: Sendable, Equatable {
         if let g = a.grouping {
             lines.append("    group_by: { party: \(g.party), column: \(g.column) }")
             lines.append("    min_group_size: \(g.minGroupSize)")
+            if let maxGroups = g.maxGroups { lines.append("    max_groups: \(maxGroups)") }
         }
         if let statistics = a.statistics { lines.append("    statistics: [\(statistics.map(\.rawValue).joined(separator: ", "))]") }
         lines.append("    receivers: [\(a.receivers.joined(separator: ", "))]")

@@ -90,7 +90,8 @@ public final class PartySession: SessionDriving {
     ///   - parallelism: worker threads for hashing, blinding, encryption and tags (default: all
     ///     cores). Transcript replays use 1, so that a seeded source is drawn in a fixed order.
     /// - Throws: `unknownAnalysis`, `unknownParty`, `missingColumn`, `invalidRow`,
-    ///   `setSizeOutOfPolicy` (own set outside the policy: nothing is sent).
+    ///   `setSizeOutOfPolicy` (own set outside the policy: nothing is sent), `tooManyGroups` (P1 has more
+    ///   groups of at least `min_group_size` identifiers than `max_groups`).
     public convenience init(
         collaboration: Collaboration, analysis analysisName: String, party: String, input: some PartyData,
         random: any RandomSource = SecureRandom.system, batchSize: Int = 16_384,
@@ -127,6 +128,15 @@ public final class PartySession: SessionDriving {
             throw CleanRoomProtocolError.setSizeOutOfPolicy(
                 party: party, size: prepared.usedRows > bounds.max ? prepared.usedRows : prepared.identifiers.count,
                 min: bounds.min, max: bounds.max)
+        }
+        // P1 puts only groups of at least min_group_size own identifiers in the session, and no
+        // more of them than max_groups (P2 refuses more entries than that).
+        if role == .p1, let grouping = analysis.sumSpec?.grouping {
+            let eligible = prepared.groups(withAtLeast: grouping.minGroupSize).count
+            guard eligible <= grouping.maxGroups else {
+                throw CleanRoomProtocolError.tooManyGroups(
+                    party: party, groups: eligible, minGroupSize: grouping.minGroupSize, maxGroups: grouping.maxGroups)
+            }
         }
         let context = SessionContext(
             analysis: analysis, party: party, peer: peer, role: role, digest: digest, random: self.random, prepared: prepared,

@@ -64,6 +64,13 @@ public struct SessionResult: Sendable, Equatable, Codable {
     public var groups: [GroupResult]?
     /// intersection-sum with groups: how many groups were below `min_group_size` (P1 only).
     public var suppressedGroups: Int?
+    /// intersection-sum with groups, P1 only: how many of its own groups had fewer than
+    /// `min_group_size` of its identifiers, and so were left out of the session.
+    public var ownGroupsBelowMinimum: Int?
+    /// What the peer sent that an honest peer cannot (group tags that open to no group, sums that
+    /// do not decode), found without aborting: an abort would tell the peer which entries were
+    /// real. The runner freezes the collaboration after such a session. nil when nothing was found.
+    public var anomalies: [String]?
 
     enum CodingKeys: String, CodingKey {
         case collaborationDigest = "collaboration_digest"
@@ -76,5 +83,7 @@ public struct SessionResult: Sendable, Equatable, Codable {
         case matchedRows = "matched_rows"
         case groups
         case suppressedGroups = "suppressed_groups"
+        case ownGroupsBelowMinimum = "own_groups_below_min_group_size"
+        case anomalies
     }
 }

@@ -15,10 +15,21 @@ final class IntersectionSumP1: P1Strategy {
     /// Every P2_ELEMENTS ciphertext multiplied in, matched or not (gcd checked once at the end).
     private var units: PaillierUnitCheck?
     private var tagKey: GroupTagKey?
-    /// Group of each P2_REBLINDED position (grouped sums).
+    /// Group of each P2_REBLINDED position (grouped sums); `unknownGroup` where a tag opened to
+    /// no group.
     private var groupOf: [UInt32] = []
-    private var groupSums: [UInt32: PaillierCiphertext] = [:]
+    private static let unknownGroup = UInt32.max
+    /// One running sum per group index (one when ungrouped), each starting at the trivial
+    /// encryption of 0, and a dummy that every unmatched P2_ELEMENTS ciphertext (and every match
+    /// whose tag opened to no group) is added to: each arriving ciphertext costs one decode and one
+    /// multiplication, matched or not, so P1's timing does not count the overlap.
+    private var groupSums: [PaillierCiphertext] = []
+    private var dummySum: PaillierCiphertext?
     private var groupCounts: [UInt32: Int] = [:]
+    /// P2_REBLINDED tags that opened to no group of ours.
+    private var unknownTags = 0
+    /// Deviations found without aborting (`SessionResult.anomalies`).
+    private var anomalies: [String] = []
     /// What ENCRYPTED_SUMS carried, in order, with the mask of each entry (masked mode).
     private var sent: [(group: UInt32, count: Int, real: Bool)] = []
     private var masks: [BigInteger] = []
@@ -61,6 +72,11 @@ final class IntersectionSumP1: P1Strategy {
         try layout.check(fitsIn: key)
         peerKey = key
         units = try PaillierUnitCheck(key: key)
+        var one = [UInt8](repeating: 0, count: key.ciphertextBytes)
+        one[one.count - 1] = 1
+        let zero = try key.ciphertext(bytes: one)
+        groupSums = Array(repeating: zero, count: spec.grouping == nil ? 1 : max(1, context.prepared.groupLabels.count))
+        dummySum = zero
     }
 
     func sealTags(ids: ArraySlice<Int>, records: inout [UInt8], width: Int) throws {
@@ -84,10 +100,13 @@ final class IntersectionSumP1: P1Strategy {
                 guard let input = raw.baseAddress, let output = g.baseAddress else { return }
                 let (i, o) = (UnsafeSendable(input), UnsafeSendable(output))
                 try parallelFor(count, parallelism: context.parallelism) { chunk, _ in
-                    for k in chunk { o.value[k] = try tagKey.open(i.value + width * k + 32) }
+                    for k in chunk { o.value[k] = try tagKey.open(i.value + width * k + 32) ?? Self.unknownGroup }
                 }
             }
         }
+        // A tag that opens to no group was altered by the peer. No reaction now: whether a shifted
+        // tag still lands on a group depends on the group's secret index.
+        unknownTags += groups.reduce(0) { $0 + ($1 == Self.unknownGroup ? 1 : 0) }
         groupOf += groups
     }
 
@@ -106,21 +125,40 @@ final class IntersectionSumP1: P1Strategy {
         }
     }
 
-    func matched(ownPosition: Int, peerPosition: Int, records: [UInt8], offset: Int) throws {
-        let key = try key()
+    /// The ciphertext of the P2_ELEMENTS record at `offset`.
+    private func ciphertext(_ records: [UInt8], offset: Int, key: PaillierPublicKey) throws -> PaillierCiphertext {
         let width = 32 + key.ciphertextBytes
-        let c = try records.withUnsafeBytes {
+        return try records.withUnsafeBytes {
             try key.ciphertext(bytes: UnsafeRawBufferPointer(rebasing: $0[(offset + 32)..<(offset + width)]), requireUnit: false)
         }
-        let group = tagKey != nil ? groupOf[ownPosition] : 0
-        groupSums[group] = groupSums[group].map { key.add($0, c) } ?? c
-        groupCounts[group, default: 0] += 1
     }
 
-    /// Group indices in label order (so the order reveals nothing about P1's file).
-    private var groupsByLabel: [UInt32] {
+    func matched(ownPosition: Int, peerPosition: Int, records: [UInt8], offset: Int) throws {
+        let key = try key()
+        let c = try ciphertext(records, offset: offset, key: key)
+        let group = tagKey != nil ? groupOf[ownPosition] : 0
+        if group == Self.unknownGroup || Int(group) >= groupSums.count {
+            dummySum = dummySum.map { key.add($0, c) }
+        } else {
+            groupSums[Int(group)] = key.add(groupSums[Int(group)], c)
+            groupCounts[group, default: 0] += 1
+        }
+    }
+
+    func unmatched(peerPosition: Int, records: [UInt8], offset: Int) throws {
+        let key = try key()
+        let c = try ciphertext(records, offset: offset, key: key)
+        dummySum = dummySum.map { key.add($0, c) }
+    }
+
+    /// The groups this party puts in the session, in label order (so the order reveals nothing
+    /// about P1's file): those with at least `min_group_size` of its own identifiers. Smaller
+    /// groups are never released, whatever the overlap: a threshold on released counts cannot
+    /// protect a group that P1 itself knows to be tiny.
+    private var candidateGroups: [UInt32] {
+        guard let grouping = spec.grouping else { return [0] }
         let labels = context.prepared.groupLabels
-        return spec.grouping == nil ? [0] : (0..<UInt32(labels.count)).sorted { labels[Int($0)] < labels[Int($1)] }
+        return context.prepared.groups(withAtLeast: grouping.minGroupSize).sorted { labels[Int($0)] < labels[Int($1)] }
     }
 
     func finish(_ outcome: P1Outcome) throws -> P1Step {
@@ -136,9 +174,17 @@ final class IntersectionSumP1: P1Strategy {
         // Only a receiver's result shows what P1 computed; docs/protocol.md says what P1's process
         // necessarily knows regardless.
         result.intersectionSize = context.receives ? overlap : nil
-        let candidates = groupsByLabel
+        let candidates = candidateGroups
         let reportable = release.groups(candidates, counts: groupCounts, overlap: overlap)
-        if context.receives && spec.grouping != nil { result.suppressedGroups = candidates.count - reportable.count }
+        if context.receives && spec.grouping != nil {
+            result.suppressedGroups = candidates.count - reportable.count
+            result.ownGroupsBelowMinimum = context.prepared.groupLabels.count - candidates.count
+        }
+        if unknownTags > 0 {
+            anomalies.append(
+                "\(unknownTags) group tag(s) in P2_REBLINDED opened to no group of this party: the peer altered them; those identifiers were counted in no group"
+            )
+        }
         let masked = !context.peerReceives
         var message = EncryptedSumsMessage(suppressed: false, masked: masked, intersection: nil, groups: [])
         if masked {
@@ -149,8 +195,8 @@ final class IntersectionSumP1: P1Strategy {
                 let real = reportable.contains(g)
                 let mask = try BigInteger.random(below: key.n, using: context.random)
                 let c: PaillierCiphertext
-                if real, let sum = groupSums[g] {
-                    c = try key.addPlaintext(try key.rerandomize(sum, using: context.random), key.decodeSigned(mask))
+                if real {
+                    c = try key.addPlaintext(try key.rerandomize(groupSums[Int(g)], using: context.random), key.decodeSigned(mask))
                 } else {
                     c = try key.encrypt(key.decodeSigned(mask), using: context.random)
                 }
@@ -162,8 +208,8 @@ final class IntersectionSumP1: P1Strategy {
             message.suppressed = true
         } else {
             for g in reportable {
-                guard let sum = groupSums[g], let count = groupCounts[g] else { continue }
-                let c = try key.rerandomize(sum, using: context.random)
+                guard let count = groupCounts[g] else { continue }
+                let c = try key.rerandomize(groupSums[Int(g)], using: context.random)
                 sent.append((group: g, count: count, real: true))
                 message.groups.append(
                     EncryptedSumsMessage.Group(
@@ -174,13 +220,15 @@ final class IntersectionSumP1: P1Strategy {
             let reportedTotal = reportable.reduce(0) { $0 + (groupCounts[$1] ?? 0) }
             if reportedTotal == outcome.overlap { message.intersection = UInt64(outcome.overlap) }
         }
-        groupSums = [:]
+        groupSums = []
+        dummySum = nil
         let frames = [message.frame(ciphertextBytes: key.ciphertextBytes)]
         if context.receives && !message.suppressed && !message.groups.isEmpty {
             pending = result
             return .awaiting(frames)
         }
         if context.receives && overlap.value != nil { result.groups = [] }
+        result.anomalies = anomalies.isEmpty ? nil : anomalies
         return .finished(result, frames)
     }
 
@@ -191,18 +239,30 @@ final class IntersectionSumP1: P1Strategy {
         let key = try key()
         let m = try DecryptedSumsMessage.decode(frame, plaintextBytes: key.modulusBytes, expected: sent.count)
         var groups: [GroupResult] = []
-        for (i, g) in sent.enumerated() {
+        // Every entry gets the same public check (below n). What only real entries get — unmasking
+        // and decoding — never aborts: a decoding failure is an anomaly in this party's own result,
+        // since an abort would tell P2 which entries were real.
+        for (i, plaintext) in m.plaintexts.enumerated() where BigInteger(bigEndian: plaintext) >= key.n {
+            throw CleanRoomProtocolError.malformedMessage(type: "DECRYPTED_SUMS", problem: "plaintext \(i) is not below n")
+        }
+        var undecodable = 0
+        for (i, g) in sent.enumerated() where g.real {
             var plain = BigInteger(bigEndian: m.plaintexts[i])
-            guard plain < key.n else {
-                throw CleanRoomProtocolError.malformedMessage(type: "DECRYPTED_SUMS", problem: "a plaintext is not below n")
-            }
-            guard g.real else { continue }
             if !masks.isEmpty { plain = (plain - masks[i]).mod(key.n) }
             let label = spec.grouping != nil ? context.prepared.groupLabels[Int(g.group)] : nil
-            groups.append(try spec.groupResult(label: label, count: g.count, plaintext: plain, layout: layout))
+            if let group = try? spec.groupResult(label: label, count: g.count, plaintext: plain, layout: layout) {
+                groups.append(group)
+            } else {
+                undecodable += 1
+            }
+        }
+        if undecodable > 0 {
+            anomalies.append(
+                "\(undecodable) sum(s) in DECRYPTED_SUMS do not fit the slot layout: the peer altered them; those groups are left out")
         }
         // A suppressed overlap reports no groups at all, masked or not.
         if result.intersectionSize?.suppressedBelow == nil { result.groups = groups }
+        result.anomalies = anomalies.isEmpty ? nil : anomalies
         wipe()
         return result
     }
@@ -211,7 +271,8 @@ final class IntersectionSumP1: P1Strategy {
         units = nil
         tagKey = nil
         masks = []
-        groupSums = [:]
+        groupSums = []
+        dummySum = nil
         groupCounts = [:]
         groupOf = []
         sent = []

@@ -84,8 +84,10 @@ final class IntersectionSumP2: P2Strategy {
         let grouped = spec.grouping != nil
         let smaller = min(peerCount, context.ownCount)
         // Masked lists have one entry per P1 group label (at most P1's set size); unmasked lists
-        // only groups that reached the threshold.
-        let maxGroups = !receives ? (grouped ? peerCount : 1) : (grouped ? smaller / (spec.grouping?.minGroupSize ?? 1) : 1)
+        // only groups that reached the threshold. Either way no more than max_groups: P2 decrypts
+        // every entry, so this bounds what P1 can have decrypted in one session.
+        var maxGroups = !receives ? (grouped ? peerCount : 1) : (grouped ? smaller / (spec.grouping?.minGroupSize ?? 1) : 1)
+        if let grouping = spec.grouping { maxGroups = min(maxGroups, grouping.maxGroups) }
         let m = try EncryptedSumsMessage.decode(frame, ciphertextBytes: key.publicKey.ciphertextBytes, maxGroups: maxGroups)
         guard m.masked == !receives else {
             throw CleanRoomProtocolError.malformedMessage(
@@ -107,6 +109,7 @@ final class IntersectionSumP2: P2Strategy {
         }
         var plaintexts: [[UInt8]] = []
         var groups: [GroupResult] = []
+        var undecodable = 0
         var total: UInt64 = 0
         var labels = Set<String>()
         for g in m.groups {
@@ -125,8 +128,14 @@ final class IntersectionSumP2: P2Strategy {
                     throw CleanRoomProtocolError.malformedMessage(type: "ENCRYPTED_SUMS", problem: "a group label appears twice")
                 }
                 total += count
-                // The exact label, as P1 reports it (JSON escapes it; displays sanitise it).
-                groups.append(try spec.groupResult(label: g.label, count: Int(count), plaintext: plain, layout: layout))
+                // The exact label, as P1 reports it (JSON escapes it; displays sanitise it). A sum
+                // that does not decode is an anomaly here, never an abort: P1 can shift a sum by a
+                // chosen amount, and whether it then overflows depends on P2's own values.
+                if let group = try? spec.groupResult(label: g.label, count: Int(count), plaintext: plain, layout: layout) {
+                    groups.append(group)
+                } else {
+                    undecodable += 1
+                }
             }
             if context.peerReceives { plaintexts.append(try plain.bigEndianBytes(width: key.publicKey.modulusBytes)) }
         }
@@ -140,6 +149,11 @@ final class IntersectionSumP2: P2Strategy {
             }
             result.intersectionSize = m.intersection.map { .revealed(Int($0)) }
             result.groups = groups
+            if undecodable > 0 {
+                result.anomalies = [
+                    "\(undecodable) sum(s) in ENCRYPTED_SUMS do not fit the slot layout: the peer altered them; those groups are left out"
+                ]
+            }
         }
         let answer = context.peerReceives && !m.groups.isEmpty ? [DecryptedSumsMessage(plaintexts: plaintexts).frame()] : []
         return .finished(result, answer)
