@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 // CleanRoom: a cryptographic data clean room engine.
-// Layers (one direction of dependency): cleanroom (CLI) -> CleanRoomRunner -> CleanRoomProtocol ->
-// CleanRoomCrypto -> C system libraries (docs/architecture.md).
+// Layers (one direction of dependency): cleanroom (CLI) -> CleanRoomRunner -> CleanRoomCSV ->
+// CleanRoomProtocol -> CleanRoomCrypto -> C system libraries (docs/architecture.md).
 // The benchmark package lives in Benchmarks/ so that its harness stays out of the default build.
 import PackageDescription
 
@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "CleanRoomCrypto", targets: ["CleanRoomCrypto"]),
         .library(name: "CleanRoomProtocol", targets: ["CleanRoomProtocol"]),
+        .library(name: "CleanRoomCSV", targets: ["CleanRoomCSV"]),
         .executable(name: "cleanroom", targets: ["cleanroom"]),
     ],
     dependencies: [
@@ -53,11 +54,17 @@ let package = Package(
             name: "CleanRoomProtocol",
             dependencies: ["CleanRoomCrypto", .product(name: "Yams", package: "Yams")]
         ),
-        // Everything that touches files, processes and the network: CSV ingest, transport, results.
+        // The CSV reader: a party's data file into the protocol's tables. Apart from the runner so
+        // that its fuzz target (Fuzz/) builds without NIO.
+        .target(
+            name: "CleanRoomCSV",
+            dependencies: ["CleanRoomProtocol"]
+        ),
+        // Everything else that touches files, processes and the network: identities, transport, results.
         .target(
             name: "CleanRoomRunner",
             dependencies: [
-                "CleanRoomProtocol", "CleanRoomCrypto", "CCleanRoomShim", "CSQLite",
+                "CleanRoomCSV", "CleanRoomProtocol", "CleanRoomCrypto", "CCleanRoomShim", "CSQLite",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -86,6 +93,7 @@ let package = Package(
             dependencies: [
                 "CleanRoomCrypto",
                 "CleanRoomProtocol",
+                "CleanRoomCSV",
                 "CleanRoomRunner",
                 "CleanRoomCryptoVectors",
                 "CleanRoomVectors",
@@ -101,8 +109,12 @@ let package = Package(
             dependencies: ["CleanRoomProtocol"]
         ),
         .testTarget(
+            name: "CleanRoomCSVTests",
+            dependencies: ["CleanRoomCSV", "CleanRoomProtocol"]
+        ),
+        .testTarget(
             name: "CleanRoomRunnerTests",
-            dependencies: ["CleanRoomRunner", "CleanRoomProtocol", "CleanRoomCrypto", "cleanroom"]
+            dependencies: ["CleanRoomRunner", "CleanRoomCSV", "CleanRoomProtocol", "CleanRoomCrypto", "cleanroom"]
         ),
         .testTarget(
             name: "CleanRoomProtocolTests",

@@ -2,6 +2,7 @@
 // this party's TLS identity against the pin, open its data source (only the columns the analysis
 // reads), run the session over the transport, write the result atomically, and fill the audit
 // record as each fact becomes known. `cleanroom run` parses flags and prints; this does the work.
+import CleanRoomCSV
 import CleanRoomProtocol
 import Foundation
 import Logging

@@ -1,6 +1,7 @@
 // `cleanroom bench`: performance measurements, reported as ratios within one run so that
 // machine noise cancels.
 import ArgumentParser
+import CleanRoomCSV
 import CleanRoomCrypto
 import CleanRoomRunner
 import Foundation

@@ -1,6 +1,7 @@
 // `cleanroom bench psi`: a whole session, by default two `cleanroom run` processes over loopback
 // TLS exactly as users run them, measured against the X25519-only ideal from the same run.
 import ArgumentParser
+import CleanRoomCSV
 import CleanRoomCrypto
 import CleanRoomProtocol
 import CleanRoomRunner

@@ -3,6 +3,7 @@
 // separate `cleanroom run` processes per analysis talking TLS over loopback, and what each party
 // learned beside the answer computed directly from the sample files.
 import ArgumentParser
+import CleanRoomCSV
 import CleanRoomProtocol
 import CleanRoomRunner
 import Foundation

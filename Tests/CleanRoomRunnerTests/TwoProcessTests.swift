@@ -1,3 +1,4 @@
+import CleanRoomCSV
 import CleanRoomCrypto
 import CleanRoomProtocol
 import Foundation

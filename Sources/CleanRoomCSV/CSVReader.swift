@@ -3,6 +3,8 @@
 // and builds strings only for the columns asked for. Written here rather than taken from a
 // package because the two CSV packages on the mirror measured 425k rows/s (CSV.swift 2.5.2) and
 // 235k rows/s (SwiftCSV 0.10.0) on a 3-column file on this machine, below the 1M rows/s target.
+// A module of its own, without the runner's network stack, so that the fuzz target that feeds it
+// a counterparty's file (Fuzz/Sources/FuzzCSV) builds without NIO and BoringSSL.
 import CleanRoomProtocol
 import Foundation
 
@@ -32,13 +34,32 @@ public enum CSVError: Error, Equatable, CustomStringConvertible {
 
 /// Reads selected columns of a CSV file into a `PartyTable`.
 public struct CSVReader {
+    /// Where the reader gets its bytes: a function that fills the buffer from its start and returns
+    /// how many bytes it wrote, 0 at the end of the input.
+    typealias ByteSource = (UnsafeMutableBufferPointer<UInt8>) throws -> Int
+
+    /// Bytes asked of the source at a time.
+    static let chunkBytes = 1 << 20
+
     /// Reads `columns` (by header name) from the file at `path`. Row numbers in the table are the
     /// lines where each record starts (the header is line 1).
     /// - Throws: `CSVError` naming the line and problem.
     public static func read(path: String, columns wanted: [String]) throws -> PartyTable {
+        try withFile(path) { try read(name: path, columns: wanted, from: $0) }
+    }
+
+    /// Reads `columns` like `read`, into column storage (about the bytes of the cells plus four
+    /// bytes per cell, instead of a string per cell): what `cleanroom run` uses.
+    public static func readColumnar(path: String, columns wanted: [String]) throws -> ColumnarTable {
+        try withFile(path) { try readColumnar(name: path, columns: wanted, from: $0) }
+    }
+
+    /// `read` on the bytes of `source`, asked for `chunk` bytes at a time; `name` stands for the
+    /// path in errors.
+    static func read(name: String, columns wanted: [String], chunk: Int = chunkBytes, from source: ByteSource) throws -> PartyTable {
         var rows: [[String]] = []
         var lines: [Int] = []
-        try scan(path: path, columns: wanted) { record, selected, line in
+        try scan(name: name, columns: wanted, chunk: chunk, from: source) { record, selected, line in
             var row = [String](repeating: "", count: selected.count)
             for (k, i) in selected.enumerated() {
                 guard let s = record.string(i) else { throw CSVError.notUTF8(line: line, column: wanted[k]) }
@@ -50,35 +71,46 @@ public struct CSVReader {
         return PartyTable(columns: wanted, rows: rows, rowNumbers: lines)
     }
 
-    /// Reads `columns` like `read`, into column storage (about the bytes of the cells plus four
-    /// bytes per cell, instead of a string per cell): what `cleanroom run` uses.
-    public static func readColumnar(path: String, columns wanted: [String]) throws -> ColumnarTable {
+    /// `readColumnar` on the bytes of `source`, as `read(name:columns:chunk:from:)`.
+    static func readColumnar(
+        name: String, columns wanted: [String], chunk: Int = chunkBytes, from source: ByteSource
+    ) throws -> ColumnarTable {
         var table = ColumnarTable(columns: wanted)
-        try scan(path: path, columns: wanted) { record, selected, line in
+        try scan(name: name, columns: wanted, chunk: chunk, from: source) { record, selected, line in
             for (k, i) in selected.enumerated() where !record.isValidUTF8(i) { throw CSVError.notUTF8(line: line, column: wanted[k]) }
             try table.append(rowNumber: line) { record.bytes(selected[$0]) }
         }
         return table
     }
 
-    /// Parses the file and calls `row` for every data record with the header positions of the
-    /// wanted columns.
-    static func scan(path: String, columns wanted: [String], row: (Parser.Record, [Int], Int) throws -> Void) throws {
+    /// Calls `body` with a source that reads the file at `path`.
+    private static func withFile<R>(_ path: String, _ body: (ByteSource) throws -> R) throws -> R {
         guard let file = fopen(path, "rb") else {
             throw CSVError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
         }
         defer { fclose(file) }
+        return try body { buffer in
+            let n = fread(buffer.baseAddress, 1, buffer.count, file)
+            if n == 0 && ferror(file) != 0 { throw CSVError.cannotOpen(path: path, reason: "read error") }
+            return n
+        }
+    }
+
+    /// Parses the bytes of `source` and calls `row` for every data record with the header
+    /// positions of the wanted columns.
+    static func scan(
+        name: String, columns wanted: [String], chunk size: Int, from source: ByteSource,
+        row: (Parser.Record, [Int], Int) throws -> Void
+    ) throws {
+        precondition(size > 0, "chunk size must be positive")
         var parser = Parser()
         var header: [String]?
         var selected: [Int] = []  // header index of each wanted column
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var chunk = [UInt8](repeating: 0, count: size)
         var eof = false
         while !eof {
-            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if n == 0 {
-                if ferror(file) != 0 { throw CSVError.cannotOpen(path: path, reason: "read error") }
-                eof = true
-            }
+            let n = try chunk.withUnsafeMutableBufferPointer { try source($0) }
+            eof = n == 0
             try chunk.withUnsafeBufferPointer { buffer in
                 try parser.feed(UnsafeBufferPointer(rebasing: buffer[0..<n]), final: eof) { record, line in
                     guard let names = header else {
@@ -102,7 +134,7 @@ public struct CSVReader {
                 }
             }
         }
-        guard header != nil else { throw CSVError.emptyFile(path: path) }
+        guard header != nil else { throw CSVError.emptyFile(path: name) }
     }
 
     /// Splits bytes into records. Fields are kept as byte ranges in a reusable buffer.

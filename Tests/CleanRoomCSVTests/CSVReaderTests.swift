@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import CleanRoomRunner
+@testable import CleanRoomCSV
 
 @Suite struct CSVReaderTests {
     func read(_ text: String, _ columns: [String] = ["email", "amount"], bytes: [UInt8]? = nil) throws -> (rows: [[String]], lines: [Int]) {
@@ -56,6 +56,30 @@ import Testing
         #expect(rows.count == 60_000)
         #expect(rows[59_999] == ["user 59999, \"quoted\"@x.com", "59999"])
         #expect(lines.last == 60_001)
+    }
+
+    @Test func everyChunkSizeReadsTheSame() throws {
+        // Boundaries inside the BOM, a CRLF, a doubled quote and a multi-byte character.
+        let text = "\u{FEFF}id,email,amount\r\n1,\"a,b\"\"c\"\"@x.com\",\"12.50\"\r\n2,\"multi\r\nline@x.com\",3\r\r\n3,José@x.com,\"\""
+        let bytes = Array(text.utf8)
+        let whole = try CSVReader.read(name: "t.csv", columns: ["email", "amount"], from: source(bytes))
+        #expect(whole.rows == [["a,b\"c\"@x.com", "12.50"], ["multi\r\nline@x.com", "3"], ["José@x.com", ""]])
+        #expect(whole.rowNumbers == [2, 3, 6])
+        for chunk in 1...bytes.count {
+            let t = try CSVReader.read(name: "t.csv", columns: ["email", "amount"], chunk: chunk, from: source(bytes))
+            #expect(t.rows == whole.rows && t.rowNumbers == whole.rowNumbers, "chunk \(chunk)")
+        }
+    }
+}
+
+/// A reader source over `bytes`, filling each buffer as `fread` does.
+func source(_ bytes: [UInt8]) -> CSVReader.ByteSource {
+    var offset = 0
+    return { buffer in
+        let n = min(buffer.count, bytes.count - offset)
+        for i in 0..<n { buffer[i] = bytes[offset + i] }
+        offset += n
+        return n
     }
 }
 
