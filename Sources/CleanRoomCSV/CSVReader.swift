@@ -126,7 +126,8 @@ public struct CSVReader {
                         header = names
                         return
                     }
-                    if record.count == 1 && record.length(0) == 0 { return }  // blank line
+                    // A blank line; a line holding only `""` is a record with one empty field.
+                    if record.count == 1 && record.length(0) == 0 && !record.lastFieldQuoted { return }
                     guard record.count == names.count else {
                         throw CSVError.wrongFieldCount(line: line, got: record.count, expected: names.count)
                     }
@@ -154,6 +155,8 @@ public struct CSVReader {
         struct Record {
             let bytes: UnsafeBufferPointer<UInt8>
             let ends: [Int]
+            /// The last field was quoted (so a lone `""` is an empty field, not a blank line).
+            var lastFieldQuoted = false
             var count: Int { ends.count }
             var indices: Range<Int> { 0..<ends.count }
             func length(_ i: Int) -> Int { ends[i] - (i == 0 ? 0 : ends[i - 1]) }
@@ -241,7 +244,7 @@ public struct CSVReader {
 
         private mutating func endRecord(_ emit: (Record, Int) throws -> Void) throws {
             ends.append(field.count)
-            try field.withUnsafeBufferPointer { try emit(Record(bytes: $0, ends: ends), recordLine) }
+            try field.withUnsafeBufferPointer { try emit(Record(bytes: $0, ends: ends, lastFieldQuoted: fieldQuoted), recordLine) }
             field.removeAll(keepingCapacity: true)
             ends.removeAll(keepingCapacity: true)
             quoteClosed = false

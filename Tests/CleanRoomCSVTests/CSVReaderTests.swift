@@ -30,6 +30,15 @@ import Testing
         #expect(lines == [3, 5])
     }
 
+    /// In a one-column file a line holding only `""` is a row with an empty field (which the
+    /// session then refuses as an empty identifier), not a blank line to skip. (Found by FuzzCSV's
+    /// author reading the fuzz harness; before, such a row vanished.)
+    @Test func aQuotedEmptyFieldAloneOnALineIsARow() throws {
+        let (rows, lines) = try read("email\na@x.com\n\"\"\n\nb@x.com\n\"\"", ["email"])
+        #expect(rows == [["a@x.com"], [""], ["b@x.com"], [""]])
+        #expect(lines == [2, 3, 5, 6])
+    }
+
     @Test func badInputNamesTheLine() {
         #expect(throws: CSVError.wrongFieldCount(line: 3, got: 3, expected: 2)) { try read("email,amount\na@x.com,1\nb@x.com,2,extra\n") }
         #expect(throws: CSVError.malformed(line: 2, problem: "a quoted field is not closed before the end of the file")) {
