@@ -120,7 +120,8 @@ import _CleanRoomTestSupport
         #expect(honest.pub.groups?.map(\.label) == ["big"])
         let tampered = try Self.run(yaml, "spend-by-campaign") { from, type, bytes in
             guard from == "advertiser", type == .decryptedSums else { return bytes }
-            var m = try! DecryptedSumsMessage.decode(Frame(type: type, payload: Self.payload(bytes)), plaintextBytes: 256, expected: 2)
+            let payload = Self.payload(bytes)
+            var m = try! DecryptedSumsMessage.decode(Frame(type: type, payload: payload), plaintextBytes: 256, expected: (payload.count - 4) / 256)
             m.plaintexts[entry] = [UInt8](repeating: 0, count: 256)
             return m.frame().encoded()
         }
