@@ -26,16 +26,16 @@ public struct RunJob: Sendable {
     public var batchSize: Int
     /// The longest the session may take once connected; nil: derived from the policy.
     public var sessionTimeout: Duration?
-    /// This party's state database (frozen collaborations).
-    public var statePath: String
+    /// This party's ledger (frozen collaborations).
+    public var ledgerPath: String
 
     public init(
         collaborationPath: String, party: String, dataPath: String, analysis: String?, resultPath: String?,
         identityFolder: String, connectTimeout: Duration, idleTimeout: Duration, batchSize: Int, sessionTimeout: Duration? = nil,
-        statePath: String = "cleanroom-state.sqlite"
+        ledgerPath: String = PartyLedger.defaultPath
     ) {
         self.sessionTimeout = sessionTimeout
-        self.statePath = statePath
+        self.ledgerPath = ledgerPath
         self.collaborationPath = collaborationPath
         self.party = party
         self.dataPath = dataPath
@@ -81,11 +81,12 @@ public struct RunJob: Sendable {
 
         // A collaboration frozen after a session in which the peer deviated runs no more sessions
         // until a person lifts the freeze (the peer learns that, once: the refusal is visible).
-        let state = try PartyState(path: statePath)
-        if let freeze = try state.freeze(of: collaboration.name) {
+        let ledger = try PartyLedger(path: ledgerPath)
+        let key = try CollaborationKey(collaboration, party: party)
+        if let freeze = try ledger.freeze(of: key) {
             throw RunnerError(
                 .policy,
-                "collaboration '\(collaboration.name)' is frozen since \(freeze.since): \(freeze.reason). Review it, then run `cleanroom collaboration unfreeze \(collaborationPath) --as \(party) --state \(statePath)`"
+                "collaboration '\(collaboration.name)' is frozen since \(freeze.since): \(freeze.reason). Review it, then run `cleanroom collaboration unfreeze \(collaborationPath) --as \(party) --ledger \(ledgerPath)`"
             )
         }
 
@@ -114,8 +115,8 @@ public struct RunJob: Sendable {
         // the collaboration is frozen before anything else is written.
         if let anomalies = result.anomalies {
             do {
-                try state.freeze(
-                    collaboration.name, digest: (try? collaboration.digestHex()) ?? "",
+                try ledger.freeze(
+                    key, digest: (try? collaboration.digestHex()) ?? "",
                     reason: "the peer deviated in a session of '\(spec.name)': " + anomalies.joined(separator: "; "))
             } catch { throw RunnerError(.output, "\(error)") }
         }

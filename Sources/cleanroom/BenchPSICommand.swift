@@ -83,7 +83,7 @@ extension BenchCommand {
                     p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
                     p.arguments = [
                         "run", path("c.yaml"), "--as", party, "--data", path("\(party).csv"), "--analysis", "bench",
-                        "--identity", keys, "--audit", path("audit.jsonl"), "--state", path("\(party).state.sqlite"), "--stats",
+                        "--identity", keys, "--audit", path("audit.jsonl"), "--ledger", path("\(party).ledger.sqlite"), "--stats",
                         path("\(party).stats.json"), "--quiet",
                         "--idle-timeout", "600",
                     ]

@@ -27,8 +27,8 @@ struct CollaborationCommand: ParsableCommand {
         @Option(name: .customLong("as"), help: "This party's name in the collaboration file.")
         var party: String
 
-        @Option(help: "This party's state database.")
-        var state: String = "cleanroom-state.sqlite"
+        @Option(help: "This party's ledger (default: ~/.cleanroom/ledger.sqlite).")
+        var ledger: String = PartyLedger.defaultPath
 
         @Option(help: "Append the audit record (JSON Lines) here.")
         var audit: String = "cleanroom-audit.jsonl"
@@ -41,8 +41,8 @@ struct CollaborationCommand: ParsableCommand {
                 let c = try Collaboration(contentsOf: URL(fileURLWithPath: file))
                 _ = try c.party(named: party)
                 try AuditRecord.checkWritable(audit)
-                guard let lifted = try PartyState(path: state).unfreeze(c.name) else {
-                    print("collaboration '\(c.name)' is not frozen in \(state)")
+                guard let lifted = try PartyLedger(path: ledger).unfreeze(try CollaborationKey(c, party: party)) else {
+                    print("collaboration '\(c.name)' is not frozen in \(ledger)")
                     return
                 }
                 var record = AuditRecord(party: party, outcome: "unfrozen")

@@ -60,7 +60,7 @@ struct DemoCommand: AsyncParsableCommand {
                 p.arguments = [
                     "run", path("collaboration.yaml"), "--as", party, "--data", csv, "--analysis", analysis,
                     "--out", path("\(analysis)-\(party).json"), "--identity", keys, "--audit", path("audit-\(party).jsonl"),
-                    "--state", path("state-\(party).sqlite"), "--quiet",
+                    "--ledger", path("ledger-\(party).sqlite"), "--quiet",
                 ]
                 let out = Pipe()
                 p.standardOutput = out

@@ -38,8 +38,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Append the audit record (JSON Lines) here.")
     var audit: String = "cleanroom-audit.jsonl"
 
-    @Option(help: "This party's state database (frozen collaborations), SQLite.")
-    var state: String = "cleanroom-state.sqlite"
+    @Option(help: "This party's ledger (frozen collaborations), SQLite (default: ~/.cleanroom/ledger.sqlite).")
+    var ledger: String = PartyLedger.defaultPath
 
     @Option(help: "Seconds to keep trying to reach the peer (or to wait for it when listening).")
     var connectTimeout: Int = 60
@@ -114,7 +114,7 @@ struct RunCommand: AsyncParsableCommand {
                         """
                         cleanroom run: the session completed, but the peer deviated from the protocol:
                         \(text)
-                        The affected values are left out of the result. Collaboration '\(record.collaboration ?? "")' is frozen in \(state): \
+                        The affected values are left out of the result. Collaboration '\(record.collaboration ?? "")' is frozen in \(ledger): \
                         further runs are refused until a person runs `cleanroom collaboration unfreeze`.
 
                         """.utf8))
@@ -134,7 +134,7 @@ struct RunCommand: AsyncParsableCommand {
         let job = RunJob(
             collaborationPath: file, party: party, dataPath: data, analysis: analysis, resultPath: out, identityFolder: identity,
             connectTimeout: .seconds(connectTimeout), idleTimeout: .seconds(idleTimeout), batchSize: batchSize,
-            sessionTimeout: sessionTimeout > 0 ? .seconds(sessionTimeout) : nil, statePath: state)
+            sessionTimeout: sessionTimeout > 0 ? .seconds(sessionTimeout) : nil, ledgerPath: ledger)
         let statistics = RunStatistics(stage: "reading input")
         let showProgress = !quiet && (progress || isatty(2) == 1)
         let reporter = ProgressReporter(enabled: showProgress, terminal: isatty(2) == 1)

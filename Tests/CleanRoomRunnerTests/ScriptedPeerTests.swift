@@ -27,7 +27,7 @@ extension TwoProcessTests {
                 [
                     "run", w.path("c.yaml"), "--as", "advertiser", "--data", w.path("advertiser.csv"), "--analysis", "overlap",
                     "--out", w.path("overlap-advertiser.json"), "--identity", w.path("keys"), "--audit", w.path("audit.jsonl"),
-                    "--state", w.path("advertiser.state.sqlite"),
+                    "--ledger", w.path("advertiser.ledger.sqlite"),
                     "--connect-timeout", "30",
                 ] + flags)
             let peak = PeakMemory.sample(ad.process.processIdentifier)
@@ -169,7 +169,7 @@ extension TwoProcessTests {
                 [
                     "run", w.path("c.yaml"), "--as", "advertiser", "--data", w.path("advertiser.csv"), "--analysis", "overlap",
                     "--out", w.path("overlap-advertiser.json"), "--identity", w.path("keys"), "--audit", w.path("missing-dir/audit.jsonl"),
-                    "--state", w.path("advertiser.state.sqlite"),
+                    "--ledger", w.path("advertiser.ledger.sqlite"),
                     "--connect-timeout", "5",
                 ])
             let status = await Task.detached { ad.wait() }.value

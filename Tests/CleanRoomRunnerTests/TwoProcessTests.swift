@@ -96,7 +96,7 @@ import Testing
             [
                 "run", collaboration ?? w.path("c.yaml"), "--as", name, "--data", w.path("\(name).csv"), "--analysis", analysis,
                 "--out", w.path("\(analysis)-\(name).json"), "--identity", w.path("keys"), "--audit", w.path(audit),
-                "--state", w.path("\(name).state.sqlite"),
+                "--ledger", w.path("\(name).ledger.sqlite"),
                 "--connect-timeout", "30", "--idle-timeout", "30",
             ] + extra)
     }
@@ -173,13 +173,14 @@ import Testing
         let w = try Workspace(rows: 60)
         defer { w.remove() }
         let c = try Collaboration(yaml: w.collaboration)
-        try PartyState(path: w.path("advertiser.state.sqlite")).freeze(c.name, digest: try c.digestHex(), reason: "a test freeze")
+        try PartyLedger(path: w.path("advertiser.ledger.sqlite")).freeze(
+            try CollaborationKey(c, party: "advertiser"), digest: try c.digestHex(), reason: "a test freeze")
         let refused = try Self.party(w, "advertiser", analysis: "overlap", audit: "ad.jsonl")
         #expect(refused.wait() == 3, "\(refused.text)")
         #expect(refused.text.contains("is frozen since") && refused.text.contains("a test freeze"), "\(refused.text)")
         #expect(!FileManager.default.fileExists(atPath: w.path("overlap-advertiser.json")))
         let unfreeze = try Party([
-            "collaboration", "unfreeze", w.path("c.yaml"), "--as", "advertiser", "--state", w.path("advertiser.state.sqlite"),
+            "collaboration", "unfreeze", w.path("c.yaml"), "--as", "advertiser", "--ledger", w.path("advertiser.ledger.sqlite"),
             "--audit", w.path("ad.jsonl"), "--identity", w.path("keys"),
         ])
         #expect(unfreeze.wait() == 0 && unfreeze.text.contains("unfrozen"), "\(unfreeze.text)")
@@ -225,8 +226,8 @@ import Testing
         let pub = try Party(
             [
                 "run", w.path("theirs.yaml"), "--as", "publisher", "--data", w.path("publisher.csv"), "--analysis", "overlap",
-                "--out", w.path("overlap-publisher.json"), "--identity", other, "--audit", w.path("audit.jsonl"), "--state",
-                w.path("publisher.state.sqlite"), "--connect-timeout", "20",
+                "--out", w.path("overlap-publisher.json"), "--identity", other, "--audit", w.path("audit.jsonl"), "--ledger",
+                w.path("publisher.ledger.sqlite"), "--connect-timeout", "20",
             ])
         let (adStatus, pubStatus) = (ad.wait(), pub.wait())
         #expect(adStatus != 0 && pubStatus != 0)

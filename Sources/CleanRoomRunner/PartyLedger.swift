@@ -1,0 +1,148 @@
+// One party's own ledger across runs, in an SQLite database only that party writes: which
+// collaborations are frozen (after a session in which the peer deviated in a way the protocol
+// detects without aborting). The privacy budget of differential privacy goes in the same file.
+// Entries are keyed by the collaboration's name and both parties' certificate fingerprints, so
+// editing the file (a threshold, a budget) does not reset them.
+import CSQLite
+import CleanRoomProtocol
+import Foundation
+
+/// What identifies a collaboration in the ledger.
+public struct CollaborationKey: Sendable, Equatable {
+    public var name: String
+    public var ownCertificateSHA256: String
+    public var peerCertificateSHA256: String
+
+    public init(name: String, ownCertificateSHA256: String, peerCertificateSHA256: String) {
+        self.name = name
+        self.ownCertificateSHA256 = ownCertificateSHA256
+        self.peerCertificateSHA256 = peerCertificateSHA256
+    }
+
+    /// The key of `collaboration` as seen by `party`.
+    public init(_ collaboration: Collaboration, party: String) throws {
+        self.init(
+            name: collaboration.name, ownCertificateSHA256: try collaboration.party(named: party).certificateSHA256,
+            peerCertificateSHA256: try collaboration.party(named: collaboration.peer(of: party)).certificateSHA256)
+    }
+}
+
+/// A collaboration this party refuses to run until a person lifts the freeze.
+public struct Freeze: Sendable, Equatable {
+    public var collaboration: String
+    /// The digest of the collaboration file of the session that caused it.
+    public var digest: String
+    /// When (ISO 8601) and why.
+    public var since: String
+    public var reason: String
+}
+
+/// The ledger database (`--ledger`, default `~/.cleanroom/ledger.sqlite`).
+public final class PartyLedger {
+    /// `~/.cleanroom/ledger.sqlite` (the folder is created, owner-only, when the ledger is opened).
+    public static var defaultPath: String {
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+        return (home as NSString).appendingPathComponent(".cleanroom/ledger.sqlite")
+    }
+
+    private var db: OpaquePointer?
+    public let path: String
+
+    /// Opens (creating if needed) the database at `path`.
+    /// - Throws: `RunnerError` (stage configuration) naming the file and SQLite's message.
+    public init(path: String) throws {
+        self.path = path
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) && path == Self.defaultPath {
+            try? FileManager.default.createDirectory(
+                atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nil) == SQLITE_OK else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close(db)
+            db = nil
+            throw RunnerError(.configuration, "cannot open the ledger \(path): \(message)")
+        }
+        sqlite3_busy_timeout(db, 10_000)
+        try execute(
+            """
+            CREATE TABLE IF NOT EXISTS frozen_collaborations (
+                collaboration TEXT NOT NULL,
+                own_certificate TEXT NOT NULL,
+                peer_certificate TEXT NOT NULL,
+                digest TEXT NOT NULL,
+                since TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                PRIMARY KEY (collaboration, own_certificate, peer_certificate)
+            )
+            """)
+    }
+
+    deinit { sqlite3_close(db) }
+
+    private static let keyClause = "collaboration = ?1 AND own_certificate = ?2 AND peer_certificate = ?3"
+    private func arguments(_ key: CollaborationKey) -> [String] { [key.name, key.ownCertificateSHA256, key.peerCertificateSHA256] }
+
+    /// The freeze on the collaboration `key`, if there is one.
+    public func freeze(of key: CollaborationKey) throws -> Freeze? {
+        try query("SELECT collaboration, digest, since, reason FROM frozen_collaborations WHERE \(Self.keyClause)", arguments(key)).first
+    }
+
+    /// Freezes the collaboration `key` (keeping the first reason if it is already frozen).
+    public func freeze(_ key: CollaborationKey, digest: String, reason: String) throws {
+        let since = ISO8601DateFormatter().string(from: Date())
+        try execute(
+            """
+            INSERT OR IGNORE INTO frozen_collaborations (collaboration, own_certificate, peer_certificate, digest, since, reason)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            """,
+            arguments(key) + [digest, since, reason])
+    }
+
+    /// Lifts the freeze on the collaboration `key`; returns it, or nil when there was none.
+    public func unfreeze(_ key: CollaborationKey) throws -> Freeze? {
+        guard let existing = try freeze(of: key) else { return nil }
+        try execute("DELETE FROM frozen_collaborations WHERE \(Self.keyClause)", arguments(key))
+        return existing
+    }
+
+    // MARK: SQLite
+
+    private func fail(_ what: String) -> RunnerError {
+        RunnerError(.configuration, "ledger \(path): \(what): \(String(cString: sqlite3_errmsg(db)))")
+    }
+
+    private func prepare(_ sql: String, _ arguments: [String]) throws -> OpaquePointer {
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &statement, nil) == SQLITE_OK, let statement else { throw fail("prepare") }
+        // SQLITE_TRANSIENT: SQLite copies the text before the Swift string goes away.
+        let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+        for (i, argument) in arguments.enumerated() {
+            guard sqlite3_bind_text(statement, Int32(i + 1), argument, -1, transient) == SQLITE_OK else {
+                sqlite3_finalize(statement)
+                throw fail("bind")
+            }
+        }
+        return statement
+    }
+
+    private func execute(_ sql: String, _ arguments: [String] = []) throws {
+        let statement = try prepare(sql, arguments)
+        defer { sqlite3_finalize(statement) }
+        guard sqlite3_step(statement) == SQLITE_DONE else { throw fail("step") }
+    }
+
+    private func query(_ sql: String, _ arguments: [String]) throws -> [Freeze] {
+        let statement = try prepare(sql, arguments)
+        defer { sqlite3_finalize(statement) }
+        var rows: [Freeze] = []
+        while true {
+            let step = sqlite3_step(statement)
+            if step == SQLITE_DONE { break }
+            guard step == SQLITE_ROW else { throw fail("step") }
+            func text(_ column: Int32) -> String { sqlite3_column_text(statement, column).map { String(cString: $0) } ?? "" }
+            rows.append(Freeze(collaboration: text(0), digest: text(1), since: text(2), reason: text(3)))
+        }
+        return rows
+    }
+}

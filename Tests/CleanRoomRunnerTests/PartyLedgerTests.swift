@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+
+@testable import CleanRoomRunner
+
+/// The per-party ledger: freezes persist across opens, are keyed by the collaboration's name and
+/// both certificates, are lifted only explicitly, and a damaged file is an error, never a reset.
+@Suite struct PartyLedgerTests {
+    static func path() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("cleanroom-ledger-\(UUID().uuidString).sqlite").path
+    }
+
+    static let acme = CollaborationKey(name: "acme", ownCertificateSHA256: "aa", peerCertificateSHA256: "bb")
+
+    @Test func aFreezePersistsUntilLifted() throws {
+        let path = Self.path()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            let ledger = try PartyLedger(path: path)
+            #expect(try ledger.freeze(of: Self.acme) == nil)
+            try ledger.freeze(Self.acme, digest: "d1", reason: "first")
+            try ledger.freeze(Self.acme, digest: "d2", reason: "second")  // the first reason stays
+        }
+        let reopened = try PartyLedger(path: path)
+        let freeze = try #require(try reopened.freeze(of: Self.acme))
+        #expect(freeze.digest == "d1" && freeze.reason == "first" && !freeze.since.isEmpty)
+        // Another collaboration, or the same name with another peer, is a different entry.
+        #expect(try reopened.freeze(of: CollaborationKey(name: "other", ownCertificateSHA256: "aa", peerCertificateSHA256: "bb")) == nil)
+        #expect(try reopened.freeze(of: CollaborationKey(name: "acme", ownCertificateSHA256: "aa", peerCertificateSHA256: "cc")) == nil)
+        #expect(try reopened.unfreeze(Self.acme) == freeze)
+        #expect(try reopened.unfreeze(Self.acme) == nil)
+        #expect(try PartyLedger(path: path).freeze(of: Self.acme) == nil)
+    }
+
+    @Test func quotesAndControlCharactersAreStoredVerbatim() throws {
+        let path = Self.path()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let ledger = try PartyLedger(path: path)
+        let key = CollaborationKey(
+            name: "x'); DROP TABLE frozen_collaborations; --\n\u{202E}", ownCertificateSHA256: "aa", peerCertificateSHA256: "bb")
+        try ledger.freeze(key, digest: "d", reason: "r'\"")
+        #expect(try ledger.freeze(of: key)?.reason == "r'\"")
+    }
+
+    @Test func anUnopenableLedgerIsAClearError() {
+        do {
+            _ = try PartyLedger(path: "/nonexistent-dir/ledger.sqlite")
+            Issue.record("opened a ledger in a missing folder")
+        } catch let e as RunnerError {
+            #expect(e.description.contains("cannot open the ledger /nonexistent-dir/ledger.sqlite"), "\(e)")
+        } catch { Issue.record("\(error)") }
+    }
+
+    /// A file that is not an SQLite database is refused, and left as it was: no silent reset.
+    @Test func aCorruptLedgerIsAnErrorNotAReset() throws {
+        let path = Self.path()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let garbage = Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) })
+        try garbage.write(to: URL(fileURLWithPath: path))
+        do {
+            _ = try PartyLedger(path: path)
+            Issue.record("a corrupt ledger was opened")
+        } catch let e as RunnerError {
+            #expect(e.description.contains(path) && e.description.contains("not a database"), "\(e)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == garbage)
+    }
+}
