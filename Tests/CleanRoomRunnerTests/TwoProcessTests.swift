@@ -53,6 +53,8 @@ import Testing
                     values: [.init(name: "purchase_amount", scale: 2, max: "1000.00"), .init(name: "quantity", max: "100")],
                     grouping: .init(party: "publisher", column: "campaign", minGroupSize: 2), statistics: [.count, .sum, .mean],
                     receivers: both, minIntersection: 1, setSize: 1...rows),
+                // Only the advertiser receives, so the publisher is P2 and gets DONE (TamperedPeerTests).
+                .cardinality("overlap-ad", receivers: ["advertiser"], minIntersection: 1, setSize: 1...rows),
             ]
         ).yaml
     }
