@@ -242,6 +242,9 @@ def build(keys):
     tampered = list(roots_a)
     tampered[3] = (tampered[3] + 1) % n2
     add("k2048-tampered-root", "k2048", ctx_a, encode(tampered, n2), "invalid", "root 3 plus one")
+    last = list(roots_a)
+    last[9] = (last[9] * 2) % n2
+    add("k2048-tampered-last-root", "k2048", ctx_a, encode(last, n2), "invalid", "root 9 doubled")
     swapped = list(roots_a)
     swapped[0], swapped[1] = swapped[1], swapped[0]
     add("k2048-swapped-roots", "k2048", ctx_a, encode(swapped, n2), "invalid", "roots 0 and 1 swapped")
