@@ -193,6 +193,9 @@ public final class BigInteger: @unchecked Sendable {
         return __gmpz_invert(r.z, self.z, m.z) != 0 ? r : nil
     }
 
+    /// True when GMP's `mpz_probab_prime_p` with `rounds` Miller–Rabin rounds calls the value prime.
+    func isProbablePrime(rounds: Int32 = 40) -> Bool { __gmpz_probab_prime_p(z, rounds) != 0 }
+
     /// Greatest common divisor.
     public static func gcd(_ a: BigInteger, _ b: BigInteger) -> BigInteger { BigInteger { __gmpz_gcd($0, a.z, b.z) } }
 

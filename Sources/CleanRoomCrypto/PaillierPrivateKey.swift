@@ -77,7 +77,7 @@ public final class PaillierPrivateKey: @unchecked Sendable {
         p: BigInteger, q: BigInteger, window: Int = 8, accelerated: Bool = true,
         using source: some RandomSource = SecureRandom.system
     ) throws {
-        for (name, v) in [("p", p), ("q", q)] where __gmpz_probab_prime_p(v.z, 40) == 0 {
+        for (name, v) in [("p", p), ("q", q)] where !v.isProbablePrime() {
             throw CleanRoomCryptoError.invalidPublicKey(reason: "\(name) is not prime")
         }
         guard p != q else { throw CleanRoomCryptoError.invalidPublicKey(reason: "p equals q") }

@@ -1,5 +1,5 @@
-// The cryptographic kinds of vector file: expand_message_xmd, hash_to_curve, x25519 and paillier,
-// each checked against CleanRoomCrypto alone.
+// The cryptographic kinds of vector file: expand_message_xmd, hash_to_curve, x25519, paillier and
+// paillier_modulus_proof, each checked against CleanRoomCrypto alone.
 import CleanRoomCrypto
 import Foundation
 
@@ -17,6 +17,9 @@ public enum CryptoVectorRunner {
             try JSONDecoder().decode(CasesFile<X25519Case>.self, from: data).cases.map { ($0.id, CryptoVectorRunner.check($0)) }
         },
         "paillier": { data in try CryptoVectorRunner.checkPaillier(JSONDecoder().decode(PaillierFile.self, from: data)) },
+        "paillier_modulus_proof": { data in
+            try CryptoVectorRunner.checkModulusProofs(JSONDecoder().decode(ModulusProofFile.self, from: data))
+        },
     ]
 
     /// Every `*.json` file in `directory`, sorted by name; a file of another kind fails.
@@ -201,5 +204,72 @@ public enum CryptoVectorRunner {
         default:
             return "unknown op '\(c.op)'"
         }
+    }
+
+    /// Every key must pass `PaillierPublicKey(n:)` (so that a refusal comes from the proof, not from
+    /// the old checks); a key with p and q must have n = p·q and is used to prove.
+    static func checkModulusProofs(_ file: ModulusProofFile) throws -> [(String, String?)] {
+        var keys = [String: (PaillierPublicKey, PaillierPrivateKey?)]()
+        for (name, k) in file.keys {
+            guard let n = BigInteger(hex: k.n) else { throw VectorParseError(description: "key \(name): n is not hex") }
+            let publicKey: PaillierPublicKey
+            do {
+                publicKey = try PaillierPublicKey(n: n)
+            } catch {
+                throw VectorParseError(description: "key \(name): PaillierPublicKey(n:) refuses n (\(error)), so no proof is needed")
+            }
+            var privateKey: PaillierPrivateKey?
+            if let ph = k.p, let qh = k.q {
+                guard let p = BigInteger(hex: ph), let q = BigInteger(hex: qh) else {
+                    throw VectorParseError(description: "key \(name): p or q is not hex")
+                }
+                let sk = try PaillierPrivateKey(p: p, q: q, window: 2)
+                guard sk.publicKey == publicKey else { throw VectorParseError(description: "key \(name): n ≠ p·q") }
+                privateKey = sk
+            }
+            keys[name] = (publicKey, privateKey)
+        }
+        return file.cases.map { c in
+            do {
+                guard let (pk, sk) = keys[c.key] else { return (c.id, "unknown key '\(c.key)'") }
+                return (c.id, try checkModulusProof(c, pk, sk))
+            } catch {
+                return (c.id, "\(error)")
+            }
+        }
+    }
+
+    static func checkModulusProof(_ c: ModulusProofCase, _ pk: PaillierPublicKey, _ sk: PaillierPrivateKey?) throws -> String? {
+        let context = try hexBytes(c.context_hex, "context_hex")
+        let bytes = try hexBytes(c.proof, "proof")
+        if let expected = c.challenges {
+            let got = try PaillierModulusProof.challenges(publicKey: pk, context: context).map(\.hexString)
+            guard got == expected else { return "challenges differ: got \(got.count), first mismatch at \(firstMismatch(got, expected))" }
+        }
+        switch c.result {
+        case "valid":
+            guard let sk else { return "a valid case needs p and q" }
+            let proof = try PaillierModulusProof.prove(privateKey: sk, context: context)
+            guard try proof.encoded(modulusBytes: pk.modulusBytes) == bytes else { return "proof differs" }
+            // The verifier alone, from the recorded bytes.
+            let decoded = try PaillierModulusProof(decoding: bytes, publicKey: pk)
+            try decoded.verify(publicKey: pk, context: context)
+            return decoded == proof ? nil : "decoded proof differs"
+        case "invalid":
+            do {
+                try PaillierModulusProof(decoding: bytes, publicKey: pk).verify(publicKey: pk, context: context)
+                return "accepted a proof that must be refused"
+            } catch CleanRoomCryptoError.invalidPublicKey {
+                return nil
+            } catch {
+                return "refused with an unexpected error: \(error)"
+            }
+        default:
+            return "unknown result '\(c.result)'"
+        }
+    }
+
+    static func firstMismatch(_ a: [String], _ b: [String]) -> Int {
+        zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(a.count, b.count)
     }
 }

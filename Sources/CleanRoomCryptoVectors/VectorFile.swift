@@ -67,9 +67,28 @@ struct PaillierCase: Decodable {
     let reason: String?
 }
 
+/// A key of a modulus-proof file: n, with p and q for honest keys (r and R, the factors of the
+/// malicious example, are documentation and not read).
+struct ModulusProofKeyHex: Decodable {
+    let n: String
+    let p: String?
+    let q: String?
+}
+
+struct ModulusProofCase: Decodable {
+    let id: String
+    let source: String
+    let key: String
+    let context_hex: String
+    let challenges: [String]?
+    let proof: String
+    let result: String
+}
+
 /// A file whose cases share one shape (every kind but `paillier`, which also lists its keys).
 package struct CasesFile<Case: Decodable>: Decodable { package let cases: [Case] }
 struct PaillierFile: Decodable { let keys: [String: PaillierKeyHex]; let cases: [PaillierCase] }
+struct ModulusProofFile: Decodable { let keys: [String: ModulusProofKeyHex]; let cases: [ModulusProofCase] }
 
 /// A vector file could not be parsed or names something unknown.
 package struct VectorParseError: Error, CustomStringConvertible {

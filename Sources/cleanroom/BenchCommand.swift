@@ -128,6 +128,17 @@ struct BenchCommand: ParsableCommand {
                 add("paillier-\(bits) decrypt (CRT, powm_sec)", dec)
                 let rer = try measure(seconds) { n in for _ in 0..<n { _ = try pk.rerandomize(c1) } }
                 add("paillier-\(bits) re-randomise (public)", rer)
+                // The key owner's proof that gcd(n, φ(n)) = 1, made and checked once per key.
+                let context = [UInt8](repeating: 0xa5, count: 32)
+                let rounds = PaillierModulusProof.rounds
+                let size = PaillierModulusProof.encodedLength(modulusBytes: pk.modulusBytes)
+                let proveT = try measure(seconds) { n in
+                    for _ in 0..<n { _ = try PaillierModulusProof.prove(privateKey: sk, context: context) }
+                }
+                add("paillier-\(bits) modulus proof: prove (\(rounds) CRT roots + self-check)", proveT, "once per key; \(size) bytes")
+                let proof = try PaillierModulusProof.prove(privateKey: sk, context: context)
+                let verifyT = try measure(seconds) { n in for _ in 0..<n { try proof.verify(publicKey: pk, context: context) } }
+                add("paillier-\(bits) modulus proof: verify (\(rounds) × σ^n mod n)", verifyT, "once per peer key")
             }
             if json {
                 let data = try JSONEncoder().encode(rows)

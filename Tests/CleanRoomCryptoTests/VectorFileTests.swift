@@ -33,6 +33,7 @@ import Testing
         #expect(byName["expand_message_xmd_sha512.json"]?.passed == 10)
         #expect(byName["x25519_rfc7748.json"]?.passed == 8)
         #expect((byName["paillier_phe.json"]?.passed ?? 0) >= 50)
+        #expect(byName["paillier_modulus_proof.json"]?.passed == 22)
     }
 
     /// Copies `file` into a fresh folder with `edit` applied to its JSON, and verifies it.
@@ -64,6 +65,7 @@ import Testing
         ("x25519_wycheproof.json", "shared"),
         ("x25519_rfc7748.json", "shared"),
         ("paillier_phe.json", "c"),
+        ("paillier_modulus_proof.json", "proof"),
     ])
     func tamperedValueFails(file: String, field: String) throws {
         let r = try verifyEdited(file) { Self.tamper(&$0, case: 0, field: field) }
@@ -117,5 +119,44 @@ import Testing
             json["cases"] = [cases[i]]
         }
         #expect(r.failed == 1)
+    }
+
+    /// A modulus-proof file must not be able to pass a wrong verdict or a wrong challenge.
+    @Test func modulusProofVerdictsAndChallengesAreChecked() throws {
+        func cases(_ json: [String: Any]) -> [[String: Any]] { json["cases"] as! [[String: Any]] }
+        // An honest proof marked invalid, and a tampered one marked valid, both fail.
+        let asInvalid = try verifyEdited("paillier_modulus_proof.json") { json in
+            var all = cases(json)
+            let i = try #require(all.firstIndex { $0["result"] as? String == "valid" })
+            all[i]["result"] = "invalid"
+            json["cases"] = [all[i]]
+        }
+        #expect(asInvalid.failed == 1 && asInvalid.failures.first?.contains("must be refused") == true)
+        let asValid = try verifyEdited("paillier_modulus_proof.json") { json in
+            var all = cases(json)
+            let i = try #require(all.firstIndex { $0["id"] as? String == "k2048-tampered-root" })
+            all[i]["result"] = "valid"
+            json["cases"] = [all[i]]
+        }
+        #expect(asValid.failed == 1)
+        // The malicious modulus's best attempt marked valid fails (it has no p and q to prove with, and does not verify).
+        let bad = try verifyEdited("paillier_modulus_proof.json") { json in
+            var all = cases(json)
+            let i = try #require(all.firstIndex { ($0["id"] as? String)?.hasPrefix("bad2048-best-effort") == true })
+            all[i]["result"] = "valid"
+            json["cases"] = [all[i]]
+        }
+        #expect(bad.failed == 1)
+        // A changed challenge fails.
+        let challenge = try verifyEdited("paillier_modulus_proof.json") { Self.tamperChallenge(&$0) }
+        #expect(challenge.failed == 1 && challenge.failures.first?.contains("challenges differ") == true)
+    }
+
+    static func tamperChallenge(_ json: inout [String: Any]) {
+        var cases = json["cases"] as! [[String: Any]]
+        var challenges = cases[0]["challenges"] as! [String]
+        challenges[5] = String(challenges[5].dropLast()) + (challenges[5].hasSuffix("0") ? "1" : "0")
+        cases[0]["challenges"] = challenges
+        json["cases"] = cases
     }
 }

@@ -8,7 +8,8 @@ A second opinion beside `cleanroom vectors verify`: it prints the same kind of r
 `<file name>: N passed, M failed` per file and a `total:` line, and exits non-zero on any
 failure or on a file it cannot parse.  The arithmetic comes from h2c_reference.py (RFC 9380),
 the `cryptography` package (X25519) and plain Python integers (Paillier, decrypted with the
-textbook lambda/mu formula rather than phe's CRT routine).
+textbook lambda/mu formula rather than phe's CRT routine; the modulus proof, from
+paillier_modulus_proof.py).
 """
 
 import glob
@@ -22,9 +23,10 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 sys.dont_write_bytecode = True   # keep __pycache__ out of the repository
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import h2c_reference as h2c  # noqa: E402
+import paillier_modulus_proof as modulus_proof  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-KINDS = {"expand_message_xmd", "hash_to_curve", "x25519", "paillier"}
+KINDS = {"expand_message_xmd", "hash_to_curve", "x25519", "paillier", "paillier_modulus_proof"}
 
 
 class Unparseable(Exception):
@@ -170,6 +172,14 @@ def check_file(path):
     for case in cases:
         field(case, "source")
     kind = document["kind"]
+    if kind == "paillier_modulus_proof":
+        try:
+            passed, failed, failures = modulus_proof.check_document(document)
+        except modulus_proof.Unparseable as error:
+            raise Unparseable(str(error))
+        for line in failures:
+            print(f"  {os.path.basename(path)} {line}: FAILED", file=sys.stderr)
+        return passed, failed
     passed = failed = 0
     for case in cases:
         if kind == "expand_message_xmd":
