@@ -19,14 +19,23 @@ import _CleanRoomTestSupport
         return ad.role == .p1 ? (ad, pub) : (pub, ad)
     }
 
-    /// Runs HELLO and SET_SIZE both ways; returns P2's SET_SIZE.
+    /// Runs HELLO and SET_SIZE both ways; returns P2's SET_SIZE. (In an intersection-sum P2's
+    /// SET_SIZE answers P1's, so that its key proof is bound to both set sizes.)
     static func handshake(_ p1: PartySession, _ p2: PartySession) throws -> Frame {
         try p1.begin()
         try p2.begin()
         let hello1 = try #require(try p1.nextOutbound()), hello2 = try #require(try p2.nextOutbound())
         try p1.receive(hello2)
         try p2.receive(hello1)
-        let size1 = try #require(try p1.nextOutbound()), size2 = try #require(try p2.nextOutbound())
+        let size1 = try #require(try p1.nextOutbound())
+        if p2.analysis.kind == .intersectionSum {
+            #expect(try p2.nextOutbound() == nil)
+            try p2.receive(size1)
+            let size2 = try #require(try p2.nextOutbound())
+            try p1.receive(size2)
+            return size2
+        }
+        let size2 = try #require(try p2.nextOutbound())
         try p1.receive(size2)
         try p2.receive(size1)
         return size2

@@ -1,4 +1,5 @@
 import CleanRoomCrypto
+import Foundation
 import Testing
 import _CleanRoomTestSupport
 
@@ -121,7 +122,8 @@ import _CleanRoomTestSupport
         let tampered = try Self.run(yaml, "spend-by-campaign") { from, type, bytes in
             guard from == "advertiser", type == .decryptedSums else { return bytes }
             let payload = Self.payload(bytes)
-            var m = try! DecryptedSumsMessage.decode(Frame(type: type, payload: payload), plaintextBytes: 256, expected: (payload.count - 4) / 256)
+            var m = try! DecryptedSumsMessage.decode(
+                Frame(type: type, payload: payload), plaintextBytes: 256, expected: (payload.count - 4) / 256)
             m.plaintexts[entry] = [UInt8](repeating: 0, count: 256)
             return m.frame().encoded()
         }
@@ -159,5 +161,109 @@ import _CleanRoomTestSupport
         #expect(Self.shape(tampered.transcript, of: "advertiser") == Self.shape(honest.transcript, of: "advertiser"))
         #expect((tampered.ad.anomalies != nil) == overflow)
         #expect((tampered.ad.groups?.count ?? 0) == (overflow ? 0 : 1))
+    }
+}
+
+/// The Paillier key P2 sends must come with a proof that gcd(n, φ(n)) = 1 for this handshake.
+@Suite struct ModulusProofSessionTests {
+    typealias Tamper = MaliciousPeerTests.Tamper
+
+    /// Key `bad2048` of Vectors/paillier_modulus_proof.json: n = r·R, r = 10007, R ≡ 1 (mod r).
+    static func maliciousKey() throws -> (n: BigInteger, r: BigInteger, bigR: BigInteger) {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Vectors/paillier_modulus_proof.json")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let bad = try #require((json["keys"] as? [String: Any])?["bad2048"] as? [String: Any])
+        func big(_ key: String) throws -> BigInteger {
+            let text = try #require(bad[key] as? String)
+            return try #require(BigInteger(hex: text))
+        }
+        return (try big("n"), try big("r"), try big("R"))
+    }
+
+    /// Runs total-spend; `replace` may rewrite P2's (the advertiser's) SET_SIZE given the
+    /// handshake binding both parties compute. Returns the failure (the session must fail).
+    static func refusal(replace: @escaping (SetSizeMessage, HandshakeBinding) throws -> SetSizeMessage) throws -> SessionFailure {
+        var hellos: [String: HelloMessage] = [:]
+        var counts: [String: Int] = [:]
+        do {
+            _ = try MaliciousPeerTests.run(Fixtures.yaml(), "total-spend") { from, type, bytes in
+                let frame = Frame(type: type, payload: MaliciousPeerTests.payload(bytes))
+                if type == .hello { hellos[from] = try? HelloMessage.decode(frame) }
+                guard type == .setSize, let m = try? SetSizeMessage.decode(frame) else { return bytes }
+                counts[from] = Int(m.count)
+                guard from == "advertiser", let p1 = hellos["publisher"], let p2 = hellos["advertiser"], let p1Count = counts["publisher"]
+                else { return bytes }
+                let binding = HandshakeBinding(
+                    digest: p1.digest, p1Nonce: p1.nonce, p2Nonce: p2.nonce, p1Count: p1Count, p2Count: Int(m.count))
+                return (try? replace(m, binding))?.frame().encoded() ?? bytes
+            }
+        } catch let f as SessionFailure {
+            #expect(
+                !f.transcript.contains { MessageType(rawValue: $0.bytes[1]) == .p1Elements }, "P1 sent elements before refusing the key")
+            return f
+        }
+        Issue.record("the session completed")
+        throw CleanRoomProtocolError.sessionClosed
+    }
+
+    static func expectProofRefused(_ f: SessionFailure) {
+        #expect(f.party == "publisher")
+        guard case .invalidPeerCryptography(let problem) = f.error as? CleanRoomProtocolError else {
+            Issue.record("got \(f.error)"); return
+        }
+        #expect(problem.contains("gcd(n, φ(n)) = 1 does not verify"), "\(problem)")
+    }
+
+    /// The modulus n = 10007·R passes every check a key had before, and lets P2 label each
+    /// ciphertext. P2's best effort at roots for this session's challenges does not verify.
+    @Test func theMaliciousModulusIsRefused() throws {
+        let bad = try Self.maliciousKey()
+        let key = try PaillierPublicKey(n: bad.n)  // the old checks accept it
+        let one = BigInteger(1)
+        let a = bad.r - one, b = (bad.bigR - one).dividedFloor(by: bad.r)
+        let d = try #require(bad.n.inverse(modulus: (a * b).dividedFloor(by: BigInteger.gcd(a, b))))
+        let f = try Self.refusal { m, binding in
+            let roots = try PaillierModulusProof.challenges(publicKey: key, context: try binding.bytes()).map {
+                try $0.power(d, modulus: bad.n, variableTime: true).bigEndianBytes(width: 256)
+            }
+            var forged = m
+            forged.paillierKey = key.serialized()
+            forged.paillierProof = roots.flatMap { $0 }
+            return forged
+        }
+        Self.expectProofRefused(f)
+    }
+
+    /// An honest key and proof from another session (other nonces) do not verify here.
+    @Test func aProofFromAnotherSessionIsRefused() throws {
+        var recorded: SetSizeMessage?
+        _ = try MaliciousPeerTests.run(Fixtures.yaml(), "total-spend") { from, type, bytes in
+            if from == "advertiser", type == .setSize {
+                recorded = try? SetSizeMessage.decode(Frame(type: type, payload: MaliciousPeerTests.payload(bytes)))
+            }
+            return bytes
+        }
+        let replay = try #require(recorded)
+        Self.expectProofRefused(try Self.refusal { _, _ in replay })
+    }
+
+    /// A SET_SIZE whose proof has the wrong length is malformed; one with a root changed does not verify.
+    @Test func aMissingOrAlteredProofIsRefused() throws {
+        let altered = try Self.refusal { m, _ in
+            var forged = m
+            forged.paillierProof?[300] ^= 1
+            return forged
+        }
+        Self.expectProofRefused(altered)
+        do {
+            _ = try MaliciousPeerTests.run(Fixtures.yaml(), "total-spend") { from, type, bytes in
+                guard from == "advertiser", type == .setSize else { return bytes }
+                return Frame(type: type, payload: Array(MaliciousPeerTests.payload(bytes).dropLast(2561))).encoded() + []
+            }
+            Issue.record("a SET_SIZE without its proof was accepted")
+        } catch let f as SessionFailure {
+            guard case .malformedMessage("SET_SIZE", _) = f.error as? CleanRoomProtocolError else { Issue.record("got \(f.error)"); return }
+        }
     }
 }

@@ -1,3 +1,4 @@
+import CleanRoomCSV
 import CleanRoomProtocol
 import Foundation
 import NIOCore
@@ -221,6 +222,7 @@ extension TwoProcessTests {
                 [
                     "run", w.path("c.yaml"), "--as", them, "--data", w.path("\(them).csv"), "--analysis", analysis,
                     "--out", w.path(resultFile), "--identity", w.path("keys"), "--audit", w.path("audit.jsonl"),
+                    "--ledger", w.path("\(them).ledger.sqlite"),
                     "--connect-timeout", "30", "--idle-timeout", "20",
                 ])
             let script = Task { () -> ScriptOutcome in

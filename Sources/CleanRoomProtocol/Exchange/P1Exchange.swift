@@ -21,6 +21,7 @@ final class P1Exchange<Strategy: P1Strategy, Store: ElementStore>: RoleExchange 
     }
     private var phase = Phase.awaitingHello
     private var nonce: [UInt8] = []
+    private var peerNonce: [UInt8] = []
     private var peerCount = 0
     /// P1_ELEMENTS position → own identifier.
     private var sentOrder: [Int] = []
@@ -49,13 +50,17 @@ final class P1Exchange<Strategy: P1Strategy, Store: ElementStore>: RoleExchange 
     func handle(_ frame: Frame, outbox: inout Outbox) throws -> ExchangeStep {
         switch (phase, frame.type) {
         case (.awaitingHello, .hello):
-            outbox.send(try Handshake.reply(toHello: frame, context, nonce: nonce, keys: strategy.setSizeKeys))
+            let (setSize, peerNonce) = try Handshake.reply(toHello: frame, context, nonce: nonce, keys: strategy.setSizeKeys)
+            self.peerNonce = peerNonce
+            outbox.send(setSize)
             phase = .awaitingSetSize
         case (.awaitingSetSize, .setSize):
             let (count, message) = try Handshake.setSize(
                 frame, context, expectsPaillierKey: strategy.expectsPaillierKey, expectsGroupKey: false)
             peerCount = count
-            try strategy.acceptSetSize(message)
+            let binding = HandshakeBinding(
+                digest: context.digest, p1Nonce: nonce, p2Nonce: peerNonce, p1Count: context.ownCount, p2Count: count)
+            try strategy.acceptSetSize(message, binding: binding)
             phase = .exchanging
             // Both counts are known and within the policy: size the lists once.
             reblinded.reserve(context.ownCount)

@@ -22,6 +22,7 @@ final class P2Exchange<Strategy: P2Strategy>: RoleExchange {
     }
     private var phase = Phase.awaitingHello
     private var nonce: [UInt8] = []
+    private var peerNonce: [UInt8] = []
     private var peerCount = 0
     private var peerReceived = 0
     /// P1's elements as re-blinded, for the duplicate check (keys only: 16 bytes each).
@@ -50,13 +51,27 @@ final class P2Exchange<Strategy: P2Strategy>: RoleExchange {
     func handle(_ frame: Frame, outbox: inout Outbox) throws -> ExchangeStep {
         switch (phase, frame.type) {
         case (.awaitingHello, .hello):
-            outbox.send(try Handshake.reply(toHello: frame, context, nonce: nonce, keys: strategy.setSizeKeys))
+            if strategy.repliesToSetSize {
+                // Our SET_SIZE waits for P1's, so that what it carries is bound to both counts.
+                peerNonce = try Handshake.check(frame, context, nonce: nonce)
+            } else {
+                let (setSize, peerNonce) = try Handshake.reply(toHello: frame, context, nonce: nonce) {
+                    try self.strategy.setSizeKeys(binding: nil)
+                }
+                self.peerNonce = peerNonce
+                outbox.send(setSize)
+            }
             phase = .awaitingSetSize
         case (.awaitingSetSize, .setSize):
             let (count, message) = try Handshake.setSize(
                 frame, context, expectsPaillierKey: false, expectsGroupKey: strategy.expectsGroupKey)
             peerCount = count
             try strategy.acceptSetSize(message)
+            if strategy.repliesToSetSize {
+                let binding = HandshakeBinding(
+                    digest: context.digest, p1Nonce: peerNonce, p2Nonce: nonce, p1Count: count, p2Count: context.ownCount)
+                outbox.send(Handshake.setSize(context, keys: try strategy.setSizeKeys(binding: binding)))
+            }
             phase = .exchanging
             peerKeys.reserveCapacity(peerCount)
             if !strategy.returnsInOrder { held.reserveCapacity(peerCount * peerWidth) }

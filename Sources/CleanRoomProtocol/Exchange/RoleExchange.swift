@@ -28,7 +28,34 @@ protocol RoleExchange: AnyObject {
 /// Keys one party adds to its SET_SIZE.
 struct SetSizeKeys {
     var paillierKey: [UInt8]? = nil
+    var paillierProof: [UInt8]? = nil
     var groupKey: [UInt8]? = nil
+}
+
+/// The handshake so far, as both parties see it once both SET_SIZE counts are known: what a key
+/// proof is bound to, so that it cannot be replayed into another session.
+struct HandshakeBinding {
+    var digest: [UInt8]
+    var p1Nonce: [UInt8]
+    var p2Nonce: [UInt8]
+    var p1Count: Int
+    var p2Count: Int
+
+    /// SHA-256("CleanRoom-v1 handshake binding" ‖ 0x00 ‖ digest ‖ u16 len ‖ P1's nonce ‖ u16 len ‖
+    /// P2's nonce ‖ u64 |X| ‖ u64 |Y|), the Fiat–Shamir context of the Paillier modulus proof.
+    func bytes() throws -> [UInt8] {
+        var w = ByteWriter()
+        w.raw(Array("CleanRoom-v1 handshake binding".utf8))
+        w.u8(0)
+        w.raw(digest)
+        w.u16(UInt16(p1Nonce.count))
+        w.raw(p1Nonce)
+        w.u16(UInt16(p2Nonce.count))
+        w.raw(p2Nonce)
+        w.u64(UInt64(p1Count))
+        w.u64(UInt64(p2Count))
+        return try SHA256.hash(w.bytes)
+    }
 }
 
 /// What a kind adds to P1's exchange. P1 sends its blinded set first, gets it back re-blinded by
@@ -46,8 +73,9 @@ protocol P1Strategy: AnyObject {
     var awaitingDescription: String { get }
     /// The keys for our SET_SIZE (made now, after the peer's HELLO).
     func setSizeKeys() throws -> SetSizeKeys
-    /// Takes the keys of the peer's SET_SIZE (already checked to be present as expected).
-    func acceptSetSize(_ m: SetSizeMessage) throws
+    /// Takes the keys of the peer's SET_SIZE (already checked to be present as expected), and
+    /// verifies what they carry against the handshake `binding`.
+    func acceptSetSize(_ m: SetSizeMessage, binding: HandshakeBinding) throws
     /// Fills the tag bytes of records of identifiers `ids` (elements already in place).
     func sealTags(ids: ArraySlice<Int>, records: inout [UInt8], width: Int) throws
     /// Reads the tags of a P2_REBLINDED batch (every tag, matched or not).
@@ -90,7 +118,7 @@ extension P1Strategy {
     var expectsPaillierKey: Bool { false }
     var awaitingDescription: String { "waiting for the result" }
     func setSizeKeys() throws -> SetSizeKeys { SetSizeKeys() }
-    func acceptSetSize(_ m: SetSizeMessage) throws {}
+    func acceptSetSize(_ m: SetSizeMessage, binding: HandshakeBinding) throws {}
     func sealTags(ids: ArraySlice<Int>, records: inout [UInt8], width: Int) throws {}
     func openTags(_ records: [UInt8], count: Int, width: Int) throws {}
     func checkPeerRecords(_ records: [UInt8], count: Int, width: Int) throws {}
@@ -114,7 +142,11 @@ protocol P2Strategy: AnyObject {
     var sendsOwnAfterPeer: Bool { get }
     /// Whether the peer's SET_SIZE must carry a group-tag key.
     var expectsGroupKey: Bool { get }
-    func setSizeKeys() throws -> SetSizeKeys
+    /// True when P2's SET_SIZE answers P1's (instead of P1's HELLO), so that what it carries can be
+    /// bound to both set sizes (the Paillier key's proof).
+    var repliesToSetSize: Bool { get }
+    /// The keys for our SET_SIZE; `binding` is set when `repliesToSetSize`.
+    func setSizeKeys(binding: HandshakeBinding?) throws -> SetSizeKeys
     func acceptSetSize(_ m: SetSizeMessage) throws
     /// Re-randomises the tags of a P1_ELEMENTS batch (elements already re-blinded).
     func rerandomizeTags(_ records: inout [UInt8], count: Int, width: Int) throws
@@ -131,7 +163,8 @@ extension P2Strategy {
     var returnsInOrder: Bool { false }
     var sendsOwnAfterPeer: Bool { false }
     var expectsGroupKey: Bool { false }
-    func setSizeKeys() throws -> SetSizeKeys { SetSizeKeys() }
+    var repliesToSetSize: Bool { false }
+    func setSizeKeys(binding: HandshakeBinding?) throws -> SetSizeKeys { SetSizeKeys() }
     func acceptSetSize(_ m: SetSizeMessage) throws {}
     func rerandomizeTags(_ records: inout [UInt8], count: Int, width: Int) throws {}
     func fillOwnRecords(ids: ArraySlice<Int>, records: inout [UInt8], width: Int) throws {}

@@ -56,7 +56,9 @@ enum Handshake {
 
     /// Checks the peer's HELLO against ours: same collaboration and analysis, the other party in
     /// the other role, and not our own nonce reflected.
-    static func check(_ frame: Frame, _ c: SessionContext, nonce: [UInt8]) throws {
+    /// - Returns: the peer's nonce.
+    @discardableResult
+    static func check(_ frame: Frame, _ c: SessionContext, nonce: [UInt8]) throws -> [UInt8] {
         let hello = try HelloMessage.decode(frame)
         guard hello.digest == c.digest else {
             throw CleanRoomProtocolError.handshakeMismatch(
@@ -76,14 +78,21 @@ enum Handshake {
         guard hello.nonce != nonce else {
             throw CleanRoomProtocolError.handshakeMismatch(field: "nonce", ours: "fresh", theirs: "a copy of ours (reflected)")
         }
+        return hello.nonce
     }
 
     /// Checks the peer's HELLO and makes our SET_SIZE, with the keys `keys` makes now (after the
     /// check, so that nothing is generated for a peer that fails it).
-    static func reply(toHello frame: Frame, _ c: SessionContext, nonce: [UInt8], keys: () throws -> SetSizeKeys) throws -> Frame {
-        try check(frame, c, nonce: nonce)
-        let k = try keys()
-        return SetSizeMessage(count: UInt64(c.ownCount), paillierKey: k.paillierKey, groupKey: k.groupKey).frame()
+    static func reply(toHello frame: Frame, _ c: SessionContext, nonce: [UInt8], keys: () throws -> SetSizeKeys) throws -> (
+        setSize: Frame, peerNonce: [UInt8]
+    ) {
+        let peerNonce = try check(frame, c, nonce: nonce)
+        return (setSize(c, keys: try keys()), peerNonce)
+    }
+
+    /// Our SET_SIZE with `keys`.
+    static func setSize(_ c: SessionContext, keys k: SetSizeKeys) -> Frame {
+        SetSizeMessage(count: UInt64(c.ownCount), paillierKey: k.paillierKey, paillierProof: k.paillierProof, groupKey: k.groupKey).frame()
     }
 
     /// Decodes the peer's SET_SIZE, checks its count against the policy and that it carries

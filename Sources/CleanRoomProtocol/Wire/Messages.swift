@@ -37,13 +37,19 @@ struct HelloMessage: Equatable {
 struct SetSizeMessage: Equatable {
     var count: UInt64
     var paillierKey: [UInt8]?
+    /// With a Paillier key: the key owner's proof that gcd(n, φ(n)) = 1 (PaillierModulusProof).
+    var paillierProof: [UInt8]?
     var groupKey: [UInt8]?
 
     func frame() -> Frame {
         var w = ByteWriter()
         w.u64(count)
         w.u16(UInt16(paillierKey?.count ?? 0))
-        if let k = paillierKey { w.raw(k) }
+        if let k = paillierKey {
+            w.raw(k)
+            w.u16(UInt16(paillierProof?.count ?? 0))
+            if let p = paillierProof { w.raw(p) }
+        }
         w.u8(UInt8(groupKey?.count ?? 0))
         if let g = groupKey { w.raw(g) }
         return Frame(type: .setSize, payload: w.bytes)
@@ -55,11 +61,18 @@ struct SetSizeMessage: Equatable {
         let keyBytes = Int(try r.u16("key length"))
         guard keyBytes == 0 || keyBytes == 256 || keyBytes == 384 else { throw r.fail("Paillier key of \(keyBytes) bytes") }
         let key = keyBytes == 0 ? nil : Array(try r.take(keyBytes, "Paillier key"))
+        var proof: [UInt8]?
+        if keyBytes > 0 {
+            let proofBytes = Int(try r.u16("proof length"))
+            let expected = PaillierModulusProof.encodedLength(modulusBytes: keyBytes)
+            guard proofBytes == expected else { throw r.fail("a Paillier key proof of \(proofBytes) bytes, expected \(expected)") }
+            proof = Array(try r.take(proofBytes, "Paillier key proof"))
+        }
         let groupBytes = Int(try r.u8("group key length"))
         guard groupBytes == 0 || groupBytes == GroupTag.publicKeyBytes else { throw r.fail("group-tag key of \(groupBytes) bytes") }
         let group = groupBytes == 0 ? nil : Array(try r.take(groupBytes, "group-tag key"))
         try r.finish()
-        return SetSizeMessage(count: count, paillierKey: key, groupKey: group)
+        return SetSizeMessage(count: count, paillierKey: key, paillierProof: proof, groupKey: group)
     }
 }
 

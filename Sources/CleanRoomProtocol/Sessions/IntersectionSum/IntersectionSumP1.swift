@@ -59,7 +59,7 @@ final class IntersectionSumP1: P1Strategy {
         return SetSizeKeys(groupKey: key.publicKey)
     }
 
-    func acceptSetSize(_ m: SetSizeMessage) throws {
+    func acceptSetSize(_ m: SetSizeMessage, binding: HandshakeBinding) throws {
         guard let bytes = m.paillierKey else { return }
         let key: PaillierPublicKey
         do { key = try PaillierPublicKey.deserialize(bytes) } catch {
@@ -68,6 +68,14 @@ final class IntersectionSumP1: P1Strategy {
         guard key.bits == spec.keyBits else {
             throw CleanRoomProtocolError.invalidPeerCryptography(
                 problem: "Paillier key of \(key.bits) bits; the collaboration says \(spec.keyBits)")
+        }
+        // The key owner proves gcd(n, φ(n)) = 1 for this handshake before the key is used: without
+        // it, a modulus n = r·R with r | R − 1 hides a label in every ciphertext.
+        do {
+            guard let proofBytes = m.paillierProof else { throw CleanRoomCryptoError.invalidPublicKey(reason: "no modulus proof") }
+            try PaillierModulusProof(decoding: proofBytes, publicKey: key).verify(publicKey: key, context: try binding.bytes())
+        } catch let error as CleanRoomCryptoError {
+            throw CleanRoomProtocolError.invalidPeerCryptography(problem: "Paillier public key: \(error)")
         }
         try layout.check(fitsIn: key)
         peerKey = key

@@ -28,11 +28,17 @@ final class IntersectionSumP2: P2Strategy {
         return key
     }
 
-    func setSizeKeys() throws -> SetSizeKeys {
+    var repliesToSetSize: Bool { true }
+
+    /// A fresh Paillier key and the proof that gcd(n, φ(n)) = 1, bound to this handshake.
+    func setSizeKeys(binding: HandshakeBinding?) throws -> SetSizeKeys {
+        guard let binding else { throw CleanRoomProtocolError.unexpectedMessage(type: "SET_SIZE", state: "no handshake binding") }
         let key = try PaillierPrivateKey.generate(bits: spec.keyBits, using: context.random)
         try layout.check(fitsIn: key.publicKey)
         self.key = key
-        return SetSizeKeys(paillierKey: key.publicKey.serialized())
+        let proof = try PaillierModulusProof.prove(privateKey: key, context: try binding.bytes())
+        return SetSizeKeys(
+            paillierKey: key.publicKey.serialized(), paillierProof: try proof.encoded(modulusBytes: key.publicKey.modulusBytes))
     }
 
     func acceptSetSize(_ m: SetSizeMessage) throws {
