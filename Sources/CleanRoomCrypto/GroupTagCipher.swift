@@ -146,11 +146,16 @@ public final class GroupTagKey: @unchecked Sendable {
         guard EC_POINT_mul(GroupTag.curve, m, nil, c1, y, ctx) == 1, EC_POINT_invert(GroupTag.curve, m, ctx) == 1,
             EC_POINT_add(GroupTag.curve, m, m, c2, ctx) == 1
         else { throw GroupTag.fail("EC_POINT_mul") }
-        // (g+1)·G is never the point at infinity for a group of this key.
-        guard EC_POINT_is_at_infinity(GroupTag.curve, m) == 0 else { return nil }
+        // (g+1)·G is never the point at infinity for a group of this key. An altered tag may give
+        // it; it then takes the same path as any other point (the generator is encoded and looked
+        // up in its place, and the answer discarded), so the time to open a tag says nothing about
+        // what it decrypted to.
+        let atInfinity = EC_POINT_is_at_infinity(GroupTag.curve, m) != 0
+        if atInfinity { guard EC_POINT_copy(m, EC_GROUP_get0_generator(GroupTag.curve)) == 1 else { throw GroupTag.fail("EC_POINT_copy") } }
         var buffer = [UInt8](repeating: 0, count: 33)
         try buffer.withUnsafeMutableBufferPointer { try GroupTag.encode(m, into: $0.baseAddress!, ctx: ctx) }
-        return lookup[buffer]
+        let group = lookup[buffer]
+        return atInfinity ? nil : group
     }
 }
 

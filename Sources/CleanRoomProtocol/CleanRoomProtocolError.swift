@@ -33,6 +33,8 @@ public enum CleanRoomProtocolError: Error, Equatable, Sendable, CustomStringConv
     case sessionClosed
     /// P1 has more groups of at least `min_group_size` own identifiers than `max_groups` allows.
     case tooManyGroups(party: String, groups: Int, minGroupSize: Int, maxGroups: Int)
+    /// P1 has no group of at least `min_group_size` own identifiers: nothing could be reported.
+    case noGroupLargeEnough(party: String, minGroupSize: Int)
 
     public var description: String {
         switch self {
@@ -64,6 +66,8 @@ public enum CleanRoomProtocolError: Error, Equatable, Sendable, CustomStringConv
             return "peer aborted (code \(code)): \(reason)"
         case .sessionClosed:
             return "the session is already closed"
+        case .noGroupLargeEnough(let party, let minGroupSize):
+            return "no group of \(party) has at least \(minGroupSize) identifiers (min_group_size): nothing could be reported"
         case .tooManyGroups(let party, let groups, let minGroupSize, let maxGroups):
             return
                 "\(party) has \(groups) groups of at least \(minGroupSize) identifiers (min_group_size); the collaboration allows at most \(maxGroups) (max_groups)"

@@ -1,8 +1,9 @@
 // One party's own ledger across runs, in an SQLite database only that party writes: which
 // collaborations are frozen (after a session in which the peer deviated in a way the protocol
 // detects without aborting). The privacy budget of differential privacy goes in the same file.
-// Entries are keyed by the collaboration's name and both parties' certificate fingerprints, so
-// editing the file (a threshold, a budget) does not reset them.
+// A freeze is keyed by both parties' certificate fingerprints: it stops every collaboration with
+// that peer, so neither editing nor renaming the file lifts it. (The privacy budget will be keyed
+// by the collaboration's name as well.)
 import CSQLite
 import CleanRoomProtocol
 import Foundation
@@ -27,8 +28,9 @@ public struct CollaborationKey: Sendable, Equatable {
     }
 }
 
-/// A collaboration this party refuses to run until a person lifts the freeze.
+/// A peer this party refuses to run sessions with until a person lifts the freeze.
 public struct Freeze: Sendable, Equatable {
+    /// The collaboration of the session that caused it.
     public var collaboration: String
     /// The digest of the collaboration file of the session that caused it.
     public var digest: String
@@ -67,39 +69,39 @@ public final class PartyLedger {
         try execute(
             """
             CREATE TABLE IF NOT EXISTS frozen_collaborations (
-                collaboration TEXT NOT NULL,
                 own_certificate TEXT NOT NULL,
                 peer_certificate TEXT NOT NULL,
+                collaboration TEXT NOT NULL,
                 digest TEXT NOT NULL,
                 since TEXT NOT NULL,
                 reason TEXT NOT NULL,
-                PRIMARY KEY (collaboration, own_certificate, peer_certificate)
+                PRIMARY KEY (own_certificate, peer_certificate)
             )
             """)
     }
 
     deinit { sqlite3_close(db) }
 
-    private static let keyClause = "collaboration = ?1 AND own_certificate = ?2 AND peer_certificate = ?3"
-    private func arguments(_ key: CollaborationKey) -> [String] { [key.name, key.ownCertificateSHA256, key.peerCertificateSHA256] }
+    private static let keyClause = "own_certificate = ?1 AND peer_certificate = ?2"
+    private func arguments(_ key: CollaborationKey) -> [String] { [key.ownCertificateSHA256, key.peerCertificateSHA256] }
 
-    /// The freeze on the collaboration `key`, if there is one.
+    /// The freeze on sessions with the peer of `key` (whatever the collaboration), if there is one.
     public func freeze(of key: CollaborationKey) throws -> Freeze? {
         try query("SELECT collaboration, digest, since, reason FROM frozen_collaborations WHERE \(Self.keyClause)", arguments(key)).first
     }
 
-    /// Freezes the collaboration `key` (keeping the first reason if it is already frozen).
+    /// Freezes sessions with the peer of `key` (keeping the first freeze if there is one).
     public func freeze(_ key: CollaborationKey, digest: String, reason: String) throws {
         let since = ISO8601DateFormatter().string(from: Date())
         try execute(
             """
-            INSERT OR IGNORE INTO frozen_collaborations (collaboration, own_certificate, peer_certificate, digest, since, reason)
+            INSERT OR IGNORE INTO frozen_collaborations (own_certificate, peer_certificate, collaboration, digest, since, reason)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
             """,
-            arguments(key) + [digest, since, reason])
+            arguments(key) + [key.name, digest, since, reason])
     }
 
-    /// Lifts the freeze on the collaboration `key`; returns it, or nil when there was none.
+    /// Lifts the freeze on the peer of `key`; returns it, or nil when there was none.
     public func unfreeze(_ key: CollaborationKey) throws -> Freeze? {
         guard let existing = try freeze(of: key) else { return nil }
         try execute("DELETE FROM frozen_collaborations WHERE \(Self.keyClause)", arguments(key))

@@ -79,14 +79,15 @@ public struct RunJob: Sendable {
         let spec = try chooseAnalysis(collaboration)
         record.analysis = spec.name
 
-        // A collaboration frozen after a session in which the peer deviated runs no more sessions
-        // until a person lifts the freeze (the peer learns that, once: the refusal is visible).
+        // After a session in which the peer deviated, no session with that peer runs (in any
+        // collaboration) until a person lifts the freeze (the peer learns that, once: the refusal
+        // is visible).
         let ledger = try PartyLedger(path: ledgerPath)
         let key = try CollaborationKey(collaboration, party: party)
         if let freeze = try ledger.freeze(of: key) {
             throw RunnerError(
                 .policy,
-                "collaboration '\(collaboration.name)' is frozen since \(freeze.since): \(freeze.reason). Review it, then run `cleanroom collaboration unfreeze \(collaborationPath) --as \(party) --ledger \(ledgerPath)`"
+                "sessions with \(peer.name) are frozen since \(freeze.since) (collaboration '\(freeze.collaboration)'): \(freeze.reason). Review it, then run `cleanroom collaboration unfreeze \(collaborationPath) --as \(party) --ledger \(ledgerPath)`"
             )
         }
 
@@ -101,25 +102,28 @@ public struct RunJob: Sendable {
             idleTimeout: idleTimeout, connectTimeout: connectTimeout)
         // The table is handed over without a name, so nothing but the session keeps its rows (the
         // runner drops them once the session has its compact form: about 40 bytes a row at 1M).
-        let result = try await SessionRunner.run(
-            RunConfiguration(
-                collaboration: collaboration, analysis: spec.name, party: party,
-                input: try readData(columns: spec.requiredColumns(of: party).names, logger: logger, statistics: statistics),
-                transport: transport, batchSize: batchSize, sessionTimeout: sessionTimeout, transcript: transcript),
-            progress: progress)
+        let result: SessionResult
+        do {
+            result = try await SessionRunner.run(
+                RunConfiguration(
+                    collaboration: collaboration, analysis: spec.name, party: party,
+                    input: try readData(columns: spec.requiredColumns(of: party).names, logger: logger, statistics: statistics),
+                    transport: transport, batchSize: batchSize, sessionTimeout: sessionTimeout, transcript: transcript),
+                progress: progress)
+        } catch let error as RunnerError {
+            if let anomalies = error.anomalies {
+                record.anomalies = anomalies
+                try freeze(ledger, key, collaboration, spec, anomalies)
+            }
+            throw error
+        }
         record.ownUniqueIdentifiers = result.uniqueIdentifiers
         record.peerUniqueIdentifiers = result.peerUniqueIdentifiers
         record.anomalies = result.anomalies
 
         // The peer deviated where an abort would have told it a secret: the session completed, and
         // the collaboration is frozen before anything else is written.
-        if let anomalies = result.anomalies {
-            do {
-                try ledger.freeze(
-                    key, digest: (try? collaboration.digestHex()) ?? "",
-                    reason: "the peer deviated in a session of '\(spec.name)': " + anomalies.joined(separator: "; "))
-            } catch { throw RunnerError(.output, "\(error)") }
-        }
+        if let anomalies = result.anomalies { try freeze(ledger, key, collaboration, spec, anomalies) }
 
         // Result.
         if let resultPath {
@@ -130,6 +134,17 @@ public struct RunJob: Sendable {
             } catch let error as RunnerError { throw error } catch { throw RunnerError(.output, "\(resultPath): \(error)") }
         }
         return Outcome(collaboration: collaboration, analysis: spec, result: result)
+    }
+
+    /// Freezes the collaboration after a session in which the peer deviated.
+    private func freeze(
+        _ ledger: PartyLedger, _ key: CollaborationKey, _ collaboration: Collaboration, _ spec: Analysis, _ anomalies: [String]
+    ) throws {
+        do {
+            try ledger.freeze(
+                key, digest: (try? collaboration.digestHex()) ?? "",
+                reason: "the peer deviated in a session of '\(spec.name)': " + anomalies.joined(separator: "; "))
+        } catch { throw RunnerError(.output, "\(error)") }
     }
 
     /// Reads only the columns the analysis needs from this party's CSV.

@@ -19,6 +19,9 @@ public enum RunStage: String, Sendable {
 public struct RunnerError: Error, CustomStringConvertible, Sendable {
     public var stage: RunStage
     public var message: String
+    /// Deviations of the peer found without aborting before the session failed (the collaboration
+    /// is frozen all the same).
+    public var anomalies: [String]?
 
     public init(_ stage: RunStage, _ message: String) {
         self.stage = stage

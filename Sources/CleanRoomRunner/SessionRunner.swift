@@ -78,7 +78,7 @@ public enum SessionRunner {
         } catch let error as CleanRoomProtocolError {
             switch error {
             case .invalidRow, .missingColumn: throw RunnerError(.data, error.description)
-            case .setSizeOutOfPolicy, .tooManyGroups: throw RunnerError(.policy, error.description)
+            case .setSizeOutOfPolicy, .tooManyGroups, .noGroupLargeEnough: throw RunnerError(.policy, error.description)
             default: throw RunnerError(.configuration, error.description)
             }
         }
@@ -97,15 +97,23 @@ public enum SessionRunner {
         let body: @Sendable (FrameChannel, PinnedCertificateVerifier) async throws -> SessionResult = { channel, verifier in
             try await drive(box, channel, verifier: verifier, limits: limits, progress: progress)
         }
-        if let listen = me.listen {
-            let (host, port) = split(listen)
-            return try await PeerTransport.listen(host: host, port: port, config: config.transport, group: group, body: body)
+        do {
+            if let listen = me.listen {
+                let (host, port) = split(listen)
+                return try await PeerTransport.listen(host: host, port: port, config: config.transport, group: group, body: body)
+            }
+            guard let endpoint = peer.listen else {
+                throw RunnerError(.configuration, "neither party listens; the collaboration file names one listener")
+            }
+            let (host, port) = split(endpoint)
+            return try await PeerTransport.connect(host: host, port: port, config: config.transport, group: group, body: body)
+        } catch var error as RunnerError {
+            // A deviation found before the failure still counts (it may be why the peer failed
+            // the session afterwards).
+            let found = session.anomalies
+            if !found.isEmpty { error.anomalies = found }
+            throw error
         }
-        guard let endpoint = peer.listen else {
-            throw RunnerError(.configuration, "neither party listens; the collaboration file names one listener")
-        }
-        let (host, port) = split(endpoint)
-        return try await PeerTransport.connect(host: host, port: port, config: config.transport, group: group, body: body)
     }
 
     /// `host:port` (checked by the collaboration loader) as host and port.

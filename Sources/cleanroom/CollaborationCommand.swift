@@ -12,12 +12,12 @@ struct CollaborationCommand: ParsableCommand {
 
     struct Unfreeze: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Lift this party's freeze on a collaboration after reviewing the session that caused it.",
+            abstract: "Lift this party's freeze on sessions with the peer after reviewing the session that caused it.",
             discussion: """
                 After a session in which the peer deviated in a way the protocol detects without \
                 aborting (an altered group tag, a sum that does not decode), `cleanroom run` leaves \
-                the affected values out, exits with status 4 and freezes the collaboration: further \
-                runs are refused. This lifts the freeze and appends a signed audit record saying who \
+                the affected values out, exits with status 4 and freezes sessions with that peer (in \
+                every collaboration): further runs are refused. This lifts the freeze and appends a signed audit record saying who \
                 lifted it and which freeze it was.
                 """)
 
@@ -42,7 +42,7 @@ struct CollaborationCommand: ParsableCommand {
                 _ = try c.party(named: party)
                 try AuditRecord.checkWritable(audit)
                 guard let lifted = try PartyLedger(path: ledger).unfreeze(try CollaborationKey(c, party: party)) else {
-                    print("collaboration '\(c.name)' is not frozen in \(ledger)")
+                    print("sessions with \(try c.peer(of: party)) are not frozen in \(ledger)")
                     return
                 }
                 var record = AuditRecord(party: party, outcome: "unfrozen")
@@ -56,7 +56,9 @@ struct CollaborationCommand: ParsableCommand {
                     certificatePEM: String(
                         contentsOfFile: (identity as NSString).appendingPathComponent("\(party).cert.pem"), encoding: .utf8))
                 try record.append(to: audit, signer: signer)
-                print("collaboration '\(c.name)' unfrozen (frozen since \(lifted.since): \(PeerText.display(lifted.reason)))")
+                print(
+                    "sessions with \(try c.peer(of: party)) unfrozen (frozen since \(lifted.since) in '\(PeerText.display(lifted.collaboration))': \(PeerText.display(lifted.reason)))"
+                )
             } catch {
                 FileHandle.standardError.write(Data("cleanroom collaboration unfreeze: \(error)\n".utf8))
                 throw ExitCode(1)

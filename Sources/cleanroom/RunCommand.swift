@@ -114,7 +114,7 @@ struct RunCommand: AsyncParsableCommand {
                         """
                         cleanroom run: the session completed, but the peer deviated from the protocol:
                         \(text)
-                        The affected values are left out of the result. Collaboration '\(record.collaboration ?? "")' is frozen in \(ledger): \
+                        The affected values are left out of the result. Sessions with \(record.peer ?? "the peer") are frozen in \(ledger): \
                         further runs are refused until a person runs `cleanroom collaboration unfreeze`.
 
                         """.utf8))

@@ -110,6 +110,39 @@ import _CleanRoomTestSupport
         #expect(Self.shape(tampered.transcript, of: "publisher") == Self.shape(honest.transcript, of: "publisher"))
     }
 
+    /// P2 alters a tag and then makes the session fail (a malformed P2_ELEMENTS): the anomaly is
+    /// still reported by the failed session, so the runner freezes the collaboration all the same
+    /// (otherwise a peer could alter tags in every session and never be frozen).
+    @Test func anAnomalyOutlivesALaterFailure() throws {
+        let c = try Fixtures.collaboration(Fixtures.yaml(receiversSum: ["publisher"], minGroup: 1))
+        let d = Self.data()
+        let ad = try PartySession(collaboration: c, analysis: "spend-by-campaign", party: "advertiser", input: d.advertiser, batchSize: 5)
+        let pub = try PartySession(collaboration: c, analysis: "spend-by-campaign", party: "publisher", input: d.publisher, batchSize: 5)
+        var swapped = false
+        do {
+            _ = try InMemorySession.run(ad, pub) { from, index, bytes in
+                guard from == "advertiser" else { return bytes }
+                switch MessageType(rawValue: bytes[1]) {
+                case .p2Reblinded where !swapped:
+                    swapped = true
+                    var b = bytes
+                    let tag = 6 + 4 + 32
+                    let c1 = Array(b[tag..<(tag + 33)])
+                    b.replaceSubrange(tag..<(tag + 33), with: b[(tag + 33)..<(tag + 66)])
+                    b.replaceSubrange((tag + 33)..<(tag + 66), with: c1)
+                    return b
+                case .p2Elements: return Frame(type: .p2Elements, payload: Array(Self.payload(bytes).dropLast())).encoded()
+                default: return bytes
+                }
+            }
+            Issue.record("the session completed")
+        } catch let f as SessionFailure {
+            #expect(f.party == "publisher")
+        }
+        #expect(pub.anomalies.first?.contains("1 group tag(s)") == true, "\(pub.anomalies)")
+        #expect(ad.anomalies.isEmpty)
+    }
+
     /// P2 corrupts one decrypted entry of a masked list (P1 alone receives). Entry 0 is "big"
     /// (reported), entry 1 "small" (suppressed after matching: a masked random value). Before, P1
     /// aborted exactly for the reported one. Now neither aborts: the reported group is left out and

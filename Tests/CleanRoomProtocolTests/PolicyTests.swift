@@ -53,13 +53,25 @@ import _CleanRoomTestSupport
         #expect(ad.intersectionSize == .revealed(9) && pub.intersectionSize == .revealed(9))
     }
 
+    /// All groups below their threshold after matching: the session completes with no groups.
     @Test func allGroupsBelowTheirThresholdStillCompletes() throws {
-        let d = Dataset.make(advertiserOnly: 2, publisherOnly: 2, shared: 12)
-        let (ad, pub) = try runSession(try Fixtures.collaboration(Fixtures.yaml(minGroup: 50)), "spend-by-campaign", d)
+        let d = Dataset.make(advertiserOnly: 2, publisherOnly: 20, shared: 12, campaigns: ["a", "b"])
+        let (ad, pub) = try runSession(try Fixtures.collaboration(Fixtures.yaml(minGroup: 10)), "spend-by-campaign", d)
+        let expected = try d.answer(try Fixtures.collaboration(Fixtures.yaml(minGroup: 10)), "spend-by-campaign")
+        #expect(expected.groups.isEmpty, "the dataset must leave every group below 10 in the overlap")
         #expect(ad.groups == [] && pub.groups == [])
-        // No campaign has 50 of the publisher's own customers: none enters the session.
-        #expect(pub.suppressedGroups == 0 && pub.ownGroupsBelowMinimum == 3 && pub.intersectionSize == .revealed(12))
+        #expect(pub.suppressedGroups == 2 && pub.ownGroupsBelowMinimum == 0 && pub.intersectionSize == .revealed(12))
         #expect(ad.intersectionSize == nil)
+    }
+
+    /// No group of P1's own file is large enough: P1 refuses before connecting (a session could
+    /// report nothing, and a masked one would carry no entry).
+    @Test func noOwnGroupLargeEnoughIsRefusedBeforeTheSession() throws {
+        let d = Dataset.make(advertiserOnly: 2, publisherOnly: 2, shared: 12)
+        let c = try Fixtures.collaboration(Fixtures.yaml(minGroup: 50))
+        #expect(throws: CleanRoomProtocolError.noGroupLargeEnough(party: "publisher", minGroupSize: 50)) {
+            try PartySession(collaboration: c, analysis: "spend-by-campaign", party: "publisher", input: d.publisher)
+        }
     }
 
     @Test func valuesAtTheirBoundsSumExactly() throws {

@@ -24,9 +24,11 @@ import Testing
         let reopened = try PartyLedger(path: path)
         let freeze = try #require(try reopened.freeze(of: Self.acme))
         #expect(freeze.digest == "d1" && freeze.reason == "first" && !freeze.since.isEmpty)
-        // Another collaboration, or the same name with another peer, is a different entry.
-        #expect(try reopened.freeze(of: CollaborationKey(name: "other", ownCertificateSHA256: "aa", peerCertificateSHA256: "bb")) == nil)
+        // The freeze is on the peer: another (or a renamed) collaboration with it is frozen too; the
+        // same name with another peer is not.
+        #expect(try reopened.freeze(of: CollaborationKey(name: "other", ownCertificateSHA256: "aa", peerCertificateSHA256: "bb")) == freeze)
         #expect(try reopened.freeze(of: CollaborationKey(name: "acme", ownCertificateSHA256: "aa", peerCertificateSHA256: "cc")) == nil)
+        #expect(freeze.collaboration == "acme")
         #expect(try reopened.unfreeze(Self.acme) == freeze)
         #expect(try reopened.unfreeze(Self.acme) == nil)
         #expect(try PartyLedger(path: path).freeze(of: Self.acme) == nil)

@@ -36,10 +36,17 @@ extension TwoProcessTests {
             case truncate = "one byte short"
             /// One zero byte longer.
             case append = "one byte long"
+            /// DECRYPTED_SUMS only: the first plaintext gets 2^2040 added (its top byte, zero in a
+            /// real sum, set to 1): well formed and below n, but no sum fits the slot layout.
+            case oversizedSum = "first sum made too large to decode"
 
             func apply(_ frame: Frame) -> Frame {
                 var f = frame
-                if self == .truncate && !f.payload.isEmpty { f.payload.removeLast() } else { f.payload.append(0) }
+                switch self {
+                case .truncate where !f.payload.isEmpty: f.payload.removeLast()
+                case .truncate, .append: f.payload.append(0)
+                case .oversizedSum: f.payload[4] |= 1
+                }
                 return f
             }
         }
@@ -307,6 +314,39 @@ extension TwoProcessTests {
             let line = r.audit.first ?? ""
             #expect(line.contains("\"outcome\":\"failed\"") && line.contains("\"stage\":\"\(c.stage)\""), "\(line)")
             #expect(r.script.abortCode == c.code, "\(r.script)\n\(r.output)")
+        }
+
+        // MARK: A deviation found without aborting
+
+        /// The value owner returns a sum that cannot decode. The process (P1) must not abort (an
+        /// abort would tell the owner which entries were real): it completes, leaves the group out,
+        /// lists the anomaly in its result and audit record, exits 4 and freezes the collaboration;
+        /// the next run is refused before connecting (exit 3) until it is unfrozen.
+        @Test func anUndecodableSumCompletesWithAnAnomalyAndFreezes() async throws {
+            let w = try Workspace(rows: 50)
+            defer { w.remove() }
+            let r = try await Self.run(
+                w, analysis: "spend", direction: .scriptListens, tamper: Tamper(type: .decryptedSums, mutation: .oversizedSum))
+            #expect(r.script.tampered && r.script.abortCode == nil, "\(r.script)")
+            #expect(r.reason == .exit && r.status == 4, "\(r.output)")
+            #expect(r.output.contains("the peer deviated from the protocol") && r.output.contains("DECRYPTED_SUMS"), "\(r.output)")
+            #expect(r.hasResult && r.temporaryFiles.isEmpty, "\(r.files)")
+            let result = try JSONDecoder().decode(
+                ResultDocument.self, from: Data(contentsOf: URL(fileURLWithPath: w.path(r.resultFile)))
+            ).result
+            #expect(result.anomalies?.count == 1)
+            #expect(r.audit.count == 1 && r.audit[0].contains("\"outcome\":\"completed\"") && r.audit[0].contains("\"anomalies\""))
+            let c = try Collaboration(yaml: w.collaboration)
+            let freeze = try PartyLedger(path: w.path("publisher.ledger.sqlite")).freeze(of: try CollaborationKey(c, party: "publisher"))
+            #expect(freeze?.reason.contains("DECRYPTED_SUMS") == true)
+            // The next run is refused before it connects.
+            try FileManager.default.removeItem(atPath: w.path(r.resultFile))
+            let again = try TwoProcessTests.Party([
+                "run", w.path("c.yaml"), "--as", "publisher", "--data", w.path("publisher.csv"), "--analysis", "spend",
+                "--out", w.path(r.resultFile), "--identity", w.path("keys"), "--audit", w.path("audit.jsonl"),
+                "--ledger", w.path("publisher.ledger.sqlite"), "--connect-timeout", "5",
+            ])
+            #expect(again.wait() == 3 && again.text.contains("are frozen since"), "\(again.text)")
         }
 
         // MARK: Controls

@@ -179,7 +179,7 @@ import Testing
             try CollaborationKey(c, party: "advertiser"), digest: try c.digestHex(), reason: "a test freeze")
         let refused = try Self.party(w, "advertiser", analysis: "overlap", audit: "ad.jsonl")
         #expect(refused.wait() == 3, "\(refused.text)")
-        #expect(refused.text.contains("is frozen since") && refused.text.contains("a test freeze"), "\(refused.text)")
+        #expect(refused.text.contains("are frozen since") && refused.text.contains("a test freeze"), "\(refused.text)")
         #expect(!FileManager.default.fileExists(atPath: w.path("overlap-advertiser.json")))
         let unfreeze = try Party([
             "collaboration", "unfreeze", w.path("c.yaml"), "--as", "advertiser", "--ledger", w.path("advertiser.ledger.sqlite"),

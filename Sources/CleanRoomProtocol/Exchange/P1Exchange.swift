@@ -38,6 +38,7 @@ final class P1Exchange<Strategy: P1Strategy, Store: ElementStore>: RoleExchange 
         self.blinder = blinder
     }
 
+    var anomalies: [String] { strategy.anomalies }
     var phaseDescription: String { phase == .awaitingAnswer ? strategy.awaitingDescription : phase.rawValue }
     var elementProgress: (done: Int, total: Int) { blinder.progress(ownCount: context.ownCount, peerCount: peerCount) }
     private var ownWidth: Int { 32 + strategy.tagBytes }

@@ -39,6 +39,7 @@ final class P2Exchange<Strategy: P2Strategy>: RoleExchange {
         self.blinder = blinder
     }
 
+    var anomalies: [String] { strategy.anomalies }
     var phaseDescription: String { phase.rawValue }
     var elementProgress: (done: Int, total: Int) { blinder.progress(ownCount: context.ownCount, peerCount: peerCount) }
     private var peerWidth: Int { 32 + strategy.peerTagBytes }

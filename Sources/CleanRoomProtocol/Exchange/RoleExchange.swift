@@ -23,6 +23,9 @@ protocol RoleExchange: AnyObject {
     func handle(_ frame: Frame, outbox: inout Outbox) throws -> ExchangeStep
     /// Forgets every secret (keys, masks, sums); called once the session ends either way.
     func wipe()
+    /// What the peer did that an honest peer cannot, found without aborting, so far (kept after
+    /// `wipe`, so that a session that fails later still reports them).
+    var anomalies: [String] { get }
 }
 
 /// Keys one party adds to its SET_SIZE.
@@ -93,6 +96,8 @@ protocol P1Strategy: AnyObject {
     /// The peer's answer after `finish` returned `.awaiting`.
     func onPeerAnswer(_ frame: Frame) throws -> SessionResult
     func wipe()
+    /// Deviations found without aborting so far (kept after `wipe`).
+    var anomalies: [String] { get }
 }
 
 /// What P1's matching found.
@@ -123,6 +128,7 @@ extension P1Strategy {
     func openTags(_ records: [UInt8], count: Int, width: Int) throws {}
     func checkPeerRecords(_ records: [UInt8], count: Int, width: Int) throws {}
     func unmatched(peerPosition: Int, records: [UInt8], offset: Int) throws {}
+    var anomalies: [String] { [] }
     func onPeerAnswer(_ frame: Frame) throws -> SessionResult {
         throw CleanRoomProtocolError.unexpectedMessage(type: frame.type.description, state: "finished")
     }
@@ -155,6 +161,8 @@ protocol P2Strategy: AnyObject {
     /// P1's answer; `ownOrder` maps P2_ELEMENTS positions to own identifiers.
     func onAnswer(_ frame: Frame, ownOrder: [Int], peerCount: Int) throws -> ExchangeStep
     func wipe()
+    /// Deviations found without aborting so far (kept after `wipe`).
+    var anomalies: [String] { get }
 }
 
 extension P2Strategy {
@@ -164,6 +172,7 @@ extension P2Strategy {
     var sendsOwnAfterPeer: Bool { false }
     var expectsGroupKey: Bool { false }
     var repliesToSetSize: Bool { false }
+    var anomalies: [String] { [] }
     func setSizeKeys(binding: HandshakeBinding?) throws -> SetSizeKeys { SetSizeKeys() }
     func acceptSetSize(_ m: SetSizeMessage) throws {}
     func rerandomizeTags(_ records: inout [UInt8], count: Int, width: Int) throws {}

@@ -45,6 +45,13 @@ public protocol SessionDriving: AnyObject {
     var limits: SessionLimits { get }
     /// The ABORT frame telling the peer why this session stopped.
     func abortFrame(for error: Error) -> Frame
+    /// What the peer did that an honest peer cannot, found without aborting, so far (also after
+    /// the session failed).
+    var anomalies: [String] { get }
+}
+
+extension SessionDriving {
+    public var anomalies: [String] { [] }
 }
 
 /// Bounds a transport enforces on what the peer sends, derived from the policy.
@@ -133,6 +140,9 @@ public final class PartySession: SessionDriving {
         // more of them than max_groups (P2 refuses more entries than that).
         if role == .p1, let grouping = analysis.sumSpec?.grouping {
             let eligible = prepared.groups(withAtLeast: grouping.minGroupSize).count
+            guard eligible > 0 else {
+                throw CleanRoomProtocolError.noGroupLargeEnough(party: party, minGroupSize: grouping.minGroupSize)
+            }
             guard eligible <= grouping.maxGroups else {
                 throw CleanRoomProtocolError.tooManyGroups(
                     party: party, groups: eligible, minGroupSize: grouping.minGroupSize, maxGroups: grouping.maxGroups)
@@ -175,6 +185,7 @@ public final class PartySession: SessionDriving {
     }
 
     public var isFinished: Bool { result != nil }
+    public var anomalies: [String] { exchange.anomalies }
 
     public var stateDescription: String {
         switch lifecycle {

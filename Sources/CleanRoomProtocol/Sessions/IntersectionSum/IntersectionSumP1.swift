@@ -28,8 +28,16 @@ final class IntersectionSumP1: P1Strategy {
     private var groupCounts: [UInt32: Int] = [:]
     /// P2_REBLINDED tags that opened to no group of ours.
     private var unknownTags = 0
-    /// Deviations found without aborting (`SessionResult.anomalies`).
-    private var anomalies: [String] = []
+    /// Deviations in DECRYPTED_SUMS found without aborting.
+    private var decodeAnomalies: [String] = []
+    /// Deviations found without aborting so far (`SessionResult.anomalies`); they outlive `wipe`,
+    /// so a session that fails afterwards still reports them.
+    var anomalies: [String] {
+        (unknownTags > 0
+            ? [
+                "\(unknownTags) group tag(s) in P2_REBLINDED opened to no group of this party: the peer altered them; those identifiers were counted in no group"
+            ] : []) + decodeAnomalies
+    }
     /// What ENCRYPTED_SUMS carried, in order, with the mask of each entry (masked mode).
     private var sent: [(group: UInt32, count: Int, real: Bool)] = []
     private var masks: [BigInteger] = []
@@ -188,11 +196,7 @@ final class IntersectionSumP1: P1Strategy {
             result.suppressedGroups = candidates.count - reportable.count
             result.ownGroupsBelowMinimum = context.prepared.groupLabels.count - candidates.count
         }
-        if unknownTags > 0 {
-            anomalies.append(
-                "\(unknownTags) group tag(s) in P2_REBLINDED opened to no group of this party: the peer altered them; those identifiers were counted in no group"
-            )
-        }
+
         let masked = !context.peerReceives
         var message = EncryptedSumsMessage(suppressed: false, masked: masked, intersection: nil, groups: [])
         if masked {
@@ -225,8 +229,10 @@ final class IntersectionSumP1: P1Strategy {
                         ciphertext: key.serialize(c)))
             }
             // The total is withheld when a group was suppressed: total − Σ reported would reveal it.
+            // It is also withheld whenever a tag opened to no group (known before any matching):
+            // otherwise its absence would tell P2 whether an element it altered matched.
             let reportedTotal = reportable.reduce(0) { $0 + (groupCounts[$1] ?? 0) }
-            if reportedTotal == outcome.overlap { message.intersection = UInt64(outcome.overlap) }
+            if reportedTotal == outcome.overlap && unknownTags == 0 { message.intersection = UInt64(outcome.overlap) }
         }
         groupSums = []
         dummySum = nil
@@ -253,19 +259,23 @@ final class IntersectionSumP1: P1Strategy {
         for (i, plaintext) in m.plaintexts.enumerated() where BigInteger(bigEndian: plaintext) >= key.n {
             throw CleanRoomProtocolError.malformedMessage(type: "DECRYPTED_SUMS", problem: "plaintext \(i) is not below n")
         }
+        // Every entry is unmasked and decoded, real or not (a fake entry decodes to zeros), so the
+        // time until this party closes the connection does not count the real ones.
         var undecodable = 0
-        for (i, g) in sent.enumerated() where g.real {
+        for (i, g) in sent.enumerated() {
             var plain = BigInteger(bigEndian: m.plaintexts[i])
             if !masks.isEmpty { plain = (plain - masks[i]).mod(key.n) }
             let label = spec.grouping != nil ? context.prepared.groupLabels[Int(g.group)] : nil
-            if let group = try? spec.groupResult(label: label, count: g.count, plaintext: plain, layout: layout) {
-                groups.append(group)
+            let decoded = try? spec.groupResult(label: label, count: max(1, g.count), plaintext: plain, layout: layout)
+            guard g.real else { continue }
+            if let decoded {
+                groups.append(decoded)
             } else {
                 undecodable += 1
             }
         }
         if undecodable > 0 {
-            anomalies.append(
+            decodeAnomalies.append(
                 "\(undecodable) sum(s) in DECRYPTED_SUMS do not fit the slot layout: the peer altered them; those groups are left out")
         }
         // A suppressed overlap reports no groups at all, masked or not.

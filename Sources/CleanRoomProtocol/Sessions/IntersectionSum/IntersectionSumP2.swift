@@ -11,6 +11,8 @@ final class IntersectionSumP2: P2Strategy {
     private let layout: PaillierSlotLayout
     private var key: PaillierPrivateKey?
     private var rerandomizer: GroupTagRerandomizer?
+    /// Deviations found without aborting (`SessionResult.anomalies`).
+    private(set) var anomalies: [String] = []
 
     init(context: SessionContext, spec: IntersectionSumSpec) {
         self.context = context
@@ -141,6 +143,9 @@ final class IntersectionSumP2: P2Strategy {
                     groups.append(group)
                 } else {
                     undecodable += 1
+                    // The same decoding work as a sum that fits, so the time until this party
+                    // closes does not count the failures.
+                    _ = try? spec.groupResult(label: g.label, count: Int(count), plaintext: BigInteger(0), layout: layout)
                 }
             }
             if context.peerReceives { plaintexts.append(try plain.bigEndianBytes(width: key.publicKey.modulusBytes)) }
@@ -156,9 +161,10 @@ final class IntersectionSumP2: P2Strategy {
             result.intersectionSize = m.intersection.map { .revealed(Int($0)) }
             result.groups = groups
             if undecodable > 0 {
-                result.anomalies = [
+                anomalies = [
                     "\(undecodable) sum(s) in ENCRYPTED_SUMS do not fit the slot layout: the peer altered them; those groups are left out"
                 ]
+                result.anomalies = anomalies
             }
         }
         let answer = context.peerReceives && !m.groups.isEmpty ? [DecryptedSumsMessage(plaintexts: plaintexts).frame()] : []
