@@ -35,6 +35,8 @@ public enum CleanRoomProtocolError: Error, Equatable, Sendable, CustomStringConv
     case tooManyGroups(party: String, groups: Int, minGroupSize: Int, maxGroups: Int)
     /// P1 has no group of at least `min_group_size` own identifiers: nothing could be reported.
     case noGroupLargeEnough(party: String, minGroupSize: Int)
+    /// A limit this party keeps across sessions (`privacy_budget.max_sessions`) is reached.
+    case limitReached(reason: String)
 
     public var description: String {
         switch self {
@@ -66,6 +68,8 @@ public enum CleanRoomProtocolError: Error, Equatable, Sendable, CustomStringConv
             return "peer aborted (code \(code)): \(reason)"
         case .sessionClosed:
             return "the session is already closed"
+        case .limitReached(let reason):
+            return reason
         case .noGroupLargeEnough(let party, let minGroupSize):
             return "no group of \(party) has at least \(minGroupSize) identifiers (min_group_size): nothing could be reported"
         case .tooManyGroups(let party, let groups, let minGroupSize, let maxGroups):

@@ -120,8 +120,14 @@ public final class TranscriptDigest: @unchecked Sendable {
         lock.withLock {
             sent.update(bytes)
             framesSent += 1
+            if bytes.count > 1, ![MessageType.hello, .setSize, .abort].contains(MessageType(rawValue: bytes[1])) { beyondHandshake = true }
         }
     }
+
+    private var beyondHandshake = false
+    /// True once this party sent anything beyond HELLO, SET_SIZE and ABORT (an element or an
+    /// answer): from then on a session counts against the party's limits even if it fails.
+    public var sentBeyondHandshake: Bool { lock.withLock { beyondHandshake } }
 
     /// Adds a frame the peer sent.
     func received(_ frame: Frame) {

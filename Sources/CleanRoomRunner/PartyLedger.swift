@@ -78,9 +78,70 @@ public final class PartyLedger {
                 PRIMARY KEY (own_certificate, peer_certificate)
             )
             """)
+        try execute(
+            """
+            CREATE TABLE IF NOT EXISTS sessions (
+                id INTEGER PRIMARY KEY,
+                collaboration TEXT NOT NULL,
+                own_certificate TEXT NOT NULL,
+                peer_certificate TEXT NOT NULL,
+                analysis TEXT NOT NULL,
+                started TEXT NOT NULL,
+                outcome TEXT NOT NULL
+            )
+            """)
     }
 
     deinit { sqlite3_close(db) }
+
+    // MARK: Sessions
+
+    /// Reserves one session of `analysis` with the peer of `key`, unless `limit` sessions of it
+    /// are already counted; returns the reservation, or nil when the limit is reached. Atomic
+    /// across processes (one write transaction), so concurrent runs cannot overspend. A
+    /// reservation counts until it is released: a run that is killed keeps it.
+    public func reserveSession(_ key: CollaborationKey, analysis: String, limit: Int?) throws -> Int64? {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let count = try sessionCount(key, analysis: analysis)
+            if let limit, count >= limit {
+                try execute("ROLLBACK")
+                return nil
+            }
+            try execute(
+                """
+                INSERT INTO sessions (collaboration, own_certificate, peer_certificate, analysis, started, outcome)
+                VALUES (?1, ?2, ?3, ?4, ?5, 'reserved')
+                """,
+                [key.name, key.ownCertificateSHA256, key.peerCertificateSHA256, analysis, ISO8601DateFormatter().string(from: Date())])
+            let id = sqlite3_last_insert_rowid(db)
+            try execute("COMMIT")
+            return id
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Sessions of `analysis` counted with the peer of `key` (reserved, completed or failed).
+    public func sessionCount(_ key: CollaborationKey, analysis: String) throws -> Int {
+        let statement = try prepare(
+            "SELECT COUNT(*) FROM sessions WHERE collaboration = ?1 AND own_certificate = ?2 AND peer_certificate = ?3 AND analysis = ?4",
+            [key.name, key.ownCertificateSHA256, key.peerCertificateSHA256, analysis])
+        defer { sqlite3_finalize(statement) }
+        guard sqlite3_step(statement) == SQLITE_ROW else { throw fail("count") }
+        return Int(sqlite3_column_int64(statement, 0))
+    }
+
+    /// Records how a reserved session ended (it keeps counting).
+    public func settle(_ reservation: Int64, outcome: String) throws {
+        try execute("UPDATE sessions SET outcome = ?1 WHERE id = ?2", [outcome, String(reservation)])
+    }
+
+    /// Hands a reservation back: only for a session that sent nothing beyond the handshake.
+    public func release(_ reservation: Int64) throws {
+        try execute("DELETE FROM sessions WHERE id = ?1 AND outcome = 'reserved'", [String(reservation)])
+    }
 
     private static let keyClause = "own_certificate = ?1 AND peer_certificate = ?2"
     private func arguments(_ key: CollaborationKey) -> [String] { [key.ownCertificateSHA256, key.peerCertificateSHA256] }

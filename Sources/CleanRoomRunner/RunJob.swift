@@ -91,12 +91,37 @@ public struct RunJob: Sendable {
             )
         }
 
+        // The session's frames are hashed for the audit record (failed or not).
+        let transcript = try? TranscriptDigest(listens: me.listen != nil)
+        defer { record.transcript = try? transcript?.summary() }
+
+        // Sessions of this analysis with this peer, counted in the ledger before anything is sent.
+        // At the limit, the session still connects, to refuse in the handshake (so the peer learns
+        // why), and nothing is counted.
+        let limit = collaboration.privacyBudget?.maxSessions
+        let reservation = try ledger.reserveSession(key, analysis: spec.name, limit: limit)
+        var refusal: String?
+        if reservation == nil, let limit {
+            refusal =
+                "privacy_budget.max_sessions reached: \(party) has run \(limit) of \(limit) sessions of '\(spec.name)' with \(peer.name) in collaboration '\(collaboration.name)'"
+        }
+        var settled = false
+        defer {
+            // A session that sent nothing beyond the handshake hands its reservation back; any
+            // other keeps counting, failed or not (and one that is killed keeps it too).
+            if let reservation, !settled {
+                if transcript?.sentBeyondHandshake == true {
+                    try? ledger.settle(reservation, outcome: "failed")
+                } else {
+                    try? ledger.release(reservation)
+                }
+            }
+        }
+
         // Identity: our certificate must be the one the collaboration file pins for us.
         let (certPEM, keyPEM) = try readIdentity(pinned: me.certificateSHA256)
 
-        // Session over the transport, its frames hashed for the audit record (failed or not).
-        let transcript = try? TranscriptDigest(listens: me.listen != nil)
-        defer { record.transcript = try? transcript?.summary() }
+        // Session over the transport.
         let transport = TransportConfiguration(
             certificatePEM: certPEM, privateKeyPEM: keyPEM, peerFingerprint: peer.certificateSHA256,
             idleTimeout: idleTimeout, connectTimeout: connectTimeout)
@@ -108,7 +133,8 @@ public struct RunJob: Sendable {
                 RunConfiguration(
                     collaboration: collaboration, analysis: spec.name, party: party,
                     input: try readData(columns: spec.requiredColumns(of: party).names, logger: logger, statistics: statistics),
-                    transport: transport, batchSize: batchSize, sessionTimeout: sessionTimeout, transcript: transcript),
+                    transport: transport, batchSize: batchSize, sessionTimeout: sessionTimeout, transcript: transcript,
+                    refusal: refusal),
                 progress: progress)
         } catch let error as RunnerError {
             if let anomalies = error.anomalies {
@@ -116,6 +142,10 @@ public struct RunJob: Sendable {
                 try freeze(ledger, key, collaboration, spec, anomalies)
             }
             throw error
+        }
+        if let reservation {
+            try? ledger.settle(reservation, outcome: "completed")
+            settled = true
         }
         record.ownUniqueIdentifiers = result.uniqueIdentifiers
         record.peerUniqueIdentifiers = result.peerUniqueIdentifiers

@@ -22,12 +22,16 @@ public struct RunConfiguration: Sendable {
     public var sessionTimeout: Duration?
     /// Hashes the frames both ways, for the audit record (nil: not hashed).
     public var transcript: TranscriptDigest?
+    /// When set, the session connects, sends its HELLO and refuses with this reason (a limit this
+    /// party keeps across sessions is reached); see `PartySession.refusal`.
+    public var refusal: String?
 
     public init(
         collaboration: Collaboration, analysis: String, party: String, input: ColumnarTable,
         transport: TransportConfiguration, batchSize: Int = 16_384, sessionTimeout: Duration? = nil,
-        transcript: TranscriptDigest? = nil
+        transcript: TranscriptDigest? = nil, refusal: String? = nil
     ) {
+        self.refusal = refusal
         self.sessionTimeout = sessionTimeout
         self.transcript = transcript
         self.collaboration = collaboration
@@ -82,6 +86,7 @@ public enum SessionRunner {
             default: throw RunnerError(.configuration, error.description)
             }
         }
+        session.refusal = config.refusal
         // The session keeps what it needs in compact form; the rows themselves can go.
         config.input = ColumnarTable(columns: [])
         // The rows were the largest allocation so far; hand their pages back rather than keep
@@ -326,7 +331,8 @@ public enum SessionRunner {
             } catch let error as CleanRoomProtocolError {
                 if case .peerAborted = error { throw tlsOrTransport(error) }
                 await sendAbort(error)
-                throw RunnerError(.session, error.description)
+                // A refusal under the policy (the peer's set size, a session limit) is a refusal here too.
+                throw RunnerError(AbortMessage.code(for: error) == AbortMessage.policyCode ? .policy : .session, error.description)
             } catch let error as CleanRoomCryptoError {
                 await sendAbort(error)
                 throw RunnerError(.session, error.description)

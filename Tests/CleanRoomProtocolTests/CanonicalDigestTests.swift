@@ -156,3 +156,38 @@ enum FirstModel {
         }
     }
 }
+
+/// `privacy_budget` and `max_groups`: absent or at their default they leave the digest as it was;
+/// set, they change it; out of range or misplaced, the file is refused with the field named.
+@Suite struct PolicyAdditionsTests {
+    @Test func newFieldsChangeTheDigestOnlyWhenSet() throws {
+        let base = try Fixtures.collaboration()
+        // (documentedExampleKeepsItsEncodingAndDigest pins an existing file's digest.)
+        #expect(try Fixtures.collaboration(Fixtures.yaml(maxGroups: 1_000)).digestHex() == (try base.digestHex()))
+        #expect(base.privacyBudget == nil)
+        var t = Fixtures.template()
+        t.maxSessions = 3
+        let budgeted = try Collaboration(yaml: t.yaml)
+        #expect(budgeted.privacyBudget?.maxSessions == 3)
+        #expect(try budgeted.digestHex() != (try base.digestHex()))
+        #expect(try Fixtures.collaboration(Fixtures.yaml(maxGroups: 5)).digestHex() != (try base.digestHex()))
+        #expect(String(decoding: budgeted.canonicalEncoding(), as: UTF8.self).contains(#""privacy_budget":{"max_sessions":3}"#))
+    }
+
+    @Test func badValuesAreRefusedWithTheirField() {
+        var t = Fixtures.template()
+        t.maxSessions = 0
+        #expect(throws: CleanRoomProtocolError.self) { try Collaboration(yaml: t.yaml) }
+        do { _ = try Collaboration(yaml: t.yaml) } catch { #expect("\(error)".contains("privacy_budget.max_sessions"), "\(error)") }
+        let unknown = Fixtures.yaml().replacingOccurrences(of: "analyses:", with: "privacy_budget:\n  epsilon: 1\nanalyses:")
+        do { _ = try Collaboration(yaml: unknown) } catch { #expect("\(error)".contains("epsilon"), "\(error)") }
+        let tooMany = Fixtures.yaml(maxGroups: 100_001)
+        #expect(throws: CleanRoomProtocolError.self) { try Collaboration(yaml: tooMany) }
+        let ungrouped = Fixtures.yaml().replacingOccurrences(
+            of: "name: total-spend\n", with: "name: total-spend\n    max_groups: 5\n")
+        do {
+            _ = try Collaboration(yaml: ungrouped)
+            Issue.record("max_groups without group_by was accepted")
+        } catch { #expect("\(error)".contains("'max_groups' needs 'group_by'"), "\(error)") }
+    }
+}

@@ -67,4 +67,42 @@ import Testing
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == garbage)
     }
+
+    @Test func sessionsAreReservedUpToTheLimitAndReleasedOnlyExplicitly() throws {
+        let path = Self.path()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let ledger = try PartyLedger(path: path)
+        let a = try #require(try ledger.reserveSession(Self.acme, analysis: "overlap", limit: 2))
+        let b = try #require(try ledger.reserveSession(Self.acme, analysis: "overlap", limit: 2))
+        #expect(try ledger.reserveSession(Self.acme, analysis: "overlap", limit: 2) == nil)
+        #expect(try ledger.reserveSession(Self.acme, analysis: "spend", limit: 2) != nil)  // per analysis
+        try ledger.settle(a, outcome: "completed")
+        try ledger.release(a)  // settled sessions are not handed back
+        #expect(try ledger.sessionCount(Self.acme, analysis: "overlap") == 2)
+        try ledger.release(b)  // a reservation that sent nothing is
+        #expect(try ledger.sessionCount(Self.acme, analysis: "overlap") == 1)
+        #expect(try ledger.reserveSession(Self.acme, analysis: "overlap", limit: 2) != nil)
+        #expect(try ledger.reserveSession(Self.acme, analysis: "overlap", limit: nil) != nil)  // no limit: counted only
+        #expect(try PartyLedger(path: path).sessionCount(Self.acme, analysis: "overlap") == 3)
+    }
+
+    /// Two processes' worth of concurrent reservations on one ledger never exceed the limit.
+    @Test func concurrentReservationsCannotOverspend() async throws {
+        let path = Self.path()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        _ = try PartyLedger(path: path)
+        let granted = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    let ledger = try PartyLedger(path: path)  // a connection of its own, as another process would have
+                    var mine = 0
+                    for _ in 0..<25 where try ledger.reserveSession(Self.acme, analysis: "overlap", limit: 30) != nil { mine += 1 }
+                    return mine
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(granted == 30)
+        #expect(try PartyLedger(path: path).sessionCount(Self.acme, analysis: "overlap") == 30)
+    }
 }

@@ -37,7 +37,7 @@ import Testing
         func remove() { try? FileManager.default.removeItem(atPath: dir) }
     }
 
-    static func yaml(ad: String, pub: String, port: Int, rows: Int) -> String {
+    static func yaml(ad: String, pub: String, port: Int, rows: Int, maxSessions: Int? = nil) -> String {
         let both = ["advertiser", "publisher"]
         return CollaborationTemplate(
             name: "integration",
@@ -55,7 +55,7 @@ import Testing
                     receivers: both, minIntersection: 1, setSize: 1...rows),
                 // Only the advertiser receives, so the publisher is P2 and gets DONE (TamperedPeerTests).
                 .cardinality("overlap-ad", receivers: ["advertiser"], minIntersection: 1, setSize: 1...rows),
-            ]
+            ], maxSessions: maxSessions
         ).yaml
     }
 
@@ -193,6 +193,55 @@ import Testing
         #expect(log.problems.isEmpty, "\(log.problems)")
         #expect(log.records.map(\.outcome) == ["refused", "unfrozen", "completed"])
         #expect(log.records[1].reason?.contains("a test freeze") == true)
+    }
+
+    /// Differencing: with `privacy_budget.max_sessions: 1`, a second session (here with the
+    /// publisher's set one customer smaller, which would reveal that customer's membership) is
+    /// refused by both parties (exit 3, "refused"). A party whose own ledger was reset is still
+    /// refused by the other, in the handshake, before any element is sent.
+    @Test func maxSessionsRefusesTheSecondSessionInTheHandshake() throws {
+        let w = try Workspace(rows: 80)
+        defer { w.remove() }
+        let c = try Collaboration(yaml: w.collaboration)
+        let limited = Self.yaml(
+            ad: try c.party(named: "advertiser").certificateSHA256, pub: try c.party(named: "publisher").certificateSHA256, port: w.port,
+            rows: 80, maxSessions: 1)
+        try limited.write(toFile: w.path("limited.yaml"), atomically: true, encoding: .utf8)
+        func session(audit: (String, String)) throws -> (ad: Party, pub: Party, codes: (Int32, Int32)) {
+            let ad = try Self.party(w, "advertiser", analysis: "overlap", collaboration: w.path("limited.yaml"), audit: audit.0)
+            let pub = try Self.party(w, "publisher", analysis: "overlap", collaboration: w.path("limited.yaml"), audit: audit.1)
+            let codes = (ad.wait(), pub.wait())
+            return (ad, pub, codes)
+        }
+        let first = try session(audit: ("ad.jsonl", "pub.jsonl"))
+        #expect(first.codes == (0, 0), "\(first.ad.text)\n\(first.pub.text)")
+        // The publisher drops one customer and tries again.
+        // (CRLF line ends: split the bytes, since Swift takes "\r\n" as one Character.)
+        var lines = Array(try Data(contentsOf: URL(fileURLWithPath: w.path("publisher.csv")))).split(
+            separator: 0x0A, omittingEmptySubsequences: false)
+        #expect(lines.count > 3)
+        lines.remove(at: 1)
+        try Data(Array(lines.joined(separator: [0x0A]))).write(to: URL(fileURLWithPath: w.path("publisher.csv")))
+        let second = try session(audit: ("ad.jsonl", "pub.jsonl"))
+        #expect(second.codes == (3, 3), "\(second.ad.text)\n\(second.pub.text)")
+        #expect(second.ad.text.contains("privacy_budget.max_sessions reached"), "\(second.ad.text)")
+        #expect(!FileManager.default.fileExists(atPath: w.path("overlap-advertiser.json.tmp")))
+        let adLog = try String(contentsOfFile: w.path("ad.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(adLog.count == 2, "\(adLog)")
+        #expect(adLog.last?.contains("\"outcome\":\"refused\"") == true && adLog.last?.contains("\"stage\":\"policy\"") == true)
+        // The publisher resets its own ledger: the advertiser still refuses, in the handshake.
+        try FileManager.default.removeItem(atPath: w.path("publisher.ledger.sqlite"))
+        let third = try session(audit: ("ad.jsonl", "pub.jsonl"))
+        #expect(third.codes == (3, 3), "\(third.ad.text)\n\(third.pub.text)")
+        #expect(third.pub.text.contains("peer aborted (code 3)") && third.pub.text.contains("max_sessions reached"), "\(third.pub.text)")
+        let pubLog = try String(contentsOfFile: w.path("pub.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(pubLog.last?.contains("\"outcome\":\"refused\"") == true, "\(pubLog)")
+        // Refused sessions sent no element: they are not counted; the publisher's fresh ledger
+        // gave its reservation back.
+        let key = try CollaborationKey(try Collaboration(yaml: limited), party: "advertiser")
+        #expect(try PartyLedger(path: w.path("advertiser.ledger.sqlite")).sessionCount(key, analysis: "overlap") == 1)
+        let pubKey = try CollaborationKey(try Collaboration(yaml: limited), party: "publisher")
+        #expect(try PartyLedger(path: w.path("publisher.ledger.sqlite")).sessionCount(pubKey, analysis: "overlap") == 0)
     }
 
     @Test func peerKilledMidStreamFailsTheOtherSideAndLeavesNoResult() throws {

@@ -26,11 +26,18 @@ extension Collaboration {
 
     /// The model as canonical JSON.
     package var canonicalValue: CanonicalJSON {
-        .object([
+        var fields: [(key: String, value: CanonicalJSON)] = [
             ("name", .string(name)),
             ("parties", .array(parties.map(\.canonicalValue))),
             ("analyses", .array(analyses.map(\.canonicalValue))),
-        ])
+        ]
+        // Absent unless the file sets it (so existing digests stay).
+        if let budget = privacyBudget {
+            var b: [(key: String, value: CanonicalJSON)] = []
+            if let maxSessions = budget.maxSessions { b.append(("max_sessions", .integer(Int64(maxSessions)))) }
+            fields.append(("privacy_budget", .object(b)))
+        }
+        return .object(fields)
     }
 }
 

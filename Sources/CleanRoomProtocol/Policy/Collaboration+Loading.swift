@@ -41,7 +41,8 @@ enum CollaborationParser {
     static let maxSetSize = 100_000_000
 
     static func parse(_ root: FieldNode) throws -> Collaboration {
-        let top = try root.mapping(allowed: ["collaboration", "parties", "analyses"], required: ["collaboration", "parties", "analyses"])
+        let top = try root.mapping(
+            allowed: ["collaboration", "parties", "analyses", "privacy_budget"], required: ["collaboration", "parties", "analyses"])
         let name = try top.required("collaboration").string()
         let parties = try top.required("parties").sequence().map(parseParty)
         guard parties.count == 2 else { throw try top.required("parties").fail("exactly two parties are required, found \(parties.count)") }
@@ -64,7 +65,14 @@ enum CollaborationParser {
             guard !analyses.contains(where: { $0.name == a.name }) else { throw node.fail("analysis name '\(a.name)' is used twice") }
             analyses.append(a)
         }
-        return Collaboration(name: name, parties: parties.sorted { $0.name < $1.name }, analyses: analyses.sorted { $0.name < $1.name })
+        var budget: Collaboration.PrivacyBudget?
+        if let node = top["privacy_budget"] {
+            let m = try node.mapping(allowed: ["max_sessions"], required: ["max_sessions"])
+            budget = .init(maxSessions: try m.required("max_sessions").int(in: 1...1_000_000))
+        }
+        return Collaboration(
+            name: name, parties: parties.sorted { $0.name < $1.name }, analyses: analyses.sorted { $0.name < $1.name },
+            privacyBudget: budget)
     }
 
     static func parseParty(_ node: FieldNode) throws -> Party {

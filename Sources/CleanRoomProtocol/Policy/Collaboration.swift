@@ -12,6 +12,18 @@ public struct Collaboration: Sendable, Equatable {
     public var parties: [Party]
     /// The analyses the parties allow, by unique name.
     public var analyses: [Analysis]
+    /// Limits each party enforces on its own across sessions (`privacy_budget:`); nil: none.
+    public var privacyBudget: PrivacyBudget? = nil
+
+    /// What each party will spend on this collaboration, counted in its own ledger.
+    public struct PrivacyBudget: Sendable, Equatable {
+        /// The most sessions of each analysis between the two parties (a differencing limit that
+        /// works without noise: two sessions whose inputs differ by one person reveal that
+        /// person's membership).
+        public var maxSessions: Int?
+
+        public init(maxSessions: Int? = nil) { self.maxSessions = maxSessions }
+    }
 
     /// The analysis called `name`.
     /// - Throws: `unknownAnalysis`.

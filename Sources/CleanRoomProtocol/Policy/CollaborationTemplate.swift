@@ -117,11 +117,15 @@ public struct CollaborationTemplate: Sendable, Equatable {
     public var parties: [Party]
     public var analyses: [Analysis]
 
-    public init(name: String, comment: String? = nil, parties: [Party], analyses: [Analysis]) {
+    /// `privacy_budget.max_sessions`, when set.
+    public var maxSessions: Int?
+
+    public init(name: String, comment: String? = nil, parties: [Party], analyses: [Analysis], maxSessions: Int? = nil) {
         self.name = name
         self.comment = comment
         self.parties = parties
         self.analyses = analyses
+        self.maxSessions = maxSessions
     }
 
     /// The file's text (no trailing newline).
@@ -135,6 +139,7 @@ public struct CollaborationTemplate: Sendable, Equatable {
             lines.append("    certificate_sha256: \"\(p.certificateSHA256)\"")
             if let listen = p.listen { lines.append("    listen: \(listen)") }
         }
+        if let maxSessions { lines += ["privacy_budget:", "  max_sessions: \(maxSessions)"] }
         lines.append("analyses:")
         for a in analyses { lines += analysisLines(a) }
         return lines.joined(separator: "\n")

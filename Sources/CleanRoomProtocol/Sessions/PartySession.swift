@@ -187,6 +187,12 @@ public final class PartySession: SessionDriving {
     public var isFinished: Bool { result != nil }
     public var anomalies: [String] { exchange.anomalies }
 
+    /// When set before `begin()`, the session sends its HELLO and refuses at the peer's first
+    /// message with this reason (a policy refusal, ABORT code 3): a limit this party keeps across
+    /// sessions (`max_sessions`) is reached, and the peer is told so in the handshake, before any
+    /// element is sent.
+    public var refusal: String?
+
     public var stateDescription: String {
         switch lifecycle {
         case .new: return "not started"
@@ -237,6 +243,7 @@ public final class PartySession: SessionDriving {
                 let a = try AbortMessage.decode(frame)
                 throw CleanRoomProtocolError.peerAborted(code: a.code, reason: a.reason)
             }
+            if let refusal { throw CleanRoomProtocolError.limitReached(reason: refusal) }
             let unsent = !outbox.isEmpty
             switch try exchange.handle(frame, outbox: &outbox) {
             case .continuing:
