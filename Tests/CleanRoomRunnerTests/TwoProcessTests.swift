@@ -261,6 +261,13 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: w.path("overlap-publisher.json")))
         let audit = try String(contentsOfFile: w.path("audit.jsonl"), encoding: .utf8)
         #expect(audit.contains("\"outcome\":\"failed\""))
+        // The killed party's session stays counted in its ledger (a crash refunds nothing), and so
+        // does the survivor's: both had sent elements.
+        let c = try Collaboration(yaml: w.collaboration)
+        for party in ["publisher", "advertiser"] {
+            let ledger = try PartyLedger(path: w.path("\(party).ledger.sqlite"))
+            #expect(try ledger.sessionCount(try CollaborationKey(c, party: party), analysis: "overlap") == 1, "\(party)")
+        }
     }
 
     @Test func wrongCertificateIsRefusedByTheHandshake() throws {
