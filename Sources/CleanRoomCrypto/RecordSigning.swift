@@ -68,7 +68,7 @@ public final class RecordSigner: @unchecked Sendable {
         }
         self.key = key
         self.certificateDER = try RecordSignature.der(certificate)
-        self.fingerprint = Hex.encode(try SHA256.hash(certificateDER))
+        self.fingerprint = try TLSIdentity.fingerprint(derCertificate: certificateDER)
     }
 
     deinit { EVP_PKEY_free(key) }
@@ -110,13 +110,6 @@ public enum RecordSignature {
             throw CleanRoomCryptoError.openSSLFailure(operation: "EVP_DigestVerifyInit")
         }
         return EVP_DigestVerify(ctx, signature, signature.count, message, message.count) == 1
-    }
-
-    /// The DER encoding of a certificate given in PEM.
-    public static func certificateDER(pem: String) throws -> [UInt8] {
-        let certificate = try parseCertificatePEM(pem)
-        defer { X509_free(certificate) }
-        return try der(certificate)
     }
 
     static func parseCertificatePEM(_ pem: String) throws -> OpaquePointer {

@@ -132,11 +132,7 @@ public final class TranscriptDigest: @unchecked Sendable {
     /// Adds a frame the peer sent.
     func received(_ frame: Frame) {
         lock.withLock {
-            let n = frame.payload.count
-            received.update([
-                cleanRoomProtocolVersion, frame.type.rawValue, UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff),
-                UInt8(n & 0xff),
-            ])
+            received.update(frame.header)
             received.update(frame.payload)
             framesReceived += 1
         }
@@ -195,9 +191,20 @@ public enum AuditLog {
             line += signatureKey + Array(Data(signature).base64EncodedString().utf8) + Array(#""}"#.utf8)
         }
         line.append(0x0A)
+        // A line cut short by a crash is left as it is (verify names it), never glued to this one.
+        if try lastByte(fd).map({ $0 != 0x0A }) ?? false { line.insert(0x0A, at: 0) }
         let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == line.count else { throw RunnerError(.output, "cannot append to the audit log \(path)") }
         guard fsync(fd) == 0 else { throw RunnerError(.output, "cannot sync the audit log \(path)") }
+    }
+
+    /// The file's last byte; nil for an empty file.
+    private static func lastByte(_ fd: Int32) throws -> UInt8? {
+        let size = lseek(fd, 0, SEEK_END)
+        guard size > 0 else { return nil }
+        var byte: UInt8 = 0
+        guard pread(fd, &byte, 1, size - 1) == 1 else { throw RunnerError(.output, "cannot read the audit log") }
+        return byte
     }
 
     /// The last complete line of the file open as `fd`, without its newline; nil for an empty file.
@@ -231,8 +238,10 @@ public enum AuditLog {
 
     /// Verifies a log: every line parses, `seq` counts up from 0, `prev` is the hash of the line
     /// before, every signature verifies with the certificate it names, and, when `certificateSHA256`
-    /// is given, every signed line was signed by that certificate.
-    public static func verify(contentsOf data: [UInt8], certificateSHA256: String? = nil) -> Report {
+    /// is given, every line was signed by that certificate: an unsigned line is then a problem too
+    /// (whoever edits the file could otherwise strip a line's signature and rewrite it), unless
+    /// `allowUnsigned` (runs that failed before the key could be read leave unsigned lines).
+    public static func verify(contentsOf data: [UInt8], certificateSHA256: String? = nil, allowUnsigned: Bool = false) -> Report {
         var report = Report()
         var lines = data.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
         if lines.last?.isEmpty == true { lines.removeLast() }
@@ -257,11 +266,16 @@ public enum AuditLog {
             }
             guard let (message, signature) = splitSignature(line) else {
                 report.unsigned.append(number)
-                if record.signerSHA256 != nil { report.problems.append("line \(number): names a signer but carries no signature") }
+                if record.signerSHA256 != nil {
+                    report.problems.append("line \(number): names a signer but carries no signature")
+                } else if certificateSHA256 != nil && !allowUnsigned {
+                    report.problems.append(
+                        "line \(number): unsigned, but the pinned certificate signs every line (--allow-unsigned accepts it)")
+                }
                 continue
             }
             guard let certificateText = record.signerCertificate, let certificate = Data(base64Encoded: certificateText),
-                let fingerprint = try? Hex.encode(SHA256.hash(Array(certificate))), fingerprint == record.signerSHA256
+                let fingerprint = try? TLSIdentity.fingerprint(derCertificate: Array(certificate)), fingerprint == record.signerSHA256
             else {
                 report.problems.append("line \(number): the signer's certificate is missing or does not match signer_sha256")
                 continue
@@ -281,20 +295,14 @@ public enum AuditLog {
     /// The signed bytes and the signature of a signed line; nil for an unsigned one.
     static func splitSignature(_ line: [UInt8]) -> (message: [UInt8], signature: [UInt8])? {
         let key = signatureKey
-        guard line.count > key.count + 2, line.suffix(2) == [0x22, 0x7D] else { return nil }
-        // The last occurrence of `,"signature":"`; inside JSON strings a quote is escaped, so the
-        // sequence cannot occur there.
-        var start: Int?
-        var i = line.count - key.count
-        while i >= 0 {
-            if Array(line[i..<(i + key.count)]) == key {
-                start = i
-                break
-            }
-            i -= 1
-        }
-        guard let start else { return nil }
-        let encoded = line[(start + key.count)..<(line.count - 2)]
+        guard line.count > key.count + 2, line.suffix(2).elementsEqual([0x22, 0x7D]) else { return nil }
+        // The signature is the last member and base64 has no quote: its opening quote is the last
+        // one before the closing `"}`, and `,"signature":"` ends there (inside JSON strings a quote
+        // is escaped, so the member name cannot be faked by a value).
+        guard let open = line[..<(line.count - 2)].lastIndex(of: 0x22), open + 1 >= key.count else { return nil }
+        let start = open + 1 - key.count
+        guard line[start...open].elementsEqual(key) else { return nil }
+        let encoded = line[(open + 1)..<(line.count - 2)]
         guard let signature = Data(base64Encoded: Data(encoded)) else { return nil }
         return (Array(line[..<start]) + [0x7D], Array(signature))
     }

@@ -237,9 +237,9 @@ final class OutgoingFrames: @unchecked Sendable {
     init(capacity: Int = 2) { self.capacity = max(1, capacity) }
 
     /// True when the driver may queue another frame.
-    var hasRoom: Bool { lock.withLock { queue.count + (writing ? 1 : 0) < capacity } }
+    var hasRoom: Bool { lock.withLock { holds(.room) } }
     /// True when every queued frame has been written.
-    var isIdle: Bool { lock.withLock { queue.isEmpty && !writing } }
+    var isIdle: Bool { lock.withLock { holds(.idle) } }
     /// The error of the write that failed, if one did.
     var error: Error? { lock.withLock { failure } }
 
@@ -304,14 +304,31 @@ final class OutgoingFrames: @unchecked Sendable {
         w?.resume()
     }
 
-    /// Returns once `ready` holds or a write failed (checked after every completed write).
-    func wait(until ready: @escaping @Sendable (OutgoingFrames) -> Bool) async {
+    /// What `wait` waits for.
+    enum Condition {
+        /// Room for another frame.
+        case room
+        /// Every frame written.
+        case idle
+    }
+
+    /// True when `condition` holds (lock held).
+    private func holds(_ condition: Condition) -> Bool {
+        switch condition {
+        case .room: return queue.count + (writing ? 1 : 0) < capacity
+        case .idle: return queue.isEmpty && !writing
+        }
+    }
+
+    /// Returns once `condition` holds or a write failed (checked under the lock, so a completed
+    /// write cannot slip between the check and the wait).
+    func wait(until condition: Condition) async {
         while true {
-            if lock.withLock({ failure != nil }) || ready(self) { return }
+            if lock.withLock({ failure != nil || holds(condition) }) { return }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                     let resumeNow: Bool = lock.withLock {
-                        if failure != nil || (queue.isEmpty && !writing) || Task.isCancelled { return true }
+                        if failure != nil || holds(condition) || Task.isCancelled { return true }
                         driver = c
                         return false
                     }
@@ -327,4 +344,5 @@ final class OutgoingFrames: @unchecked Sendable {
             if Task.isCancelled { return }
         }
     }
+
 }

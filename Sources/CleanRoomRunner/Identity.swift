@@ -14,13 +14,29 @@ public enum Identity {
         }
     }
 
+    /// The paths of `party`'s key and certificate in `folder`.
+    public static func paths(party: String, folder: String) -> (key: String, certificate: String) {
+        (
+            (folder as NSString).appendingPathComponent("\(party).key.pem"),
+            (folder as NSString).appendingPathComponent("\(party).cert.pem")
+        )
+    }
+
+    /// The signer of `party`'s audit records: its TLS key in `folder`; nil when the key or the
+    /// certificate cannot be read or do not belong together (the record then goes in unsigned).
+    public static func recordSigner(party: String, folder: String) -> RecordSigner? {
+        let (key, certificate) = paths(party: party, folder: folder)
+        return try? RecordSigner(
+            privateKeyPEM: String(contentsOfFile: key, encoding: .utf8),
+            certificatePEM: String(contentsOfFile: certificate, encoding: .utf8))
+    }
+
     /// Writes a fresh identity for `party` into `directory`: PARTY.key.pem (mode 0600) and
     /// PARTY.cert.pem. Refuses to overwrite an existing key.
     /// - Returns: the certificate's fingerprint.
     public static func generate(party: String, directory: String) throws -> String {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let keyPath = (directory as NSString).appendingPathComponent("\(party).key.pem")
-        let certPath = (directory as NSString).appendingPathComponent("\(party).cert.pem")
+        let (keyPath, certPath) = paths(party: party, folder: directory)
         guard !FileManager.default.fileExists(atPath: keyPath) else {
             throw RunnerError(.identity, "\(keyPath) already exists; remove it first to make a new identity")
         }

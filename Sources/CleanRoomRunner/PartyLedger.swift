@@ -66,6 +66,12 @@ public final class PartyLedger {
             throw RunnerError(.configuration, "cannot open the ledger \(path): \(message)")
         }
         sqlite3_busy_timeout(db, 10_000)
+        // The schema version: a file written by a later version, or not by CleanRoom at all, is
+        // refused rather than reset.
+        let version = try queryInt("PRAGMA user_version")
+        guard version <= Self.schemaVersion else {
+            throw RunnerError(.configuration, "ledger \(path) has schema version \(version); this CleanRoom knows \(Self.schemaVersion)")
+        }
         try execute(
             """
             CREATE TABLE IF NOT EXISTS frozen_collaborations (
@@ -90,9 +96,13 @@ public final class PartyLedger {
                 outcome TEXT NOT NULL
             )
             """)
+        try execute("PRAGMA user_version = \(Self.schemaVersion)")
     }
 
     deinit { sqlite3_close(db) }
+
+    /// The schema this code writes (`PRAGMA user_version`).
+    static let schemaVersion = 1
 
     // MARK: Sessions
 
@@ -135,12 +145,12 @@ public final class PartyLedger {
 
     /// Records how a reserved session ended (it keeps counting).
     public func settle(_ reservation: Int64, outcome: String) throws {
-        try execute("UPDATE sessions SET outcome = ?1 WHERE id = ?2", [outcome, String(reservation)])
+        try execute("UPDATE sessions SET outcome = ?1 WHERE id = ?2", [outcome], ids: [reservation])
     }
 
     /// Hands a reservation back: only for a session that sent nothing beyond the handshake.
     public func release(_ reservation: Int64) throws {
-        try execute("DELETE FROM sessions WHERE id = ?1 AND outcome = 'reserved'", [String(reservation)])
+        try execute("DELETE FROM sessions WHERE id = ?1 AND outcome = 'reserved'", [], ids: [reservation])
     }
 
     private static let keyClause = "own_certificate = ?1 AND peer_certificate = ?2"
@@ -164,9 +174,16 @@ public final class PartyLedger {
 
     /// Lifts the freeze on the peer of `key`; returns it, or nil when there was none.
     public func unfreeze(_ key: CollaborationKey) throws -> Freeze? {
-        guard let existing = try freeze(of: key) else { return nil }
-        try execute("DELETE FROM frozen_collaborations WHERE \(Self.keyClause)", arguments(key))
-        return existing
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let existing = try freeze(of: key)
+            if existing != nil { try execute("DELETE FROM frozen_collaborations WHERE \(Self.keyClause)", arguments(key)) }
+            try execute("COMMIT")
+            return existing
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
     }
 
     // MARK: SQLite
@@ -175,22 +192,36 @@ public final class PartyLedger {
         RunnerError(.configuration, "ledger \(path): \(what): \(String(cString: sqlite3_errmsg(db)))")
     }
 
-    private func prepare(_ sql: String, _ arguments: [String]) throws -> OpaquePointer {
+    /// A prepared statement with `arguments` bound as text (?1, ?2, …), then `ids` as integers.
+    private func prepare(_ sql: String, _ arguments: [String], ids: [Int64] = []) throws -> OpaquePointer {
         var statement: OpaquePointer?
         guard sqlite3_prepare_v2(db, sql, -1, &statement, nil) == SQLITE_OK, let statement else { throw fail("prepare") }
         // SQLITE_TRANSIENT: SQLite copies the text before the Swift string goes away.
         let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
-        for (i, argument) in arguments.enumerated() {
-            guard sqlite3_bind_text(statement, Int32(i + 1), argument, -1, transient) == SQLITE_OK else {
-                sqlite3_finalize(statement)
-                throw fail("bind")
-            }
+        var ok = true
+        for (i, argument) in arguments.enumerated() where ok {
+            ok = sqlite3_bind_text(statement, Int32(i + 1), argument, -1, transient) == SQLITE_OK
+        }
+        for (i, id) in ids.enumerated() where ok {
+            ok = sqlite3_bind_int64(statement, Int32(arguments.count + i + 1), id) == SQLITE_OK
+        }
+        guard ok else {
+            let error = fail("bind")  // read the message before the statement goes
+            sqlite3_finalize(statement)
+            throw error
         }
         return statement
     }
 
-    private func execute(_ sql: String, _ arguments: [String] = []) throws {
-        let statement = try prepare(sql, arguments)
+    private func queryInt(_ sql: String) throws -> Int {
+        let statement = try prepare(sql, [])
+        defer { sqlite3_finalize(statement) }
+        guard sqlite3_step(statement) == SQLITE_ROW else { throw fail("step") }
+        return Int(sqlite3_column_int64(statement, 0))
+    }
+
+    private func execute(_ sql: String, _ arguments: [String] = [], ids: [Int64] = []) throws {
+        let statement = try prepare(sql, arguments, ids: ids)
         defer { sqlite3_finalize(statement) }
         guard sqlite3_step(statement) == SQLITE_DONE else { throw fail("step") }
     }

@@ -92,8 +92,9 @@ public struct RunJob: Sendable {
         }
 
         // The session's frames are hashed for the audit record (failed or not).
-        let transcript = try? TranscriptDigest(listens: me.listen != nil)
-        defer { record.transcript = try? transcript?.summary() }
+        let transcript: TranscriptDigest
+        do { transcript = try TranscriptDigest(listens: me.listen != nil) } catch { throw RunnerError(.configuration, "\(error)") }
+        defer { record.transcript = try? transcript.summary() }
 
         // Sessions of this analysis with this peer, counted in the ledger before anything is sent.
         // At the limit, the session still connects, to refuse in the handshake (so the peer learns
@@ -110,7 +111,7 @@ public struct RunJob: Sendable {
             // A session that sent nothing beyond the handshake hands its reservation back; any
             // other keeps counting, failed or not (and one that is killed keeps it too).
             if let reservation, !settled {
-                if transcript?.sentBeyondHandshake == true {
+                if transcript.sentBeyondHandshake {
                     try? ledger.settle(reservation, outcome: "failed")
                 } else {
                     try? ledger.release(reservation)
@@ -203,8 +204,7 @@ public struct RunJob: Sendable {
     }
 
     private func readIdentity(pinned: String) throws -> (cert: String, key: String) {
-        let certPath = (identityFolder as NSString).appendingPathComponent("\(party).cert.pem")
-        let keyPath = (identityFolder as NSString).appendingPathComponent("\(party).key.pem")
+        let (keyPath, certPath) = Identity.paths(party: party, folder: identityFolder)
         guard let certPEM = try? String(contentsOfFile: certPath, encoding: .utf8),
             let keyPEM = try? String(contentsOfFile: keyPath, encoding: .utf8)
         else {

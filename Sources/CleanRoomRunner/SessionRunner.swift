@@ -309,22 +309,25 @@ public enum SessionRunner {
                                 : "no complete frame from the peer for \(seconds) s while \(session.stateDescription)")
                     }
                 }
-                // A finished session may still hold frames for the peer (the result it receives).
-                while true {
-                    await outgoing.wait { $0.hasRoom }
+                // A finished session may still hold frames for the peer (the result it receives); a
+                // peer that reads none of them for the idle timeout ends the run.
+                func waitForWriter(_ condition: OutgoingFrames.Condition) async throws {
+                    let done = try await withTimeout(timeout) { () async -> Bool in
+                        await outgoing.wait(until: condition)
+                        return true
+                    }
                     if let failure = outgoing.error { throw failure }
+                    guard done != nil else {
+                        throw RunnerError(
+                            .peer, "the peer read nothing this party sent for \(timeout.components.seconds) s after the session finished")
+                    }
+                }
+                while true {
+                    try await waitForWriter(.room)
                     guard try sendOne() else { break }
                     sentLast = true
                 }
-                let flushed = try await withTimeout(timeout) { () async -> Bool in
-                    await outgoing.wait { $0.isIdle }
-                    return true
-                }
-                if let failure = outgoing.error { throw failure }
-                guard flushed != nil else {
-                    throw RunnerError(
-                        .peer, "the peer read nothing this party sent for \(timeout.components.seconds) s after the session finished")
-                }
+                try await waitForWriter(.idle)
                 outgoing.close()
             } catch let error as RunnerError {
                 throw error

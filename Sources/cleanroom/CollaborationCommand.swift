@@ -50,12 +50,7 @@ struct CollaborationCommand: ParsableCommand {
                 record.collaborationDigest = try? c.digestHex()
                 let who = ProcessInfo.processInfo.environment["USER"] ?? "unknown user"
                 record.reason = "freeze of \(lifted.since) lifted by \(who): \(lifted.reason)"
-                let signer = try? RecordSigner(
-                    privateKeyPEM: String(
-                        contentsOfFile: (identity as NSString).appendingPathComponent("\(party).key.pem"), encoding: .utf8),
-                    certificatePEM: String(
-                        contentsOfFile: (identity as NSString).appendingPathComponent("\(party).cert.pem"), encoding: .utf8))
-                try record.append(to: audit, signer: signer)
+                try record.append(to: audit, signer: Identity.recordSigner(party: party, folder: identity))
                 print(
                     "sessions with \(try c.peer(of: party)) unfrozen (frozen since \(lifted.since) in '\(PeerText.display(lifted.collaboration))': \(PeerText.display(lifted.reason)))"
                 )

@@ -89,9 +89,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         // The record is signed with this party's TLS key. Without a readable key (the run then fails
         // at the identity stage) the record goes in unsigned, and `audit verify` lists it as such.
-        let signer = try? RecordSigner(
-            privateKeyPEM: String(contentsOfFile: (identity as NSString).appendingPathComponent("\(party).key.pem"), encoding: .utf8),
-            certificatePEM: String(contentsOfFile: (identity as NSString).appendingPathComponent("\(party).cert.pem"), encoding: .utf8))
+        let signer = Identity.recordSigner(party: party, folder: identity)
         func appendAudit(_ record: AuditRecord) throws {
             do { try record.append(to: audit, signer: signer) } catch {
                 FileHandle.standardError.write(Data("cleanroom run: the audit record was not written: \(error)\n".utf8))
@@ -125,6 +123,18 @@ struct RunCommand: AsyncParsableCommand {
             record.stage = error.stage.rawValue
             record.reason = error.message
             FileHandle.standardError.write(Data("cleanroom run: \(error)\n".utf8))
+            if let anomalies = error.anomalies {
+                // The peer deviated before the session failed: it is frozen all the same.
+                let text = anomalies.map { "  - \(PeerText.display($0))" }.joined(separator: "\n")
+                FileHandle.standardError.write(
+                    Data(
+                        """
+                        cleanroom run: before it failed, the peer deviated from the protocol:
+                        \(text)
+                        Sessions with \(record.peer ?? "the peer") are frozen in \(ledger) until a person runs `cleanroom collaboration unfreeze`.
+
+                        """.utf8))
+            }
             try appendAudit(record)
             throw ExitCode(error.stage == .policy ? 3 : 1)
         }

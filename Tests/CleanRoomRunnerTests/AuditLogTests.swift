@@ -112,6 +112,42 @@ import Testing
         #expect(Self.verify([swapped]).problems.contains { $0.contains("does not match signer_sha256") })
     }
 
+    /// Under a pin, a line stripped of its signature (and rewritten) is a problem, unless unsigned
+    /// lines are explicitly allowed (runs that failed before the key could be read).
+    @Test func anUnsignedLineFailsUnderThePin() throws {
+        let keys = try Keys("advertiser")
+        let lines = try Self.lines(try Self.log(keys, count: 2))
+        let stripped = lines[1].replacingOccurrences(of: #","signature":"[^"]*"\}$"#, with: "}", options: .regularExpression)
+            .replacingOccurrences(of: #""signer_certificate":"[^"]*","#, with: "", options: .regularExpression)
+            .replacingOccurrences(of: #""signer_sha256":"[^"]*","#, with: "", options: .regularExpression)
+            .replacingOccurrences(of: "overlap: 101", with: "overlap: 999")
+        #expect(!stripped.contains("signature") && !stripped.contains("signer"), "\(stripped)")
+        #expect(Self.verify([lines[0], stripped]).problems.isEmpty)  // unpinned: listed as unsigned only
+        #expect(Self.verify([lines[0], stripped]).unsigned == [2])
+        let pinned = AuditLog.verify(contentsOf: Array((lines[0] + "\n" + stripped + "\n").utf8), certificateSHA256: keys.fingerprint)
+        #expect(pinned.problems.count == 1 && pinned.problems[0].hasPrefix("line 2: unsigned"), "\(pinned.problems)")
+        let allowed = AuditLog.verify(
+            contentsOf: Array((lines[0] + "\n" + stripped + "\n").utf8), certificateSHA256: keys.fingerprint, allowUnsigned: true)
+        #expect(allowed.problems.isEmpty)
+    }
+
+    /// A line cut short (a crash mid-write) is not glued to the next record: it stays a line of its
+    /// own, which verify names.
+    @Test func aTornLastLineIsNotGluedToTheNextRecord() throws {
+        let keys = try Keys("advertiser")
+        let path = try Self.log(keys, count: 1)
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(#"{"outcome":"comp"#.utf8))
+        try handle.close()
+        try Self.record(1).append(to: path, signer: keys.signer)
+        let lines = try Self.lines(path)
+        #expect(lines.count == 3 && lines[1] == #"{"outcome":"comp"#, "\(lines)")
+        let report = Self.verify(lines)
+        #expect(report.problems.contains("line 2: not an audit record"), "\(report.problems)")
+        #expect(!report.problems.contains { $0.hasPrefix("line 3: the signature") })
+    }
+
     @Test func theLogsOfBothPartiesAreCheckedAgainstEachOther() throws {
         let ad = try Keys("advertiser")
         let pub = try Keys("publisher")

@@ -54,11 +54,13 @@ import Testing
                 pushed.add()
             }
         }
-        try await Task.sleep(for: .milliseconds(100))
+        // Polled with a deadline, not a fixed sleep: the reader gets 3 frames in, and no more
+        // while the queue is full (checked again after a while).
+        try await Self.eventually { pushed.value == 3 }
+        try await Task.sleep(for: .milliseconds(50))
         #expect(pushed.value == 3)
         #expect(try q.poll() == frame(0))
-        try await Task.sleep(for: .milliseconds(100))
-        #expect(pushed.value == 4)
+        try await Self.eventually { pushed.value == 4 }
         for n in 1..<10 { #expect(try await q.next() == frame(UInt8(n))) }
         try await reader.value
         #expect(q.peakBytes <= 3 * 4)
@@ -69,8 +71,8 @@ import Testing
         let q = FrameQueue(capacityFrames: 100, capacityBytes: 10)
         try await q.push(frame(1, bytes: 6))
         let second = Task { try await q.push(frame(2, bytes: 6)) }
-        try await Task.sleep(for: .milliseconds(100))
-        #expect(q.peakBytes == 6)
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(q.peakBytes == 6)  // (whenever the task ran: it cannot push before the poll below)
         #expect(try q.poll() == frame(1, bytes: 6))
         try await second.value
         #expect(try q.poll() == frame(2, bytes: 6))
@@ -114,9 +116,18 @@ import Testing
         #expect(await out.take() == [2])
         out.completed(Broken())
         #expect(out.error is Broken)
-        await out.wait { $0.isIdle }
+        await out.wait(until: .idle)
         out.close()
         #expect(await out.take() == nil)
+    }
+}
+
+extension FrameQueueTests {
+    /// Waits up to 10 s for `condition`, polling; records an issue if it never holds.
+    static func eventually(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !condition() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(condition(), "the condition did not hold within 10 s")
     }
 }
 

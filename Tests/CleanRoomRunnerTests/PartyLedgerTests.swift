@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import Testing
 
@@ -104,5 +105,21 @@ import Testing
         }
         #expect(granted == 30)
         #expect(try PartyLedger(path: path).sessionCount(Self.acme, analysis: "overlap") == 30)
+    }
+
+    /// A ledger written by a later schema is refused, not reset.
+    @Test func aLedgerFromALaterSchemaIsRefused() throws {
+        let path = Self.path()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let ledger = try PartyLedger(path: path)
+        try ledger.freeze(Self.acme, digest: "d", reason: "r")
+        var db: OpaquePointer?
+        #expect(sqlite3_open(path, &db) == SQLITE_OK)
+        #expect(sqlite3_exec(db, "PRAGMA user_version = 99", nil, nil, nil) == SQLITE_OK)
+        sqlite3_close(db)
+        do {
+            _ = try PartyLedger(path: path)
+            Issue.record("a ledger of schema 99 was opened")
+        } catch let e as RunnerError { #expect(e.description.contains("schema version 99"), "\(e)") }
     }
 }

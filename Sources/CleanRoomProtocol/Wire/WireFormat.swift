@@ -55,13 +55,19 @@ public struct Frame: Sendable, Equatable {
     public static let maxPayloadBytes = 64 << 20
 
     /// The frame's bytes: header then payload.
+    /// The 6 header bytes: version, type, payload length (big-endian).
+    public var header: [UInt8] {
+        let n = UInt32(payload.count)
+        return [
+            cleanRoomProtocolVersion, type.rawValue, UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16),
+            UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n),
+        ]
+    }
+
     public func encoded() -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(Frame.headerBytes + payload.count)
-        out.append(cleanRoomProtocolVersion)
-        out.append(type.rawValue)
-        let n = UInt32(payload.count)
-        out += [UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)]
+        out += header
         out += payload
         return out
     }

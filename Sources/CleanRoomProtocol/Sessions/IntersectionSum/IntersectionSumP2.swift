@@ -143,8 +143,8 @@ final class IntersectionSumP2: P2Strategy {
                     groups.append(group)
                 } else {
                     undecodable += 1
-                    // The same decoding work as a sum that fits, so the time until this party
-                    // closes does not count the failures.
+                    // Decoding work again, as for a sum that fits (so a failure costs at least as
+                    // much; the time until this party closes does not single out the failures).
                     _ = try? spec.groupResult(label: g.label, count: Int(count), plaintext: BigInteger(0), layout: layout)
                 }
             }
