@@ -17,8 +17,8 @@ struct AuditCommand: ParsableCommand {
             discussion: """
                 Every line must chain to the one before it (prev = SHA-256 of that line, seq counting \
                 from 0) and carry a valid signature by the certificate it names. With --certificate, \
-                every signed line must be signed by that certificate (the one the collaboration file \
-                pins for this party). With --peer-log, the peer's log is verified too, and every \
+                every line must be signed by that certificate (the one the collaboration file pins \
+                for this party); --allow-unsigned then accepts unsigned lines. With --peer-log, the peer's log is verified too, and every \
                 completed session in either log must appear in the other with the same transcript \
                 hash. A log can still be deleted or cut short by whoever can write it: only the \
                 peer's log shows a session missing from the tail. Exit status 0 when everything \
@@ -32,8 +32,11 @@ struct AuditCommand: ParsableCommand {
         @Option(help: "The peer's audit log, to check the two against each other.")
         var peerLog: String?
 
-        @Option(help: "PEM certificate that must have signed every signed line of FILE.")
+        @Option(help: "PEM certificate that must have signed every line of FILE.")
         var certificate: String?
+
+        @Flag(help: "With --certificate, accept unsigned lines (runs that failed before the key could be read).")
+        var allowUnsigned = false
 
         func run() throws {
             var failed = false
@@ -65,7 +68,7 @@ struct AuditCommand: ParsableCommand {
                 if report.problems.isEmpty { print("  chain and signatures verify") }
                 failed = failed || !report.problems.isEmpty
             }
-            let ours = AuditLog.verify(contentsOf: try load(file), certificateSHA256: pinned)
+            let ours = AuditLog.verify(contentsOf: try load(file), certificateSHA256: pinned, allowUnsigned: allowUnsigned)
             show(file, ours)
             if let peerLog {
                 let theirs = AuditLog.verify(contentsOf: try load(peerLog))
