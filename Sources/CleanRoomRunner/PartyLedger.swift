@@ -143,6 +143,50 @@ public final class PartyLedger {
         return Int(sqlite3_column_int64(statement, 0))
     }
 
+    /// What the ledger counts for one analysis of one collaboration with one peer.
+    public struct SessionTally: Sendable, Equatable, Codable {
+        public var collaboration: String
+        public var peerCertificateSHA256: String
+        public var analysis: String
+        /// Sessions counted: completed, failed after sending data, or still reserved (a run in
+        /// progress, or one that was killed).
+        public var sessions: Int
+        public var completed: Int
+        /// When the last one started (ISO 8601).
+        public var lastStarted: String
+
+        enum CodingKeys: String, CodingKey {
+            case collaboration
+            case peerCertificateSHA256 = "peer_certificate_sha256"
+            case analysis, sessions, completed
+            case lastStarted = "last_started"
+        }
+    }
+
+    /// Every collaboration and analysis the ledger counts sessions of, by name.
+    public func tallies() throws -> [SessionTally] {
+        let statement = try prepare(
+            """
+            SELECT collaboration, peer_certificate, analysis, COUNT(*), SUM(outcome = 'completed'), MAX(started)
+            FROM sessions GROUP BY collaboration, own_certificate, peer_certificate, analysis
+            ORDER BY collaboration, analysis, peer_certificate
+            """, [])
+        defer { sqlite3_finalize(statement) }
+        var rows: [SessionTally] = []
+        while true {
+            let step = sqlite3_step(statement)
+            if step == SQLITE_DONE { break }
+            guard step == SQLITE_ROW else { throw fail("step") }
+            func text(_ column: Int32) -> String { sqlite3_column_text(statement, column).map { String(cString: $0) } ?? "" }
+            rows.append(
+                SessionTally(
+                    collaboration: text(0), peerCertificateSHA256: text(1), analysis: text(2),
+                    sessions: Int(sqlite3_column_int64(statement, 3)),
+                    completed: Int(sqlite3_column_int64(statement, 4)), lastStarted: text(5)))
+        }
+        return rows
+    }
+
     /// Records how a reserved session ended (it keeps counting).
     public func settle(_ reservation: Int64, outcome: String) throws {
         try execute("UPDATE sessions SET outcome = ?1 WHERE id = ?2", [outcome], ids: [reservation])
@@ -170,6 +214,22 @@ public final class PartyLedger {
             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
             """,
             arguments(key) + [key.name, digest, since, reason])
+    }
+
+    /// Every freeze in force, with the peer's certificate fingerprint.
+    public func freezes() throws -> [(peerCertificateSHA256: String, freeze: Freeze)] {
+        let statement = try prepare(
+            "SELECT peer_certificate, collaboration, digest, since, reason FROM frozen_collaborations ORDER BY since", [])
+        defer { sqlite3_finalize(statement) }
+        var rows: [(String, Freeze)] = []
+        while true {
+            let step = sqlite3_step(statement)
+            if step == SQLITE_DONE { break }
+            guard step == SQLITE_ROW else { throw fail("step") }
+            func text(_ column: Int32) -> String { sqlite3_column_text(statement, column).map { String(cString: $0) } ?? "" }
+            rows.append((text(0), Freeze(collaboration: text(1), digest: text(2), since: text(3), reason: text(4))))
+        }
+        return rows
     }
 
     /// Lifts the freeze on the peer of `key`; returns it, or nil when there was none.

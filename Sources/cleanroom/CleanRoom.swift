@@ -8,7 +8,7 @@ struct CleanRoomCommand: AsyncParsableCommand {
         abstract: "A cryptographic data clean room: private set intersection and secure aggregation.",
         subcommands: [
             DemoCommand.self, RunCommand.self, KeysCommand.self, SampleCommand.self, CollaborationCommand.self,
-            VectorsCommand.self, BenchCommand.self, AuditCommand.self,
+            VectorsCommand.self, BenchCommand.self, AuditCommand.self, BudgetCommand.self,
         ]
     )
 }

@@ -242,6 +242,10 @@ import Testing
         #expect(try PartyLedger(path: w.path("advertiser.ledger.sqlite")).sessionCount(key, analysis: "overlap") == 1)
         let pubKey = try CollaborationKey(try Collaboration(yaml: limited), party: "publisher")
         #expect(try PartyLedger(path: w.path("publisher.ledger.sqlite")).sessionCount(pubKey, analysis: "overlap") == 0)
+        // `cleanroom budget show` reports the advertiser's count.
+        let show = try Party(["budget", "show", "--ledger", w.path("advertiser.ledger.sqlite"), "--json"])
+        #expect(show.wait() == 0, "\(show.text)")
+        #expect(show.text.contains(#""sessions" : 1"#) && show.text.contains(#""analysis" : "overlap""#), "\(show.text)")
     }
 
     @Test func peerKilledMidStreamFailsTheOtherSideAndLeavesNoResult() throws {
