@@ -105,13 +105,19 @@ public enum SecureRandom {
     }
 }
 
-/// Draws 64-bit words from a source 512 at a time, so shuffles do not call the DRBG per element.
+/// Draws 64-bit words from a source `capacity` at a time (512 by default), so shuffles and noise
+/// samplers do not call the DRBG per element. Words left unused are wiped, never reused.
 final class RandomWords<Source: RandomSource> {
     private let source: Source
-    private var buffer = [UInt64](repeating: 0, count: 512)
-    private var next = 512
+    private var buffer: [UInt64]
+    private var next: Int
 
-    init(source: Source) { self.source = source }
+    init(source: Source, capacity: Int = 512) {
+        precondition(capacity > 0, "capacity must be positive")
+        self.source = source
+        buffer = [UInt64](repeating: 0, count: capacity)
+        next = capacity
+    }
 
     deinit { buffer.withUnsafeMutableBytes { secureWipe($0) } }
 
