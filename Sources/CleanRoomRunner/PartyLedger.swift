@@ -93,7 +93,8 @@ public final class PartyLedger {
                 peer_certificate TEXT NOT NULL,
                 analysis TEXT NOT NULL,
                 started TEXT NOT NULL,
-                outcome TEXT NOT NULL
+                outcome TEXT NOT NULL,
+                epsilon_micros INTEGER NOT NULL DEFAULT 0
             )
             """)
         try execute("PRAGMA user_version = \(Self.schemaVersion)")
@@ -106,31 +107,58 @@ public final class PartyLedger {
 
     // MARK: Sessions
 
-    /// Reserves one session of `analysis` with the peer of `key`, unless `limit` sessions of it
-    /// are already counted; returns the reservation, or nil when the limit is reached. Atomic
-    /// across processes (one write transaction), so concurrent runs cannot overspend. A
-    /// reservation counts until it is released: a run that is killed keeps it.
-    public func reserveSession(_ key: CollaborationKey, analysis: String, limit: Int?) throws -> Int64? {
+    /// Why a reservation was refused.
+    public enum Refusal: Error, Equatable, Sendable {
+        /// `limit` sessions of the analysis are already counted.
+        case maxSessions(limit: Int)
+        /// ε spent on the collaboration so far (millionths), and the budget.
+        case epsilon(spent: Int, budget: Int)
+    }
+
+    /// Reserves one session of `analysis` with the peer of `key`, spending `epsilonMicros` of the
+    /// collaboration's ε, unless `limit` sessions of it are already counted or the ε spent on the
+    /// collaboration would exceed `epsilonBudget`. Atomic across processes (one write
+    /// transaction), so concurrent runs cannot overspend. A reservation counts until it is
+    /// released: a run that is killed keeps it.
+    public func reserveSession(
+        _ key: CollaborationKey, analysis: String, limit: Int?, epsilonMicros: Int = 0, epsilonBudget: Int? = nil
+    ) throws -> Result<Int64, Refusal> {
         try execute("BEGIN IMMEDIATE")
         do {
             let count = try sessionCount(key, analysis: analysis)
             if let limit, count >= limit {
                 try execute("ROLLBACK")
-                return nil
+                return .failure(.maxSessions(limit: limit))
+            }
+            let spent = try epsilonSpent(key)
+            if let epsilonBudget, epsilonMicros > 0, spent + epsilonMicros > epsilonBudget {
+                try execute("ROLLBACK")
+                return .failure(.epsilon(spent: spent, budget: epsilonBudget))
             }
             try execute(
                 """
-                INSERT INTO sessions (collaboration, own_certificate, peer_certificate, analysis, started, outcome)
-                VALUES (?1, ?2, ?3, ?4, ?5, 'reserved')
+                INSERT INTO sessions (collaboration, own_certificate, peer_certificate, analysis, started, outcome, epsilon_micros)
+                VALUES (?1, ?2, ?3, ?4, ?5, 'reserved', ?6)
                 """,
-                [key.name, key.ownCertificateSHA256, key.peerCertificateSHA256, analysis, ISO8601DateFormatter().string(from: Date())])
+                [key.name, key.ownCertificateSHA256, key.peerCertificateSHA256, analysis, ISO8601DateFormatter().string(from: Date())],
+                ids: [Int64(epsilonMicros)])
             let id = sqlite3_last_insert_rowid(db)
             try execute("COMMIT")
-            return id
+            return .success(id)
         } catch {
             try? execute("ROLLBACK")
             throw error
         }
+    }
+
+    /// ε (millionths) counted on the collaboration `key` with its peer, over every analysis.
+    public func epsilonSpent(_ key: CollaborationKey) throws -> Int {
+        let statement = try prepare(
+            "SELECT COALESCE(SUM(epsilon_micros), 0) FROM sessions WHERE collaboration = ?1 AND own_certificate = ?2 AND peer_certificate = ?3",
+            [key.name, key.ownCertificateSHA256, key.peerCertificateSHA256])
+        defer { sqlite3_finalize(statement) }
+        guard sqlite3_step(statement) == SQLITE_ROW else { throw fail("sum") }
+        return Int(sqlite3_column_int64(statement, 0))
     }
 
     /// Sessions of `analysis` counted with the peer of `key` (reserved, completed or failed).
@@ -154,12 +182,15 @@ public final class PartyLedger {
         public var completed: Int
         /// When the last one started (ISO 8601).
         public var lastStarted: String
+        /// ε spent by these sessions, as a decimal.
+        public var epsilonSpent: String
 
         enum CodingKeys: String, CodingKey {
             case collaboration
             case peerCertificateSHA256 = "peer_certificate_sha256"
             case analysis, sessions, completed
             case lastStarted = "last_started"
+            case epsilonSpent = "epsilon_spent"
         }
     }
 
@@ -167,7 +198,7 @@ public final class PartyLedger {
     public func tallies() throws -> [SessionTally] {
         let statement = try prepare(
             """
-            SELECT collaboration, peer_certificate, analysis, COUNT(*), SUM(outcome = 'completed'), MAX(started)
+            SELECT collaboration, peer_certificate, analysis, COUNT(*), SUM(outcome = 'completed'), MAX(started), SUM(epsilon_micros)
             FROM sessions GROUP BY collaboration, own_certificate, peer_certificate, analysis
             ORDER BY collaboration, analysis, peer_certificate
             """, [])
@@ -182,7 +213,8 @@ public final class PartyLedger {
                 SessionTally(
                     collaboration: text(0), peerCertificateSHA256: text(1), analysis: text(2),
                     sessions: Int(sqlite3_column_int64(statement, 3)),
-                    completed: Int(sqlite3_column_int64(statement, 4)), lastStarted: text(5)))
+                    completed: Int(sqlite3_column_int64(statement, 4)), lastStarted: text(5),
+                    epsilonSpent: PrivacySpec.decimal(micros: Int(sqlite3_column_int64(statement, 6)))))
         }
         return rows
     }

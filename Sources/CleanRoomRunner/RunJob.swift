@@ -99,12 +99,22 @@ public struct RunJob: Sendable {
         // Sessions of this analysis with this peer, counted in the ledger before anything is sent.
         // At the limit, the session still connects, to refuse in the handshake (so the peer learns
         // why), and nothing is counted.
-        let limit = collaboration.privacyBudget?.maxSessions
-        let reservation = try ledger.reserveSession(key, analysis: spec.name, limit: limit)
+        // This party spends ε only where it releases noisy values (P1 of a cardinality with privacy).
+        let epsilon = spec.role(of: party, in: collaboration) == .p1 ? (spec.privacy?.epsilonMicros ?? 0) : 0
+        var reservation: Int64?
         var refusal: String?
-        if reservation == nil, let limit {
+        switch try ledger.reserveSession(
+            key, analysis: spec.name, limit: collaboration.privacyBudget?.maxSessions, epsilonMicros: epsilon,
+            epsilonBudget: collaboration.privacyBudget?.epsilonMicros)
+        {
+        case .success(let id):
+            reservation = id
+        case .failure(.maxSessions(let limit)):
             refusal =
                 "privacy_budget.max_sessions reached: \(party) has run \(limit) of \(limit) sessions of '\(spec.name)' with \(peer.name) in collaboration '\(collaboration.name)'"
+        case .failure(.epsilon(let spent, let budget)):
+            refusal =
+                "privacy_budget.epsilon exhausted: \(party) has spent ε = \(PrivacySpec.decimal(micros: spent)) of \(PrivacySpec.decimal(micros: budget)) on collaboration '\(collaboration.name)' with \(peer.name); '\(spec.name)' needs ε = \(PrivacySpec.decimal(micros: epsilon))"
         }
         var settled = false
         defer {

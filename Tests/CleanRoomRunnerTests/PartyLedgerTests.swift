@@ -73,18 +73,38 @@ import Testing
         let path = Self.path()
         defer { try? FileManager.default.removeItem(atPath: path) }
         let ledger = try PartyLedger(path: path)
-        let a = try #require(try ledger.reserveSession(Self.acme, analysis: "overlap", limit: 2))
-        let b = try #require(try ledger.reserveSession(Self.acme, analysis: "overlap", limit: 2))
-        #expect(try ledger.reserveSession(Self.acme, analysis: "overlap", limit: 2) == nil)
-        #expect(try ledger.reserveSession(Self.acme, analysis: "spend", limit: 2) != nil)  // per analysis
+        let a = try ledger.reserveSession(Self.acme, analysis: "overlap", limit: 2).get()
+        let b = try ledger.reserveSession(Self.acme, analysis: "overlap", limit: 2).get()
+        #expect(try ledger.reserveSession(Self.acme, analysis: "overlap", limit: 2) == .failure(.maxSessions(limit: 2)))
+        _ = try ledger.reserveSession(Self.acme, analysis: "spend", limit: 2).get()  // per analysis
         try ledger.settle(a, outcome: "completed")
         try ledger.release(a)  // settled sessions are not handed back
         #expect(try ledger.sessionCount(Self.acme, analysis: "overlap") == 2)
         try ledger.release(b)  // a reservation that sent nothing is
         #expect(try ledger.sessionCount(Self.acme, analysis: "overlap") == 1)
-        #expect(try ledger.reserveSession(Self.acme, analysis: "overlap", limit: 2) != nil)
-        #expect(try ledger.reserveSession(Self.acme, analysis: "overlap", limit: nil) != nil)  // no limit: counted only
+        _ = try ledger.reserveSession(Self.acme, analysis: "overlap", limit: 2).get()
+        _ = try ledger.reserveSession(Self.acme, analysis: "overlap", limit: nil).get()  // no limit: counted only
         #expect(try PartyLedger(path: path).sessionCount(Self.acme, analysis: "overlap") == 3)
+    }
+
+    /// ε is spent per collaboration (over all analyses) and refused before the budget is passed;
+    /// a session that spends nothing is not held back by a spent budget.
+    @Test func epsilonIsSpentUpToTheBudget() throws {
+        let path = Self.path()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let ledger = try PartyLedger(path: path)
+        _ = try ledger.reserveSession(Self.acme, analysis: "overlap", limit: nil, epsilonMicros: 600_000, epsilonBudget: 1_000_000).get()
+        _ = try ledger.reserveSession(Self.acme, analysis: "other", limit: nil, epsilonMicros: 400_000, epsilonBudget: 1_000_000).get()
+        #expect(try ledger.epsilonSpent(Self.acme) == 1_000_000)
+        #expect(
+            try ledger.reserveSession(Self.acme, analysis: "overlap", limit: nil, epsilonMicros: 1, epsilonBudget: 1_000_000)
+                == .failure(.epsilon(spent: 1_000_000, budget: 1_000_000)))
+        _ = try ledger.reserveSession(Self.acme, analysis: "overlap", limit: nil, epsilonMicros: 0, epsilonBudget: 1_000_000).get()
+        // Another peer has its own budget.
+        let other = CollaborationKey(name: "acme", ownCertificateSHA256: "aa", peerCertificateSHA256: "cc")
+        _ = try ledger.reserveSession(other, analysis: "overlap", limit: nil, epsilonMicros: 600_000, epsilonBudget: 1_000_000).get()
+        let tallies = try ledger.tallies()
+        #expect(tallies.first { $0.analysis == "overlap" && $0.peerCertificateSHA256 == "bb" }?.epsilonSpent == "0.6")
     }
 
     /// Two processes' worth of concurrent reservations on one ledger never exceed the limit.
@@ -97,14 +117,20 @@ import Testing
                 group.addTask {
                     let ledger = try PartyLedger(path: path)  // a connection of its own, as another process would have
                     var mine = 0
-                    for _ in 0..<25 where try ledger.reserveSession(Self.acme, analysis: "overlap", limit: 30) != nil { mine += 1 }
+                    for _ in 0..<25 {
+                        if case .success = try ledger.reserveSession(
+                            Self.acme, analysis: "overlap", limit: 30, epsilonMicros: 1, epsilonBudget: 28)
+                        {
+                            mine += 1
+                        }
+                    }
                     return mine
                 }
             }
             return try await group.reduce(0, +)
         }
-        #expect(granted == 30)
-        #expect(try PartyLedger(path: path).sessionCount(Self.acme, analysis: "overlap") == 30)
+        #expect(granted == 28)  // the ε budget (28 millionths at 1 each) binds before the 30 sessions
+        #expect(try PartyLedger(path: path).sessionCount(Self.acme, analysis: "overlap") == 28)
     }
 
     /// A ledger written by a later schema is refused, not reset.

@@ -35,6 +35,7 @@ extension Collaboration {
         if let budget = privacyBudget {
             var b: [(key: String, value: CanonicalJSON)] = []
             if let maxSessions = budget.maxSessions { b.append(("max_sessions", .integer(Int64(maxSessions)))) }
+            if let epsilon = budget.epsilonMicros { b.append(("epsilon_micros", .integer(Int64(epsilon)))) }
             fields.append(("privacy_budget", .object(b)))
         }
         return .object(fields)
@@ -79,6 +80,16 @@ extension Analysis {
             break
         case .intersectionSum(let sum):
             fields += sum.canonicalFields
+        }
+        // Absent unless the file sets it (so existing digests stay).
+        if let privacy {
+            fields.append(
+                (
+                    "privacy",
+                    .object([
+                        ("mechanism", .string(privacy.mechanism.rawValue)), ("epsilon_micros", .integer(Int64(privacy.epsilonMicros))),
+                    ])
+                ))
         }
         return .object(fields)
     }

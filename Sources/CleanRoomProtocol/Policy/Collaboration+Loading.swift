@@ -67,8 +67,11 @@ enum CollaborationParser {
         }
         var budget: Collaboration.PrivacyBudget?
         if let node = top["privacy_budget"] {
-            let m = try node.mapping(allowed: ["max_sessions"], required: ["max_sessions"])
-            budget = .init(maxSessions: try m.required("max_sessions").int(in: 1...1_000_000))
+            let m = try node.mapping(allowed: ["max_sessions", "epsilon"], required: [])
+            guard !m.isEmpty else { throw node.fail("give 'max_sessions', 'epsilon' or both") }
+            budget = .init(
+                maxSessions: try m["max_sessions"]?.int(in: 1...1_000_000),
+                epsilonMicros: try m["epsilon"].map { try epsilon($0, max: 1_000) })
         }
         return Collaboration(
             name: name, parties: parties.sorted { $0.name < $1.name }, analyses: analyses.sorted { $0.name < $1.name },
@@ -94,6 +97,24 @@ enum CollaborationParser {
         return Party(name: name, certificateSHA256: fp, listen: listen)
     }
 
+    /// ε: a decimal in (0, max] with at most 6 digits after the point, in millionths.
+    static func epsilon(_ node: FieldNode, max: Int) throws -> Int {
+        let micros = try node.decimal(scale: 6)
+        guard micros > 0, micros <= Int64(max) * 1_000_000 else { throw node.fail("ε must be above 0 and at most \(max)") }
+        return Int(micros)
+    }
+
+    static func parsePrivacy(_ node: FieldNode) throws -> PrivacySpec {
+        let m = try node.mapping(allowed: ["mechanism", "epsilon"], required: ["mechanism", "epsilon"])
+        let mechanismNode = try m.required("mechanism")
+        guard let mechanism = PrivacySpec.Mechanism(rawValue: try mechanismNode.string()) else {
+            throw mechanismNode.fail(
+                "expected one of: \(PrivacySpec.Mechanism.allCases.map(\.rawValue).joined(separator: ", ")) (gaussian is not supported yet)"
+            )
+        }
+        return PrivacySpec(mechanism: mechanism, epsilonMicros: try epsilon(try m.required("epsilon"), max: 10))
+    }
+
     static func partyName(_ node: FieldNode) throws -> String {
         let name = try node.string()
         guard name.utf8.count <= 64, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
@@ -106,7 +127,7 @@ enum CollaborationParser {
         let m = try node.mapping(
             allowed: [
                 "name", "kind", "join", "receivers", "min_intersection", "set_size", "bad_rows", "values", "group_by",
-                "min_group_size", "max_groups", "statistics", "key_bits",
+                "min_group_size", "max_groups", "statistics", "key_bits", "privacy",
             ],
             required: ["name", "kind", "join", "receivers", "min_intersection", "set_size"])
         let name = try m.required("name").string()
@@ -174,6 +195,19 @@ enum CollaborationParser {
                 throw node.fail(
                     "the value columns need \(layout.totalBits) bits of Paillier plaintext (\(layout.slotCount) slots of \(layout.slotBits) bits: value range plus log2 of the owner's max set size), but a \(sum.keyBits)-bit key offers \(sum.keyBits - 2); narrow min/max, lower the max set size, drop columns or use key_bits: 3072"
                 )
+            }
+        }
+        if let p = m["privacy"] {
+            switch kind {
+            case .cardinality:
+                analysis.privacy = try parsePrivacy(p)
+            case .intersection:
+                throw p.fail(
+                    "an intersection reveals rows, which noise cannot protect: it cannot carry 'privacy' (docs/privacy.md); use cardinality or intersection-sum"
+                )
+            case .intersectionSum:
+                throw p.fail(
+                    "'privacy' on an intersection-sum is not supported yet: this version adds noise to cardinality only (docs/privacy.md)")
             }
         }
         return analysis

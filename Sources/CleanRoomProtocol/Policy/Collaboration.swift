@@ -22,7 +22,13 @@ public struct Collaboration: Sendable, Equatable {
         /// person's membership).
         public var maxSessions: Int?
 
-        public init(maxSessions: Int? = nil) { self.maxSessions = maxSessions }
+        /// The total ε each party will spend on this collaboration, in millionths.
+        public var epsilonMicros: Int?
+
+        public init(maxSessions: Int? = nil, epsilonMicros: Int? = nil) {
+            self.maxSessions = maxSessions
+            self.epsilonMicros = epsilonMicros
+        }
     }
 
     /// The analysis called `name`.
@@ -161,6 +167,9 @@ public struct Analysis: Sendable, Equatable {
     }
 
     /// The analysis kind (from the spec).
+    /// Differential privacy on what this analysis releases (`privacy:`); nil: none.
+    public var privacy: PrivacySpec? = nil
+
     public var kind: AnalysisKind { spec.kind }
 
     /// The intersection-sum spec, or nil for the other kinds.
@@ -306,5 +315,34 @@ extension Analysis {
     /// The role `party` plays.
     public func role(of party: String, in collaboration: Collaboration) -> Role {
         self.party(for: .p1, in: collaboration) == party ? .p1 : .p2
+    }
+}
+
+/// Differential privacy on an analysis's released values: each party adds noise to what it
+/// releases, drawn before any element flows (docs/privacy.md).
+public struct PrivacySpec: Sendable, Equatable {
+    public enum Mechanism: String, Sendable, CaseIterable {
+        /// Discrete Laplace: pure ε-DP.
+        case laplace
+    }
+    public var mechanism: Mechanism
+    /// ε per session, in millionths (the file gives a decimal with at most 6 digits after the point).
+    public var epsilonMicros: Int
+
+    public init(mechanism: Mechanism, epsilonMicros: Int) {
+        self.mechanism = mechanism
+        self.epsilonMicros = epsilonMicros
+    }
+
+    /// ε as written: a decimal with the trailing zeros of its 6 fraction digits dropped.
+    public var epsilonText: String { Self.decimal(micros: epsilonMicros) }
+
+    public static func decimal(micros: Int) -> String {
+        let whole = micros / 1_000_000, fraction = micros % 1_000_000
+        guard fraction > 0 else { return String(whole) }
+        var digits = String(fraction)
+        digits = String(repeating: "0", count: 6 - digits.count) + digits
+        while digits.hasSuffix("0") { digits.removeLast() }
+        return "\(whole).\(digits)"
     }
 }

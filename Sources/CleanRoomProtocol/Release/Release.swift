@@ -1,11 +1,12 @@
 // The release step: the one place every kind passes what it computed before anything is encoded
-// for the peer or written as this party's result. Today it applies the policy's thresholds
-// (min_intersection, min_group_size) and decides suppression; differential-privacy noise and the
-// privacy-budget ledger are meant to plug in here, so that no kind can release a number without it.
+// for the peer or written as this party's result. It adds differential-privacy noise where the
+// analysis asks for it (cardinality in this version: docs/privacy.md), then applies the policy's
+// thresholds (min_intersection, min_group_size) to the noisy value and decides suppression.
 //
 // Thresholds protect against accidents and follow AWS Clean Rooms' aggregation constraints; they
 // are not a guarantee against the party that does the matching (it computes exact counts), and
 // docs/protocol.md says so.
+import CleanRoomCrypto
 
 /// Applies an analysis's release rules.
 struct Release {
@@ -16,11 +17,42 @@ struct Release {
         size < analysis.minIntersection ? .suppressed(below: analysis.minIntersection) : .revealed(size)
     }
 
+    /// The overlap as released with noise `noise` added (drawn before the session started) and
+    /// the sum clamped to [0, `ceiling`] (public: the smaller set size), then thresholded: the
+    /// suppression is decided on the noisy value.
+    func overlap(_ size: Int, noise: Int64, ceiling: Int) -> RevealedCount {
+        let (sum, overflow) = Int64(size).addingReportingOverflow(noise)
+        let clamped = overflow ? (noise > 0 ? Int64(ceiling) : 0) : min(max(sum, 0), Int64(ceiling))
+        return overlap(Int(clamped))
+    }
+
     /// The groups that may be released, in the order given: those of at least `min_group_size`
     /// identifiers (1 when ungrouped), and none when the overlap itself is suppressed.
     func groups(_ candidates: [UInt32], counts: [UInt32: Int], overlap: RevealedCount) -> [UInt32] {
         guard overlap.suppressedBelow == nil else { return [] }
         let threshold = analysis.sumSpec?.grouping?.minGroupSize ?? 1
         return candidates.filter { (counts[$0] ?? 0) >= threshold }
+    }
+}
+
+/// The noise an analysis's released values carry, as the result reports it.
+struct ReleaseNoise {
+    let spec: PrivacySpec
+    /// Discrete Laplace with scale t = Δ/ε, Δ = 1 (one person changes an identifier count by at
+    /// most one: identifiers are unique in each set).
+    let distribution: DiscreteLaplace
+
+    init(_ spec: PrivacySpec) throws {
+        self.spec = spec
+        distribution = try DiscreteLaplace(scaleNumerator: 1_000_000, scaleDenominator: UInt64(spec.epsilonMicros))
+    }
+
+    /// What a result says about it.
+    func report() throws -> NoiseReport {
+        let half = try DPCalibration.laplaceHalfWidth(
+            scaleNumerator: distribution.scaleNumerator, scaleDenominator: distribution.scaleDenominator)
+        let t = distribution
+        let scale = t.scaleDenominator == 1 ? "\(t.scaleNumerator)" : "\(t.scaleNumerator)/\(t.scaleDenominator)"
+        return NoiseReport(mechanism: spec.mechanism.rawValue, epsilon: spec.epsilonText, scale: scale, interval95: Int(half))
     }
 }

@@ -152,16 +152,16 @@ public final class PartySession: SessionDriving {
             analysis: analysis, party: party, peer: peer, role: role, digest: digest, random: self.random, prepared: prepared,
             batchSize: batchSize, parallelism: max(1, parallelism))
         blinder = try Blinder(using: self.random, parallelism: max(1, parallelism))
-        exchange = Self.makeExchange(context, blinder: blinder)
+        exchange = try Self.makeExchange(context, blinder: blinder)
     }
 
     /// The exchange of this party's role with its kind's strategy: the one place that knows
     /// every kind.
-    private static func makeExchange(_ c: SessionContext, blinder: Blinder) -> any RoleExchange {
+    private static func makeExchange(_ c: SessionContext, blinder: Blinder) throws -> any RoleExchange {
         typealias Store = SortedElementStore
         switch (c.analysis.spec, c.role) {
         case (.cardinality, .p1):
-            return P1Exchange<CardinalityP1, Store>(context: c, strategy: CardinalityP1(context: c), blinder: blinder)
+            return P1Exchange<CardinalityP1, Store>(context: c, strategy: try CardinalityP1(context: c), blinder: blinder)
         case (.cardinality, .p2):
             return P2Exchange<CardinalityP2>(context: c, strategy: CardinalityP2(context: c), blinder: blinder)
         case (.intersection, .p1):

@@ -42,6 +42,24 @@ public struct GroupResult: Sendable, Equatable, Codable {
     }
 }
 
+/// Differential-privacy noise on a result's released counts (docs/privacy.md).
+public struct NoiseReport: Sendable, Equatable, Codable {
+    /// `laplace`: discrete Laplace.
+    public var mechanism: String
+    /// ε of the session, as the collaboration file gives it.
+    public var epsilon: String
+    /// The noise scale t = Δ/ε (a fraction when not whole).
+    public var scale: String
+    /// A released count is within ± this of the exact one with probability ≥ 95% (before the
+    /// clamp to [0, min(|X|, |Y|)], which only moves it closer).
+    public var interval95: Int
+
+    enum CodingKeys: String, CodingKey {
+        case mechanism, epsilon, scale
+        case interval95 = "interval_95"
+    }
+}
+
 /// The outcome of a session for one party.
 public struct SessionResult: Sendable, Equatable, Codable {
     public var collaborationDigest: String
@@ -71,6 +89,8 @@ public struct SessionResult: Sendable, Equatable, Codable {
     /// do not decode), found without aborting: an abort would tell the peer which entries were
     /// real. The runner freezes the collaboration after such a session. nil when nothing was found.
     public var anomalies: [String]?
+    /// The noise the released counts carry, when the analysis asks for differential privacy.
+    public var privacy: NoiseReport?
 
     enum CodingKeys: String, CodingKey {
         case collaborationDigest = "collaboration_digest"
@@ -84,6 +104,6 @@ public struct SessionResult: Sendable, Equatable, Codable {
         case groups
         case suppressedGroups = "suppressed_groups"
         case ownGroupsBelowMinimum = "own_groups_below_min_group_size"
-        case anomalies
+        case anomalies, privacy
     }
 }

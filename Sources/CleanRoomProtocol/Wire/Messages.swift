@@ -287,7 +287,9 @@ public struct AbortMessage: Equatable, Sendable {
         switch error as? CleanRoomProtocolError {
         case .malformedMessage, .unexpectedMessage, .tooManyElements, .duplicateBlindedElement: return 1
         case .handshakeMismatch: return 2
-        case .setSizeOutOfPolicy, .tooManyGroups, .noGroupLargeEnough, .limitReached, .invalidCollaboration, .unknownAnalysis, .unknownParty: return 3
+        case .setSizeOutOfPolicy, .tooManyGroups, .noGroupLargeEnough, .limitReached, .invalidCollaboration, .unknownAnalysis,
+            .unknownParty:
+            return 3
         case .invalidPeerCryptography: return 4
         default:
             switch error as? CleanRoomCryptoError {

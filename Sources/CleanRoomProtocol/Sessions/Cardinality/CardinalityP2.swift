@@ -21,6 +21,8 @@ final class CardinalityP2: P2Strategy {
                     type: "CARDINALITY", problem: "overlap outside what the policy and the set sizes allow")
             }
             result.intersectionSize = m.suppressed ? .suppressed(below: minimum) : .revealed(Int(m.count))
+            // P1 added the noise; the policy says how much.
+            result.privacy = try context.analysis.privacy.map { try ReleaseNoise($0).report() }
         default:
             throw CleanRoomProtocolError.unexpectedMessage(type: frame.type.description, state: "waiting for the result")
         }
