@@ -248,6 +248,39 @@ import Testing
         #expect(show.text.contains(#""sessions" : 1"#) && show.text.contains(#""analysis" : "overlap""#), "\(show.text)")
     }
 
+    /// The ε budget: P1 (the advertiser, listener) spends ε = 0.6 per noisy cardinality out of a
+    /// budget of 1, so the second session is refused in the handshake by P1 (the publisher, which
+    /// releases nothing and spends nothing, learns why from the ABORT); both results of the first
+    /// carry the same noisy count.
+    @Test func theEpsilonBudgetRefusesTheSessionThatWouldExceedIt() throws {
+        let w = try Workspace(rows: 80)
+        defer { w.remove() }
+        let noisy = w.collaboration.replacingOccurrences(
+            of: "  - name: overlap\n    kind: cardinality\n",
+            with: "  - name: overlap\n    kind: cardinality\n    privacy: { mechanism: laplace, epsilon: 0.6 }\n"
+        ).replacingOccurrences(of: "analyses:", with: "privacy_budget:\n  epsilon: 1\nanalyses:")
+        #expect(try Collaboration(yaml: noisy).privacyBudget?.epsilonMicros == 1_000_000)
+        try noisy.write(toFile: w.path("noisy.yaml"), atomically: true, encoding: .utf8)
+        func session() throws -> (ad: Party, pub: Party) {
+            let ad = try Self.party(w, "advertiser", analysis: "overlap", collaboration: w.path("noisy.yaml"))
+            let pub = try Self.party(w, "publisher", analysis: "overlap", collaboration: w.path("noisy.yaml"))
+            _ = (ad.wait(), pub.wait())
+            return (ad, pub)
+        }
+        let first = try session()
+        #expect(first.ad.process.terminationStatus == 0 && first.pub.process.terminationStatus == 0, "\(first.ad.text)\n\(first.pub.text)")
+        let results = try ["advertiser", "publisher"].map {
+            try JSONDecoder().decode(ResultDocument.self, from: Data(contentsOf: URL(fileURLWithPath: w.path("overlap-\($0).json")))).result
+        }
+        #expect(results[0].intersectionSize == results[1].intersectionSize)
+        #expect(results[0].privacy?.epsilon == "0.6" && results[1].privacy == results[0].privacy)
+        let second = try session()
+        #expect(
+            second.ad.process.terminationStatus == 3 && second.pub.process.terminationStatus == 3, "\(second.ad.text)\n\(second.pub.text)")
+        #expect(second.ad.text.contains("privacy_budget.epsilon exhausted") && second.ad.text.contains("ε = 0.6 of 1"), "\(second.ad.text)")
+        #expect(second.pub.text.contains("peer aborted (code 3)"), "\(second.pub.text)")
+    }
+
     @Test func peerKilledMidStreamFailsTheOtherSideAndLeavesNoResult() throws {
         let w = try Workspace(rows: 40_000)
         defer { w.remove() }
