@@ -51,7 +51,8 @@ struct DemoCommand: AsyncParsableCommand {
             "publisher": try CSVReader.read(path: pubCSV, columns: ["email", "campaign"]),
         ]
         var allMatch = true
-        for analysis in ["overlap", "spend-by-campaign"] {
+        var noisyAgree = true
+        for analysis in ["overlap", "overlap-dp", "spend-by-campaign"] {
             let start = ContinuousClock.now
             var processes: [(String, Process, Pipe)] = []
             for (party, csv) in [("advertiser", adCSV), ("publisher", pubCSV)] {
@@ -84,6 +85,29 @@ struct DemoCommand: AsyncParsableCommand {
             let expected = try ReferenceAnswer.compute(collaboration, analysis: analysis, tables: tables)
             let spec = try collaboration.analysis(named: analysis)
             print("== \(analysis) (\(spec.kind.rawValue)), two processes over TLS: \(String(format: "%.2f", seconds)) s")
+            if spec.privacy != nil {
+                // Differential privacy: the released count is noisy by design. Both parties must hold
+                // the same value; the exact answer is shown beside it with the 95% interval.
+                let results = try ["advertiser", "publisher"].map {
+                    try JSONDecoder().decode(
+                        ResultDocument.self, from: Data(contentsOf: URL(fileURLWithPath: path("\(analysis)-\($0).json")))
+                    )
+                    .result
+                }
+                let agree = results[0].intersectionSize == results[1].intersectionSize && results[0].privacy == results[1].privacy
+                noisyAgree = noisyAgree && agree
+                let released = results[0].intersectionSize?.description ?? "-"
+                let report = results[0].privacy
+                let exact = expected.intersectionSize.value
+                let within = results[0].intersectionSize?.value.flatMap { v in exact.map { abs(v - $0) <= (report?.interval95 ?? 0) } }
+                print(
+                    "both parties learned: overlap \(released) (\(agree ? "the same value" : "DIFFERENT VALUES")), discrete Laplace noise, ε = \(report?.epsilon ?? "?"), scale \(report?.scale ?? "?")"
+                )
+                print(
+                    "plaintext answer computed from both files: overlap \(expected.intersectionSize); 95% interval ± \(report?.interval95 ?? 0): \(within.map { $0 ? "inside" : "outside (happens 1 time in 20 or less)" } ?? "suppressed")\n"
+                )
+                continue
+            }
             for party in ["advertiser", "publisher"] {
                 let data = try Data(contentsOf: URL(fileURLWithPath: path("\(analysis)-\(party).json")))
                 let doc = try JSONDecoder().decode(ResultDocument.self, from: data)
@@ -129,9 +153,10 @@ struct DemoCommand: AsyncParsableCommand {
                 ? "audit logs: \(adLog.records.count) + \(pubLog.records.count) signed records; chains, signatures and transcript hashes agree"
                 : "audit logs DO NOT VERIFY:\n  " + auditProblems.joined(separator: "\n  "))
         allMatch = allMatch && auditProblems.isEmpty
+        allMatch = allMatch && noisyAgree
         print(
             allMatch
-                ? "Both parties learned exactly the plaintext answer, and nothing else left either process."
+                ? "Both parties learned exactly the plaintext answer (the noisy count aside, by design), and nothing else left either process."
                 : "MISMATCH between what the parties learned and the plaintext answer.")
         if !allMatch { throw ExitCode(1) }
     }
@@ -146,6 +171,7 @@ struct DemoCommand: AsyncParsableCommand {
             ],
             analyses: [
                 .cardinality("overlap", receivers: both, minIntersection: 10, setSize: setSize),
+                .cardinality("overlap-dp", receivers: both, minIntersection: 10, setSize: setSize, laplaceEpsilon: "0.5"),
                 .intersectionSum(
                     "spend-by-campaign", owner: "advertiser",
                     values: [

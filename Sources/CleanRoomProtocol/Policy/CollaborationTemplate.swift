@@ -71,6 +71,8 @@ public struct CollaborationTemplate: Sendable, Equatable {
         public var grouping: Grouping?
         /// intersection-sum: nil leaves the default (count and sum).
         public var statistics: [Statistic]?
+        /// cardinality: `privacy: { mechanism: laplace, epsilon: <this> }` when set.
+        public var laplaceEpsilon: String?
 
         public init(
             name: String, kind: AnalysisKind, joinColumn: String = "email", normalize: Normalization = .email, receivers: [String],
@@ -90,9 +92,13 @@ public struct CollaborationTemplate: Sendable, Equatable {
             self.statistics = statistics
         }
 
-        /// Only the size of the overlap.
-        public static func cardinality(_ name: String, receivers: [String], minIntersection: Int, setSize: ClosedRange<Int>) -> Analysis {
-            Analysis(name: name, kind: .cardinality, receivers: receivers, minIntersection: minIntersection, setSize: setSize)
+        /// Only the size of the overlap; with `laplaceEpsilon`, released with discrete Laplace noise.
+        public static func cardinality(
+            _ name: String, receivers: [String], minIntersection: Int, setSize: ClosedRange<Int>, laplaceEpsilon: String? = nil
+        ) -> Analysis {
+            var a = Analysis(name: name, kind: .cardinality, receivers: receivers, minIntersection: minIntersection, setSize: setSize)
+            a.laplaceEpsilon = laplaceEpsilon
+            return a
         }
 
         /// Which rows are in the overlap.
@@ -164,6 +170,7 @@ public struct CollaborationTemplate: Sendable, Equatable {
             if let maxGroups = g.maxGroups { lines.append("    max_groups: \(maxGroups)") }
         }
         if let statistics = a.statistics { lines.append("    statistics: [\(statistics.map(\.rawValue).joined(separator: ", "))]") }
+        if let epsilon = a.laplaceEpsilon { lines.append("    privacy: { mechanism: laplace, epsilon: \(epsilon) }") }
         lines.append("    receivers: [\(a.receivers.joined(separator: ", "))]")
         lines.append("    min_intersection: \(a.minIntersection)")
         lines.append("    set_size:")
