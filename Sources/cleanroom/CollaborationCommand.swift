@@ -75,6 +75,15 @@ struct CollaborationCommand: ParsableCommand {
             }
             print("collaboration \(c.name)")
             print("digest        \(try c.digestHex())")
+            if let budget = c.privacyBudget {
+                print(
+                    "budget        "
+                        + [
+                            budget.maxSessions.map { "at most \($0) sessions of each analysis" },
+                            budget.epsilonMicros.map { "ε = \(PrivacySpec.decimal(micros: $0)) per party in all" },
+                        ]
+                        .compactMap { $0 }.joined(separator: "; "))
+            }
             for p in c.parties {
                 print(
                     "party         \(p.name) (certificate \(p.certificateSHA256.prefix(16))…)\(p.listen.map { ", listens on \($0)" } ?? "")"
@@ -97,6 +106,11 @@ struct CollaborationCommand: ParsableCommand {
                 lines.append(
                     "  \(p1) learns the overlap size; " + (a.receivers.contains(p2) ? "\(p2) learns it too" : "\(p2) learns nothing more")
                         + "; \(threshold)")
+                if let privacy = a.privacy {
+                    lines.append(
+                        "  released with discrete Laplace noise, ε = \(privacy.epsilonText) per session (\(p1) adds it; its process still computes the exact overlap)"
+                    )
+                }
             case .intersection:
                 lines.append(
                     "  \(p1) learns which of its rows are shared"
