@@ -55,9 +55,7 @@ public final class RecordSigner: @unchecked Sendable {
     public init(privateKeyPEM: String, certificatePEM: String) throws {
         let certificate = try RecordSignature.parseCertificatePEM(certificatePEM)
         defer { X509_free(certificate) }
-        guard let bio = Array(privateKeyPEM.utf8).withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
-            throw CleanRoomCryptoError.openSSLFailure(operation: "BIO_new_mem_buf")
-        }
+        let bio = try RecordSignature.memoryBIO(privateKeyPEM)
         defer { BIO_free(bio) }
         guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else {
             throw RecordSigningError("the private key PEM does not parse")
@@ -113,14 +111,26 @@ public enum RecordSignature {
     }
 
     static func parseCertificatePEM(_ pem: String) throws -> OpaquePointer {
-        guard let bio = Array(pem.utf8).withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
-            throw CleanRoomCryptoError.openSSLFailure(operation: "BIO_new_mem_buf")
-        }
+        let bio = try memoryBIO(pem)
         defer { BIO_free(bio) }
         guard let certificate = PEM_read_bio_X509(bio, nil, nil, nil) else {
             throw RecordSigningError("the certificate PEM does not parse")
         }
         return certificate
+    }
+
+    /// A memory BIO holding its own copy of `text`. (`BIO_new_mem_buf` would only point at the
+    /// bytes, and a Swift buffer does not outlive the closure that lends it: AddressSanitizer caught
+    /// exactly that use after free here.)
+    static func memoryBIO(_ text: String) throws -> OpaquePointer {
+        guard let bio = BIO_new(BIO_s_mem()) else { throw CleanRoomCryptoError.openSSLFailure(operation: "BIO_new") }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { BIO_write(bio, $0.baseAddress, Int32($0.count)) }
+        guard written == Int32(bytes.count) || bytes.isEmpty else {
+            BIO_free(bio)
+            throw CleanRoomCryptoError.openSSLFailure(operation: "BIO_write")
+        }
+        return bio
     }
 
     static func der(_ certificate: OpaquePointer) throws -> [UInt8] {
