@@ -55,12 +55,35 @@ final class PinnedCertificateVerifier: @unchecked Sendable {
 
 typealias FrameChannel = NIOAsyncChannel<ByteBuffer, ByteBuffer>
 
-/// An accepted connection whose TLS handshake may still fail.
-struct PendingConnection: Sendable {
+/// An accepted connection whose TLS handshake may still fail. A connection that is never taken
+/// for the session (refused, or accepted while the listener was already done) finishes its writer
+/// and closes when it is dropped: NIO traps on an async channel whose writer is dropped unfinished,
+/// so a peer connecting again during a session's teardown could otherwise crash this process.
+final class PendingConnection: @unchecked Sendable {
     let channel: FrameChannel
     let verifier: PinnedCertificateVerifier
     /// Succeeds when the handshake completes (the pinned certificate was verified).
     let handshake: EventLoopFuture<Void>
+    private let lock = NSLock()
+    private var taken = false  // under `lock`
+
+    init(channel: FrameChannel, verifier: PinnedCertificateVerifier, handshake: EventLoopFuture<Void>) {
+        self.channel = channel
+        self.verifier = verifier
+        self.handshake = handshake
+    }
+
+    /// The channel, for the session (which then finishes and closes it).
+    func take() -> FrameChannel {
+        lock.withLock { taken = true }
+        return channel
+    }
+
+    deinit {
+        guard !lock.withLock({ taken }) else { return }
+        channel.outbound.finish()
+        channel.channel.close(promise: nil)
+    }
 }
 
 /// Completes its promise when the TLS handshake completes, or fails it when the connection errs or
@@ -211,7 +234,7 @@ enum PeerTransport {
                 }
                 throw RunnerError(.listen, "no peer connected to \(host):\(port) within \(config.connectTimeout)")
             }
-            return try await body(pending.channel, pending.verifier)
+            return try await body(pending.take(), pending.verifier)
         }
     }
 
@@ -229,8 +252,9 @@ enum PeerTransport {
         var delay = Duration.milliseconds(100)
         var lastError: Error?
         while ContinuousClock.now < deadline {
+            let channel: FrameChannel
             do {
-                let channel = try await ClientBootstrap(group: group)
+                channel = try await ClientBootstrap(group: group)
                     .connectTimeout(.seconds(5))
                     .connect(host: host, port: port) { channel in
                         channel.eventLoop.makeCompletedFuture {
@@ -239,16 +263,16 @@ enum PeerTransport {
                             return try configure(channel, handler: handler)
                         }
                     }
-                return try await body(channel, verifier)
-            } catch let error as RunnerError {
-                throw error
             } catch {
                 // Only failures to open the TCP connection are retried.
                 guard isRetryable(error) else { throw RunnerError(.connect, "cannot connect to \(host):\(port): \(error)") }
                 lastError = error
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(2))
+                continue
             }
+            // Connected: whatever the session does now, it is never retried on a new connection.
+            return try await body(channel, verifier)
         }
         throw RunnerError(
             .connect, "gave up connecting to \(host):\(port) after \(config.connectTimeout): \(lastError.map { "\($0)" } ?? "timed out")")
