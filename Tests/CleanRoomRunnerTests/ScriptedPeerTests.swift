@@ -107,6 +107,29 @@ extension TwoProcessTests {
             #expect(r.peakKB < 2 * honestKB, "flood peak \(r.peakKB) kB against an honest peak of \(honestKB) kB")
         }
 
+        /// A second connection arrives at the listener while the session runs (a stranger, or the
+        /// peer trying again): it must not take the process down when the listener closes. (NIO
+        /// traps on an accepted async channel whose writer is dropped unfinished; a CI run of the
+        /// flood test crashed the advertiser with SIGILL this way.)
+        @Test func aSecondConnectionDuringTheSessionDoesNotCrashTheListener() async throws {
+            let w = try Workspace(rows: 50)
+            defer { w.remove() }
+            let r = try await Self.run(w, flags: ["--idle-timeout", "10"]) { inbound, out in
+                var frames = inbound.makeAsyncIterator()
+                _ = try await frames.next()  // the advertiser's HELLO: the session runs
+                // A raw TCP connection to the listener, left open, then the script ends the session.
+                let stray = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: w.port)
+                    .get()
+                try await Task.sleep(for: .milliseconds(300))
+                try await out.write(ByteBuffer(bytes: Frame(type: .done, payload: []).encoded()))
+                while (try? await frames.next()) != nil {}
+                try await stray.close()
+            }
+            #expect(r.status == 1, "\(r.output)")
+            #expect(!r.output.contains("Program crashed"), "\(r.output)")
+            #expect(r.audit.split(separator: "\n").count == 1 && r.audit.contains("\"outcome\":\"failed\""), "\(r.audit)")
+        }
+
         final class ScriptDone: @unchecked Sendable {
             private let lock = NSLock()
             private var done = false
