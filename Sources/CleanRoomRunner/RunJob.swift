@@ -99,8 +99,10 @@ public struct RunJob: Sendable {
         // Sessions of this analysis with this peer, counted in the ledger before anything is sent.
         // At the limit, the session still connects, to refuse in the handshake (so the peer learns
         // why), and nothing is counted.
-        // This party spends ε only where it releases noisy values (P1 of a cardinality with privacy).
-        let epsilon = spec.role(of: party, in: collaboration) == .p1 ? (spec.privacy?.epsilonMicros ?? 0) : 0
+        // This party spends ε only where it releases noisy values: P1 of a cardinality, either
+        // party of an intersection-sum (P1 its counts and slot noise, P2 its decryptions).
+        let addsNoise = spec.kind == .intersectionSum || spec.role(of: party, in: collaboration) == .p1
+        let epsilon = addsNoise ? (spec.privacy?.epsilonMicros ?? 0) : 0
         var reservation: Int64?
         var refusal: String?
         switch try ledger.reserveSession(

@@ -9,6 +9,11 @@ public struct Dataset: Sendable {
     public var advertiser: PartyTable
     public var publisher: PartyTable
 
+    public init(advertiser: PartyTable, publisher: PartyTable) {
+        self.advertiser = advertiser
+        self.publisher = publisher
+    }
+
     /// Both tables, by party name.
     public var tables: [String: PartyTable] { ["advertiser": advertiser, "publisher": publisher] }
 

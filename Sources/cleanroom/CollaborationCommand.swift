@@ -131,6 +131,16 @@ struct CollaborationCommand: ParsableCommand {
                             ? " and learns the sums, counts and group labels" : " only masked values and learns nothing of the sums")
                         + "; \(threshold)")
                 lines.append("  Paillier \(sum.keyBits) bits, owned by \(p2)")
+                if let privacy = a.privacy, let noise = try? a.sumNoiseSummary() {
+                    lines.append(
+                        "  differential privacy: discrete Laplace, ε = \(privacy.epsilonText) per session for each party"
+                            + (privacy.deltaFemtos.map { ", δ = \(PrivacySpec.deltaText(femtos: $0))" } ?? "")
+                            + "; at most \(privacy.maxRowsPerIdentifier ?? 1) row(s) per identifier")
+                    lines.append(
+                        "  \(p1) adds noise to every count (groups released from a noisy count of \(noise.threshold))"
+                            + (noise.p1AddsSlotNoise ? " and to every sum \(p2) reads" : "")
+                            + "; \(p2) adds noise to each of up to \(noise.entries) decrypted entries (ε split across them)")
+                }
             }
             return lines.joined(separator: "\n")
         }

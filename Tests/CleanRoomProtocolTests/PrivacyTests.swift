@@ -31,7 +31,7 @@ import _CleanRoomTestSupport
         let onSum = Fixtures.yaml().replacingOccurrences(
             of: "  - name: total-spend\n    kind: intersection-sum\n",
             with: "  - name: total-spend\n    kind: intersection-sum\n    privacy: { mechanism: laplace, epsilon: 1 }\n")
-        #expect(refusal(onSum).contains("not supported yet"), "\(refusal(onSum))")
+        #expect(refusal(onSum).contains("needs 'max_rows_per_identifier'"), "\(refusal(onSum))")
         for bad in ["0", "-1", "10.5", "0.0000001", "x"] {
             #expect(refusal(Self.yaml(epsilon: bad)) != "accepted", "ε = \(bad)")
         }

@@ -37,10 +37,14 @@ struct SessionContext {
 
     /// The result fields every kind reports.
     func baseResult(peerCount: Int) -> SessionResult {
-        SessionResult(
+        var result = SessionResult(
             collaborationDigest: Hex.encode(digest), analysis: analysis.name, kind: analysis.kind,
             party: party, peer: peer, role: role, inputRows: inputRows, skippedRows: prepared.skippedRows,
             uniqueIdentifiers: ownCount, peerUniqueIdentifiers: peerCount)
+        if analysis.privacy?.maxRowsPerIdentifier != nil && prepared.slotWidth > 0 {
+            result.rowsOverContributionBound = prepared.rowsOverContributionBound
+        }
+        return result
     }
 
     /// The CSV references of every input row that carried identifier `i`.

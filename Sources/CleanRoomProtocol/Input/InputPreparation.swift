@@ -63,7 +63,8 @@ enum InputPreparation {
             try prepare(
                 batch: table, base: base, into: &set, index: &index, groupIndex: &groupIndex, rowValues: &rowValues,
                 join: join, idColumn: idColumn, groupName: groupName, groupColumn: groupColumn, valueColumns: valueColumns,
-                valueIndices: valueIndices, references: references, badRows: analysis.badRows)
+                valueIndices: valueIndices, references: references, badRows: analysis.badRows,
+                rowsPerIdentifier: valueColumns.isEmpty ? nil : analysis.privacy?.maxRowsPerIdentifier)
             base += table.rowCount
         }
         set.inputRows = base
@@ -74,7 +75,8 @@ enum InputPreparation {
     private static func prepare(
         batch table: some PartyData, base: Int, into set: inout PreparedSet, index: inout IdentifierIndex,
         groupIndex: inout [String: UInt32], rowValues: inout [UInt64], join: JoinColumn, idColumn: Int, groupName: String?,
-        groupColumn: Int?, valueColumns: [ValueColumn], valueIndices: [Int], references: Bool, badRows: BadRowPolicy
+        groupColumn: Int?, valueColumns: [ValueColumn], valueIndices: [Int], references: Bool, badRows: BadRowPolicy,
+        rowsPerIdentifier: Int?
     ) throws {
         for r in 0..<table.rowCount {
             let rowNumber = table.rowNumber(r)
@@ -127,6 +129,12 @@ enum InputPreparation {
                         throw CleanRoomProtocolError.invalidRow(
                             row: rowNumber, column: groupName ?? "",
                             problem: "identifier repeats row \(set.references[Int(set.firstRow[existing])]) with a different group")
+                    }
+                    if let bound = rowsPerIdentifier, set.slotValues[existing * set.slotWidth + valueColumns.count] >= UInt64(bound) {
+                        // The contribution bound of differential privacy: rows beyond it are left
+                        // out, the first ones in file order kept, and counted in the result.
+                        set.rowsOverContributionBound += 1
+                        continue
                     }
                     if !valueColumns.isEmpty {
                         // Computed in full before anything is stored, so a failing row changes nothing.

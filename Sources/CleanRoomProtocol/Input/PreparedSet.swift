@@ -61,6 +61,8 @@ struct PreparedSet {
     var usedRows = 0
     /// Rows skipped under `bad_rows: skip`.
     var skippedRows = 0
+    /// Valid rows left out by the contribution bound (`max_rows_per_identifier`).
+    var rowsOverContributionBound = 0
 
     /// Every input row (0-based) that carried identifier `i`.
     func rows(of i: Int) -> [Int] {

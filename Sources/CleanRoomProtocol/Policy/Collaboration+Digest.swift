@@ -86,9 +86,12 @@ extension Analysis {
             fields.append(
                 (
                     "privacy",
-                    .object([
-                        ("mechanism", .string(privacy.mechanism.rawValue)), ("epsilon_micros", .integer(Int64(privacy.epsilonMicros))),
-                    ])
+                    .object(
+                        [
+                            ("mechanism", .string(privacy.mechanism.rawValue)),
+                            ("epsilon_micros", .integer(Int64(privacy.epsilonMicros))),
+                        ] + (privacy.deltaFemtos.map { [("delta_femtos", CanonicalJSON.integer($0))] } ?? [])
+                            + (privacy.maxRowsPerIdentifier.map { [("max_rows_per_identifier", CanonicalJSON.integer(Int64($0)))] } ?? []))
                 ))
         }
         return .object(fields)

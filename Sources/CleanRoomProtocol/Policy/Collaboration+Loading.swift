@@ -104,15 +104,53 @@ enum CollaborationParser {
         return Int(micros)
     }
 
-    static func parsePrivacy(_ node: FieldNode) throws -> PrivacySpec {
-        let m = try node.mapping(allowed: ["mechanism", "epsilon"], required: ["mechanism", "epsilon"])
+    /// δ: `1e-N` (N from 3 to 15) or a decimal in (0, 0.001] with at most 15 digits after the
+    /// point, in units of 10^-15.
+    static func delta(_ node: FieldNode) throws -> Int64 {
+        let text = try node.string().trimmingCharacters(in: .whitespaces)
+        let femtos: Int64
+        if text.hasPrefix("1e-"), let n = Int(text.dropFirst(3)), (3...15).contains(n) {
+            femtos = (0..<(15 - n)).reduce(Int64(1)) { v, _ in v * 10 }
+        } else {
+            femtos = try node.decimal(scale: 15)
+        }
+        guard femtos > 0, femtos <= 1_000_000_000_000 else { throw node.fail("δ must be above 0 and at most 0.001 (1e-3)") }
+        return femtos
+    }
+
+    /// `privacy:` of an analysis of `kind` (grouped or not).
+    static func parsePrivacy(_ node: FieldNode, kind: AnalysisKind, grouped: Bool) throws -> PrivacySpec {
+        let m = try node.mapping(
+            allowed: ["mechanism", "epsilon", "delta", "max_rows_per_identifier"], required: ["mechanism", "epsilon"])
         let mechanismNode = try m.required("mechanism")
         guard let mechanism = PrivacySpec.Mechanism(rawValue: try mechanismNode.string()) else {
             throw mechanismNode.fail(
                 "expected one of: \(PrivacySpec.Mechanism.allCases.map(\.rawValue).joined(separator: ", ")) (gaussian is not supported yet)"
             )
         }
-        return PrivacySpec(mechanism: mechanism, epsilonMicros: try epsilon(try m.required("epsilon"), max: 10))
+        var spec = PrivacySpec(mechanism: mechanism, epsilonMicros: try epsilon(try m.required("epsilon"), max: 10))
+        spec.deltaFemtos = try m["delta"].map { try delta($0) }
+        switch kind {
+        case .intersectionSum:
+            guard let rows = m["max_rows_per_identifier"] else {
+                throw node.fail(
+                    "an intersection-sum with privacy needs 'max_rows_per_identifier' (the most rows one identifier may add to a sum; the noise is scaled to it)"
+                )
+            }
+            spec.maxRowsPerIdentifier = try rows.int(in: 1...1_000)
+            if grouped && spec.deltaFemtos == nil {
+                throw node.fail(
+                    "a grouped intersection-sum with privacy needs 'delta' (for example 1e-9): which groups are released is decided on noisy counts, and δ bounds the chance that one person's group passes"
+                )
+            }
+        case .cardinality, .intersection:
+            if let rows = m["max_rows_per_identifier"] {
+                throw rows.fail(
+                    "only an intersection-sum takes 'max_rows_per_identifier' (identifiers are unique in each set: one person changes a count by at most 1)"
+                )
+            }
+        }
+        return spec
     }
 
     static func partyName(_ node: FieldNode) throws -> String {
@@ -189,25 +227,25 @@ enum CollaborationParser {
         case .intersectionSum:
             let sum = try parseIntersectionSum(node, m, analysis: analysis, parties: parties)
             analysis.spec = .intersectionSum(sum)
-            // The packed plaintext (one slot per column plus a row counter) must fit the key.
-            let layout = sum.slotLayout(maxRows: analysis.bounds(of: sum.valueOwner).max)
-            guard layout.totalBits <= sum.keyBits - 2 else {
-                throw node.fail(
-                    "the value columns need \(layout.totalBits) bits of Paillier plaintext (\(layout.slotCount) slots of \(layout.slotBits) bits: value range plus log2 of the owner's max set size), but a \(sum.keyBits)-bit key offers \(sum.keyBits - 2); narrow min/max, lower the max set size, drop columns or use key_bits: 3072"
-                )
-            }
         }
         if let p = m["privacy"] {
             switch kind {
-            case .cardinality:
-                analysis.privacy = try parsePrivacy(p)
+            case .cardinality, .intersectionSum:
+                analysis.privacy = try parsePrivacy(p, kind: kind, grouped: analysis.sumSpec?.grouping != nil)
             case .intersection:
                 throw p.fail(
                     "an intersection reveals rows, which noise cannot protect: it cannot carry 'privacy' (docs/privacy.md); use cardinality or intersection-sum"
                 )
-            case .intersectionSum:
-                throw p.fail(
-                    "'privacy' on an intersection-sum is not supported yet: this version adds noise to cardinality only (docs/privacy.md)")
+            }
+        }
+        if let sum = analysis.sumSpec {
+            // The packed plaintext (one slot per column plus a row counter, each with room for the
+            // noise of both parties when privacy is on) must fit the key.
+            let layout = try analysis.sumLayout()
+            guard layout.totalBits <= sum.keyBits - 2 else {
+                throw node.fail(
+                    "the value columns need \(layout.totalBits) bits of Paillier plaintext (\(layout.slotCount) slots of \(layout.slotBits) bits: value range plus log2 of the owner's max set size\(analysis.privacy == nil ? "" : ", plus room for noise")), but a \(sum.keyBits)-bit key offers \(sum.keyBits - 2); narrow min/max, lower the max set size, drop columns or use key_bits: 3072"
+                )
             }
         }
         return analysis

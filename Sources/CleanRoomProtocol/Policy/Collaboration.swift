@@ -322,20 +322,32 @@ extension Analysis {
 /// releases, drawn before any element flows (docs/privacy.md).
 public struct PrivacySpec: Sendable, Equatable {
     public enum Mechanism: String, Sendable, CaseIterable {
-        /// Discrete Laplace: pure ε-DP.
+        /// Discrete Laplace: pure ε-DP (before truncation to a slot).
         case laplace
     }
     public var mechanism: Mechanism
     /// ε per session, in millionths (the file gives a decimal with at most 6 digits after the point).
     public var epsilonMicros: Int
+    /// δ per session, in units of 10^-15 (`delta:`); nil when the file gives none. A grouped
+    /// intersection-sum needs it: which group labels are released is decided on noisy counts, and
+    /// a group that one person creates passes the threshold with probability at most δ.
+    public var deltaFemtos: Int64?
+    /// intersection-sum: the most rows one identifier contributes to a sum
+    /// (`max_rows_per_identifier`); rows beyond it are dropped in file order and counted.
+    public var maxRowsPerIdentifier: Int?
 
-    public init(mechanism: Mechanism, epsilonMicros: Int) {
+    public init(mechanism: Mechanism, epsilonMicros: Int, deltaFemtos: Int64? = nil, maxRowsPerIdentifier: Int? = nil) {
         self.mechanism = mechanism
         self.epsilonMicros = epsilonMicros
+        self.deltaFemtos = deltaFemtos
+        self.maxRowsPerIdentifier = maxRowsPerIdentifier
     }
 
     /// ε as written: a decimal with the trailing zeros of its 6 fraction digits dropped.
     public var epsilonText: String { Self.decimal(micros: epsilonMicros) }
+
+    /// δ as a Double (nil when the file gives none).
+    public var delta: Double? { deltaFemtos.map { Double($0) / 1e15 } }
 
     public static func decimal(micros: Int) -> String {
         let whole = micros / 1_000_000, fraction = micros % 1_000_000
@@ -344,5 +356,20 @@ public struct PrivacySpec: Sendable, Equatable {
         digits = String(repeating: "0", count: 6 - digits.count) + digits
         while digits.hasSuffix("0") { digits.removeLast() }
         return "\(whole).\(digits)"
+    }
+
+    /// A δ in units of 10^-15 as text: `1e-9` for a power of ten, else a plain decimal.
+    public static func deltaText(femtos: Int64) -> String {
+        var v = femtos, zeros = 0
+        while v > 0 && v % 10 == 0 {
+            v /= 10
+            zeros += 1
+        }
+        if v == 1 { return zeros == 15 ? "1" : "1e-\(15 - zeros)" }
+        var digits = String(femtos)
+        digits = String(repeating: "0", count: max(0, 16 - digits.count)) + digits
+        let whole = digits.dropLast(15),
+            fraction = String(digits.suffix(15)).replacingOccurrences(of: "0+$", with: "", options: .regularExpression)
+        return fraction.isEmpty ? String(whole) : "\(whole).\(fraction)"
     }
 }

@@ -73,6 +73,9 @@ public struct CollaborationTemplate: Sendable, Equatable {
         public var statistics: [Statistic]?
         /// cardinality: `privacy: { mechanism: laplace, epsilon: <this> }` when set.
         public var laplaceEpsilon: String?
+        /// `privacy: { <these fields> }` when set (for example
+        /// `mechanism: laplace, epsilon: 1, delta: 1e-9, max_rows_per_identifier: 1`).
+        public var privacyFields: String?
 
         public init(
             name: String, kind: AnalysisKind, joinColumn: String = "email", normalize: Normalization = .email, receivers: [String],
@@ -109,11 +112,13 @@ public struct CollaborationTemplate: Sendable, Equatable {
         /// Sums of `owner`'s `values` over the overlap, optionally grouped.
         public static func intersectionSum(
             _ name: String, owner: String, values: [ValueColumn], grouping: Grouping? = nil, statistics: [Statistic]? = nil,
-            receivers: [String], minIntersection: Int, setSize: ClosedRange<Int>
+            receivers: [String], minIntersection: Int, setSize: ClosedRange<Int>, privacyFields: String? = nil
         ) -> Analysis {
-            Analysis(
+            var a = Analysis(
                 name: name, kind: .intersectionSum, receivers: receivers, minIntersection: minIntersection, setSize: setSize,
                 valueOwner: owner, values: values, grouping: grouping, statistics: statistics)
+            a.privacyFields = privacyFields
+            return a
         }
     }
 
@@ -171,6 +176,7 @@ public struct CollaborationTemplate: Sendable, Equatable {
         }
         if let statistics = a.statistics { lines.append("    statistics: [\(statistics.map(\.rawValue).joined(separator: ", "))]") }
         if let epsilon = a.laplaceEpsilon { lines.append("    privacy: { mechanism: laplace, epsilon: \(epsilon) }") }
+        if let fields = a.privacyFields { lines.append("    privacy: { \(fields) }") }
         lines.append("    receivers: [\(a.receivers.joined(separator: ", "))]")
         lines.append("    min_intersection: \(a.minIntersection)")
         lines.append("    set_size:")

@@ -21,9 +21,13 @@ struct Release {
     /// the sum clamped to [0, `ceiling`] (public: the smaller set size), then thresholded: the
     /// suppression is decided on the noisy value.
     func overlap(_ size: Int, noise: Int64, ceiling: Int) -> RevealedCount {
+        overlap(Self.noisy(size, noise: noise, ceiling: ceiling))
+    }
+
+    /// A count with noise added, clamped to [0, `ceiling`] (public: the smaller set size).
+    static func noisy(_ size: Int, noise: Int64, ceiling: Int) -> Int {
         let (sum, overflow) = Int64(size).addingReportingOverflow(noise)
-        let clamped = overflow ? (noise > 0 ? Int64(ceiling) : 0) : min(max(sum, 0), Int64(ceiling))
-        return overlap(Int(clamped))
+        return Int(overflow ? (noise > 0 ? Int64(ceiling) : 0) : min(max(sum, 0), Int64(ceiling)))
     }
 
     /// The groups that may be released, in the order given: those of at least `min_group_size`

@@ -139,7 +139,9 @@ public final class PartySession: SessionDriving {
         // P1 puts only groups of at least min_group_size own identifiers in the session, and no
         // more of them than max_groups (P2 refuses more entries than that).
         if role == .p1, let grouping = analysis.sumSpec?.grouping {
-            let eligible = prepared.groups(withAtLeast: grouping.minGroupSize).count
+            // With privacy every group is in the session: whether a group of P1's own reaches
+            // min_group_size depends on one person, and its presence would show in the release.
+            let eligible = prepared.groups(withAtLeast: analysis.privacy == nil ? grouping.minGroupSize : 1).count
             guard eligible > 0 else {
                 throw CleanRoomProtocolError.noGroupLargeEnough(party: party, minGroupSize: grouping.minGroupSize)
             }
@@ -170,10 +172,10 @@ public final class PartySession: SessionDriving {
             return P2Exchange<IntersectionP2>(context: c, strategy: IntersectionP2(context: c), blinder: blinder)
         case (.intersectionSum(let spec), .p1):
             return P1Exchange<IntersectionSumP1, Store>(
-                context: c, strategy: IntersectionSumP1(context: c, spec: spec), blinder: blinder)
+                context: c, strategy: try IntersectionSumP1(context: c, spec: spec), blinder: blinder)
         case (.intersectionSum(let spec), .p2):
             return P2Exchange<IntersectionSumP2>(
-                context: c, strategy: IntersectionSumP2(context: c, spec: spec), blinder: blinder)
+                context: c, strategy: try IntersectionSumP2(context: c, spec: spec), blinder: blinder)
         }
     }
 

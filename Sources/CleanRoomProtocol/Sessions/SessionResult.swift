@@ -42,21 +42,62 @@ public struct GroupResult: Sendable, Equatable, Codable {
     }
 }
 
-/// Differential-privacy noise on a result's released counts (docs/privacy.md).
+/// Differential-privacy noise on a result's released values (docs/privacy.md).
 public struct NoiseReport: Sendable, Equatable, Codable {
     /// `laplace`: discrete Laplace.
     public var mechanism: String
     /// ε of the session, as the collaboration file gives it.
     public var epsilon: String
-    /// The noise scale t = Δ/ε (a fraction when not whole).
+    /// δ of this party's session (partition selection and clamping), when not zero.
+    public var delta: String?
+    /// The noise scale t = Δ/ε of a released count (a fraction when not whole).
     public var scale: String
     /// A released count is within ± this of the exact one with probability ≥ 95% (before the
     /// clamp to [0, min(|X|, |Y|)], which only moves it closer).
     public var interval95: Int
+    /// intersection-sum: the smallest noisy count a released group has.
+    public var threshold: Int?
+    /// intersection-sum: the most rows one identifier adds to a sum.
+    public var maxRowsPerIdentifier: Int?
+    /// intersection-sum: per value column, the noise on its sums.
+    public var sums: [String: Column]?
+
+    /// The noise on one value column's sums.
+    public struct Column: Sendable, Equatable, Codable {
+        /// The value owner's noise scale on the column's slot, in units of 10^-scale.
+        public var scale: String
+        /// The other party's noise scale on it, when it adds noise (the owner receives the sums).
+        public var peerScale: String?
+        /// A released sum is within ± this of the exact one with probability ≥ 95%.
+        public var interval95: String
+
+        enum CodingKeys: String, CodingKey {
+            case scale
+            case peerScale = "other_party_scale"
+            case interval95 = "interval_95"
+        }
+    }
+
+    public init(
+        mechanism: String, epsilon: String, delta: String? = nil, scale: String, interval95: Int, threshold: Int? = nil,
+        maxRowsPerIdentifier: Int? = nil, sums: [String: Column]? = nil
+    ) {
+        self.mechanism = mechanism
+        self.epsilon = epsilon
+        self.delta = delta
+        self.scale = scale
+        self.interval95 = interval95
+        self.threshold = threshold
+        self.maxRowsPerIdentifier = maxRowsPerIdentifier
+        self.sums = sums
+    }
 
     enum CodingKeys: String, CodingKey {
-        case mechanism, epsilon, scale
+        case mechanism, epsilon, delta, scale
         case interval95 = "interval_95"
+        case threshold
+        case maxRowsPerIdentifier = "max_rows_per_identifier"
+        case sums
     }
 }
 
@@ -91,6 +132,9 @@ public struct SessionResult: Sendable, Equatable, Codable {
     public var anomalies: [String]?
     /// The noise the released counts carry, when the analysis asks for differential privacy.
     public var privacy: NoiseReport?
+    /// intersection-sum with privacy, value owner: rows left out because their identifier already
+    /// had `max_rows_per_identifier` rows (the first rows in file order are kept).
+    public var rowsOverContributionBound: Int?
 
     enum CodingKeys: String, CodingKey {
         case collaborationDigest = "collaboration_digest"
@@ -105,5 +149,6 @@ public struct SessionResult: Sendable, Equatable, Codable {
         case suppressedGroups = "suppressed_groups"
         case ownGroupsBelowMinimum = "own_groups_below_min_group_size"
         case anomalies, privacy
+        case rowsOverContributionBound = "rows_over_contribution_bound"
     }
 }

@@ -42,11 +42,25 @@ final class IntersectionSumP1: P1Strategy {
     private var sent: [(group: UInt32, count: Int, real: Bool)] = []
     private var masks: [BigInteger] = []
     private var pending: SessionResult?
+    /// Differential privacy (docs/privacy.md): the plan, and this party's noise per candidate
+    /// group — on its count, and packed on its sum's slots when P2 receives the sums — drawn when
+    /// the session is created, before any element flows (the samplers' running time depends on
+    /// the value drawn).
+    private let noise: SumNoise?
+    private var countNoise: [UInt32: Int64] = [:]
+    private var slotNoise: [UInt32: BigInteger] = [:]
 
-    init(context: SessionContext, spec: IntersectionSumSpec) {
+    init(context: SessionContext, spec: IntersectionSumSpec) throws {
         self.context = context
         self.spec = spec
-        layout = spec.slotLayout(maxRows: context.analysis.bounds(of: spec.valueOwner).max)
+        layout = try context.analysis.sumLayout()
+        noise = try context.analysis.sumNoise()
+        if let noise {
+            for g in candidateGroups {
+                countNoise[g] = try noise.count.draw(using: context.random)
+                if let slots = noise.p1Slots { slotNoise[g] = try SumNoise.packedDraw(slots, layout: layout, using: context.random) }
+            }
+        }
     }
 
     var tagBytes: Int { spec.grouping == nil ? 0 : GroupTag.tagBytes }
@@ -174,7 +188,10 @@ final class IntersectionSumP1: P1Strategy {
     private var candidateGroups: [UInt32] {
         guard let grouping = spec.grouping else { return [0] }
         let labels = context.prepared.groupLabels
-        return context.prepared.groups(withAtLeast: grouping.minGroupSize).sorted { labels[Int($0)] < labels[Int($1)] }
+        // With privacy every group is a candidate: whether a group reaches min_group_size of this
+        // party's own identifiers depends on one person, and would show in what is released.
+        let floor = context.analysis.privacy == nil ? grouping.minGroupSize : 1
+        return context.prepared.groups(withAtLeast: floor).sorted { labels[Int($0)] < labels[Int($1)] }
     }
 
     func finish(_ outcome: P1Outcome) throws -> P1Step {
@@ -185,13 +202,35 @@ final class IntersectionSumP1: P1Strategy {
             throw CleanRoomProtocolError.invalidPeerCryptography(problem: "a ciphertext in P2_ELEMENTS is not a unit mod n")
         }
         let release = Release(analysis: context.analysis)
-        let overlap = release.overlap(outcome.overlap)
         var result = context.baseResult(peerCount: outcome.peerCount)
+        let candidates = candidateGroups
+        let overlap: RevealedCount?
+        let reportable: [UInt32]
+        if let noise {
+            // Released counts are noisy (clamped to [0, min(|X|, |Y|)]), and every release
+            // decision is made on them: no threshold looks at an exact count.
+            let ceiling = min(context.ownCount, outcome.peerCount)
+            for g in candidates {
+                groupCounts[g] = Release.noisy(groupCounts[g] ?? 0, noise: countNoise[g] ?? 0, ceiling: ceiling)
+            }
+            if spec.grouping == nil {
+                overlap = release.overlap(groupCounts[0] ?? 0)
+                reportable = overlap?.value == nil ? [] : [0]
+            } else {
+                // The overlap of a grouped sum is not released (each group passes on its own noisy
+                // count, τ calibrated to δ), so min_intersection has nothing to gate here.
+                overlap = nil
+                reportable = candidates.filter { (groupCounts[$0] ?? 0) >= noise.threshold }
+            }
+            result.privacy = try noise.report(role: .p1, grouped: spec.grouping != nil, p1Added: noise.p1Slots != nil)
+        } else {
+            let exact = release.overlap(outcome.overlap)
+            overlap = exact
+            reportable = release.groups(candidates, counts: groupCounts, overlap: exact)
+        }
         // Only a receiver's result shows what P1 computed; docs/protocol.md says what P1's process
         // necessarily knows regardless.
         result.intersectionSize = context.receives ? overlap : nil
-        let candidates = candidateGroups
-        let reportable = release.groups(candidates, counts: groupCounts, overlap: overlap)
         if context.receives && spec.grouping != nil {
             result.suppressedGroups = candidates.count - reportable.count
             result.ownGroupsBelowMinimum = context.prepared.groupLabels.count - candidates.count
@@ -203,8 +242,10 @@ final class IntersectionSumP1: P1Strategy {
             // A fixed-length list: one entry per group label of P1 (one when ungrouped), reported
             // sums masked with a uniform value mod n, everything else a fresh random encryption,
             // so P2 learns neither the suppression nor how many groups passed.
-            for g in candidates {
-                let real = reportable.contains(g)
+            // With privacy the list is padded to max_groups (1 ungrouped): how many groups P1 has
+            // depends on one person too.
+            let padding = noise.map { max(0, $0.entries - candidates.count) } ?? 0
+            for (g, real) in candidates.map({ ($0, reportable.contains($0)) }) + Array(repeating: (0, false), count: padding) {
                 let mask = try BigInteger.random(below: key.n, using: context.random)
                 let c: PaillierCiphertext
                 if real {
@@ -216,12 +257,14 @@ final class IntersectionSumP1: P1Strategy {
                 sent.append((group: g, count: groupCounts[g] ?? 0, real: real))
                 message.groups.append(EncryptedSumsMessage.Group(label: nil, count: nil, ciphertext: key.serialize(c)))
             }
-        } else if overlap.value == nil {
+        } else if overlap?.value == nil && (noise == nil || spec.grouping == nil) {
             message.suppressed = true
         } else {
             for g in reportable {
                 guard let count = groupCounts[g] else { continue }
-                let c = try key.rerandomize(groupSums[Int(g)], using: context.random)
+                var c = try key.rerandomize(groupSums[Int(g)], using: context.random)
+                // This party's noise on each slot, so P2 reads a noisy sum (docs/privacy.md).
+                if let eta = slotNoise[g] { c = try key.addPlaintext(c, eta) }
                 sent.append((group: g, count: count, real: true))
                 message.groups.append(
                     EncryptedSumsMessage.Group(
@@ -231,17 +274,23 @@ final class IntersectionSumP1: P1Strategy {
             // The total is withheld when a group was suppressed: total − Σ reported would reveal it.
             // It is also withheld whenever a tag opened to no group (known before any matching):
             // otherwise its absence would tell P2 whether an element it altered matched.
+            // With privacy the total is the noisy count when ungrouped and withheld when grouped.
             let reportedTotal = reportable.reduce(0) { $0 + (groupCounts[$1] ?? 0) }
-            if reportedTotal == outcome.overlap && unknownTags == 0 { message.intersection = UInt64(outcome.overlap) }
+            if let noise {
+                if spec.grouping == nil, let v = overlap?.value { message.intersection = UInt64(v) }
+            } else if reportedTotal == outcome.overlap && unknownTags == 0 {
+                message.intersection = UInt64(outcome.overlap)
+            }
         }
         groupSums = []
         dummySum = nil
+        slotNoise = [:]
         let frames = [message.frame(ciphertextBytes: key.ciphertextBytes)]
         if context.receives && !message.suppressed && !message.groups.isEmpty {
             pending = result
             return .awaiting(frames)
         }
-        if context.receives && overlap.value != nil { result.groups = [] }
+        if context.receives && (overlap?.value != nil || (noise != nil && spec.grouping != nil)) { result.groups = [] }
         result.anomalies = anomalies.isEmpty ? nil : anomalies
         return .finished(result, frames)
     }
@@ -265,8 +314,10 @@ final class IntersectionSumP1: P1Strategy {
         for (i, g) in sent.enumerated() {
             var plain = BigInteger(bigEndian: m.plaintexts[i])
             if !masks.isEmpty { plain = (plain - masks[i]).mod(key.n) }
-            let label = spec.grouping != nil ? context.prepared.groupLabels[Int(g.group)] : nil
-            let decoded = try? spec.groupResult(label: label, count: max(1, g.count), plaintext: plain, layout: layout)
+            let label = spec.grouping != nil && g.real ? context.prepared.groupLabels[Int(g.group)] : nil
+            let decoded = try? spec.groupResult(
+                label: label, count: max(1, g.count), plaintext: plain, layout: layout,
+                offsets: noise?.offsets(p1Added: masks.isEmpty) ?? [])
             guard g.real else { continue }
             if let decoded {
                 groups.append(decoded)
@@ -295,5 +346,7 @@ final class IntersectionSumP1: P1Strategy {
         groupOf = []
         sent = []
         pending = nil
+        countNoise = [:]
+        slotNoise = [:]
     }
 }

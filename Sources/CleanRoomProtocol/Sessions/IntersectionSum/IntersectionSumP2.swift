@@ -13,11 +13,20 @@ final class IntersectionSumP2: P2Strategy {
     private var rerandomizer: GroupTagRerandomizer?
     /// Deviations found without aborting (`SessionResult.anomalies`).
     private(set) var anomalies: [String] = []
+    /// Differential privacy (docs/privacy.md): the plan, and this party's noise for every entry it
+    /// may decrypt (`max_groups`, 1 ungrouped), packed with offsets, drawn when the session is
+    /// created, before any element flows (the samplers' running time depends on the value drawn).
+    private let noise: SumNoise?
+    private var entryNoise: [BigInteger] = []
 
-    init(context: SessionContext, spec: IntersectionSumSpec) {
+    init(context: SessionContext, spec: IntersectionSumSpec) throws {
         self.context = context
         self.spec = spec
-        layout = spec.slotLayout(maxRows: context.analysis.bounds(of: spec.valueOwner).max)
+        layout = try context.analysis.sumLayout()
+        noise = try context.analysis.sumNoise()
+        if let noise {
+            entryNoise = try (0..<noise.entries).map { _ in try SumNoise.packedDraw(noise.owner, layout: layout, using: context.random) }
+        }
     }
 
     var peerTagBytes: Int { spec.grouping == nil ? 0 : GroupTag.tagBytes }
@@ -95,6 +104,8 @@ final class IntersectionSumP2: P2Strategy {
         // only groups that reached the threshold. Either way no more than max_groups: P2 decrypts
         // every entry, so this bounds what P1 can have decrypted in one session.
         var maxGroups = !receives ? (grouped ? peerCount : 1) : (grouped ? smaller / (spec.grouping?.minGroupSize ?? 1) : 1)
+        // With privacy a masked list is padded to max_groups.
+        if noise != nil && !receives { maxGroups = spec.grouping?.maxGroups ?? 1 }
         if let grouping = spec.grouping { maxGroups = min(maxGroups, grouping.maxGroups) }
         let m = try EncryptedSumsMessage.decode(frame, ciphertextBytes: key.publicKey.ciphertextBytes, maxGroups: maxGroups)
         guard m.masked == !receives else {
@@ -120,14 +131,23 @@ final class IntersectionSumP2: P2Strategy {
         var undecodable = 0
         var total: UInt64 = 0
         var labels = Set<String>()
-        for g in m.groups {
+        // With privacy every entry this party decrypts gets its own noise: what it reads itself and
+        // what it returns (P1 sees its sum only with this noise, once it removes its mask).
+        let offsets = noise?.offsets(p1Added: true) ?? []
+        for (i, g) in m.groups.enumerated() {
             let c: PaillierCiphertext
             do { c = try key.publicKey.ciphertext(bytes: g.ciphertext) } catch {
                 throw CleanRoomProtocolError.invalidPeerCryptography(problem: "a ciphertext in ENCRYPTED_SUMS: \(error)")
             }
-            let plain = try key.decrypt(c)
+            var plain = try key.decrypt(c)
+            if noise != nil {
+                guard i < entryNoise.count else {
+                    throw CleanRoomProtocolError.malformedMessage(type: "ENCRYPTED_SUMS", problem: "more entries than max_groups")
+                }
+                plain = (plain + entryNoise[i]).mod(key.publicKey.n)
+            }
             if receives {
-                let floor = UInt64(spec.grouping?.minGroupSize ?? minimum)
+                let floor = UInt64(noise?.threshold ?? spec.grouping?.minGroupSize ?? minimum)
                 guard let count = g.count, count >= floor, count <= UInt64(smaller) else {
                     throw CleanRoomProtocolError.malformedMessage(
                         type: "ENCRYPTED_SUMS", problem: "a group count is outside what the policy and the set sizes allow")
@@ -139,13 +159,14 @@ final class IntersectionSumP2: P2Strategy {
                 // The exact label, as P1 reports it (JSON escapes it; displays sanitise it). A sum
                 // that does not decode is an anomaly here, never an abort: P1 can shift a sum by a
                 // chosen amount, and whether it then overflows depends on P2's own values.
-                if let group = try? spec.groupResult(label: g.label, count: Int(count), plaintext: plain, layout: layout) {
+                if let group = try? spec.groupResult(label: g.label, count: Int(count), plaintext: plain, layout: layout, offsets: offsets)
+                {
                     groups.append(group)
                 } else {
                     undecodable += 1
                     // Decoding work again, as for a sum that fits (so a failure costs at least as
                     // much; the time until this party closes does not single out the failures).
-                    _ = try? spec.groupResult(label: g.label, count: Int(count), plaintext: BigInteger(0), layout: layout)
+                    _ = try? spec.groupResult(label: g.label, count: Int(count), plaintext: BigInteger(0), layout: layout, offsets: offsets)
                 }
             }
             if context.peerReceives { plaintexts.append(try plain.bigEndianBytes(width: key.publicKey.modulusBytes)) }
@@ -160,6 +181,7 @@ final class IntersectionSumP2: P2Strategy {
             }
             result.intersectionSize = m.intersection.map { .revealed(Int($0)) }
             result.groups = groups
+            result.privacy = try noise?.report(role: .p2, grouped: grouped, p1Added: true)
             if undecodable > 0 {
                 anomalies = [
                     "\(undecodable) sum(s) in ENCRYPTED_SUMS do not fit the slot layout: the peer altered them; those groups are left out"
@@ -174,5 +196,6 @@ final class IntersectionSumP2: P2Strategy {
     func wipe() {
         key = nil
         rerandomizer = nil
+        entryNoise = []
     }
 }
