@@ -68,6 +68,19 @@ public final class PartyLedger {
         sqlite3_busy_timeout(db, 10_000)
         // The schema version: a file written by a later version, or not by CleanRoom at all, is
         // refused rather than reset.
+        // One write transaction, so two processes opening an old file do not both upgrade it.
+        try execute("BEGIN IMMEDIATE")
+        do {
+            try createOrUpgrade()
+            try execute("COMMIT")
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Creates the tables of a new file, or upgrades a version-1 file (no δ column) in place.
+    private func createOrUpgrade() throws {
         let version = try queryInt("PRAGMA user_version")
         guard version <= Self.schemaVersion else {
             throw RunnerError(.configuration, "ledger \(path) has schema version \(version); this CleanRoom knows \(Self.schemaVersion)")
@@ -94,16 +107,21 @@ public final class PartyLedger {
                 analysis TEXT NOT NULL,
                 started TEXT NOT NULL,
                 outcome TEXT NOT NULL,
-                epsilon_micros INTEGER NOT NULL DEFAULT 0
+                epsilon_micros INTEGER NOT NULL DEFAULT 0,
+                delta_femtos INTEGER NOT NULL DEFAULT 0
             )
             """)
+        if version == 1 {
+            // Version 1 counted ε only: its sessions spent no δ.
+            try execute("ALTER TABLE sessions ADD COLUMN delta_femtos INTEGER NOT NULL DEFAULT 0")
+        }
         try execute("PRAGMA user_version = \(Self.schemaVersion)")
     }
 
     deinit { sqlite3_close(db) }
 
     /// The schema this code writes (`PRAGMA user_version`).
-    static let schemaVersion = 1
+    static let schemaVersion = 2
 
     // MARK: Sessions
 
@@ -113,6 +131,8 @@ public final class PartyLedger {
         case maxSessions(limit: Int)
         /// ε spent on the collaboration so far (millionths), and the budget.
         case epsilon(spent: Int, budget: Int)
+        /// δ spent on the collaboration so far (units of 10^-15), and the budget.
+        case delta(spent: Int64, budget: Int64)
     }
 
     /// Reserves one session of `analysis` with the peer of `key`, spending `epsilonMicros` of the
@@ -121,7 +141,8 @@ public final class PartyLedger {
     /// transaction), so concurrent runs cannot overspend. A reservation counts until it is
     /// released: a run that is killed keeps it.
     public func reserveSession(
-        _ key: CollaborationKey, analysis: String, limit: Int?, epsilonMicros: Int = 0, epsilonBudget: Int? = nil
+        _ key: CollaborationKey, analysis: String, limit: Int?, epsilonMicros: Int = 0, epsilonBudget: Int? = nil,
+        deltaFemtos: Int64 = 0, deltaBudget: Int64? = nil
     ) throws -> Result<Int64, Refusal> {
         try execute("BEGIN IMMEDIATE")
         do {
@@ -135,13 +156,18 @@ public final class PartyLedger {
                 try execute("ROLLBACK")
                 return .failure(.epsilon(spent: spent, budget: epsilonBudget))
             }
+            let deltaSpent = try self.deltaSpent(key)
+            if let deltaBudget, deltaFemtos > 0, deltaSpent + deltaFemtos > deltaBudget {
+                try execute("ROLLBACK")
+                return .failure(.delta(spent: deltaSpent, budget: deltaBudget))
+            }
             try execute(
                 """
-                INSERT INTO sessions (collaboration, own_certificate, peer_certificate, analysis, started, outcome, epsilon_micros)
-                VALUES (?1, ?2, ?3, ?4, ?5, 'reserved', ?6)
+                INSERT INTO sessions (collaboration, own_certificate, peer_certificate, analysis, started, outcome, epsilon_micros, delta_femtos)
+                VALUES (?1, ?2, ?3, ?4, ?5, 'reserved', ?6, ?7)
                 """,
                 [key.name, key.ownCertificateSHA256, key.peerCertificateSHA256, analysis, ISO8601DateFormatter().string(from: Date())],
-                ids: [Int64(epsilonMicros)])
+                ids: [Int64(epsilonMicros), deltaFemtos])
             let id = sqlite3_last_insert_rowid(db)
             try execute("COMMIT")
             return .success(id)
@@ -159,6 +185,16 @@ public final class PartyLedger {
         defer { sqlite3_finalize(statement) }
         guard sqlite3_step(statement) == SQLITE_ROW else { throw fail("sum") }
         return Int(sqlite3_column_int64(statement, 0))
+    }
+
+    /// δ (units of 10^-15) counted on the collaboration `key` with its peer, over every analysis.
+    public func deltaSpent(_ key: CollaborationKey) throws -> Int64 {
+        let statement = try prepare(
+            "SELECT COALESCE(SUM(delta_femtos), 0) FROM sessions WHERE collaboration = ?1 AND own_certificate = ?2 AND peer_certificate = ?3",
+            [key.name, key.ownCertificateSHA256, key.peerCertificateSHA256])
+        defer { sqlite3_finalize(statement) }
+        guard sqlite3_step(statement) == SQLITE_ROW else { throw fail("sum") }
+        return sqlite3_column_int64(statement, 0)
     }
 
     /// Sessions of `analysis` counted with the peer of `key` (reserved, completed or failed).
@@ -184,6 +220,11 @@ public final class PartyLedger {
         public var lastStarted: String
         /// ε spent by these sessions, as a decimal.
         public var epsilonSpent: String
+        /// δ spent by these sessions (`1e-9`, or a decimal).
+        public var deltaSpent: String
+        /// The same two, exactly: ε in millionths, δ in units of 10^-15.
+        public var epsilonSpentMicros: Int
+        public var deltaSpentFemtos: Int64
 
         enum CodingKeys: String, CodingKey {
             case collaboration
@@ -191,6 +232,9 @@ public final class PartyLedger {
             case analysis, sessions, completed
             case lastStarted = "last_started"
             case epsilonSpent = "epsilon_spent"
+            case deltaSpent = "delta_spent"
+            case epsilonSpentMicros = "epsilon_spent_micros"
+            case deltaSpentFemtos = "delta_spent_femtos"
         }
     }
 
@@ -198,7 +242,8 @@ public final class PartyLedger {
     public func tallies() throws -> [SessionTally] {
         let statement = try prepare(
             """
-            SELECT collaboration, peer_certificate, analysis, COUNT(*), SUM(outcome = 'completed'), MAX(started), SUM(epsilon_micros)
+            SELECT collaboration, peer_certificate, analysis, COUNT(*), SUM(outcome = 'completed'), MAX(started), SUM(epsilon_micros),
+                SUM(delta_femtos)
             FROM sessions GROUP BY collaboration, own_certificate, peer_certificate, analysis
             ORDER BY collaboration, analysis, peer_certificate
             """, [])
@@ -214,7 +259,9 @@ public final class PartyLedger {
                     collaboration: text(0), peerCertificateSHA256: text(1), analysis: text(2),
                     sessions: Int(sqlite3_column_int64(statement, 3)),
                     completed: Int(sqlite3_column_int64(statement, 4)), lastStarted: text(5),
-                    epsilonSpent: PrivacySpec.decimal(micros: Int(sqlite3_column_int64(statement, 6)))))
+                    epsilonSpent: PrivacySpec.decimal(micros: Int(sqlite3_column_int64(statement, 6))),
+                    deltaSpent: PrivacySpec.deltaText(femtos: sqlite3_column_int64(statement, 7)),
+                    epsilonSpentMicros: Int(sqlite3_column_int64(statement, 6)), deltaSpentFemtos: sqlite3_column_int64(statement, 7)))
         }
         return rows
     }

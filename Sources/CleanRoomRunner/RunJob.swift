@@ -103,17 +103,22 @@ public struct RunJob: Sendable {
         // party of an intersection-sum (P1 its counts and slot noise, P2 its decryptions).
         let addsNoise = spec.kind == .intersectionSum || spec.role(of: party, in: collaboration) == .p1
         let epsilon = addsNoise ? (spec.privacy?.epsilonMicros ?? 0) : 0
+        let delta = addsNoise ? try spec.sessionDeltaFemtos(role: spec.role(of: party, in: collaboration)) : 0
         var reservation: Int64?
         var refusal: String?
         switch try ledger.reserveSession(
             key, analysis: spec.name, limit: collaboration.privacyBudget?.maxSessions, epsilonMicros: epsilon,
-            epsilonBudget: collaboration.privacyBudget?.epsilonMicros)
+            epsilonBudget: collaboration.privacyBudget?.epsilonMicros, deltaFemtos: delta,
+            deltaBudget: collaboration.privacyBudget?.deltaFemtos)
         {
         case .success(let id):
             reservation = id
         case .failure(.maxSessions(let limit)):
             refusal =
                 "privacy_budget.max_sessions reached: \(party) has run \(limit) of \(limit) sessions of '\(spec.name)' with \(peer.name) in collaboration '\(collaboration.name)'"
+        case .failure(.delta(let spent, let budget)):
+            refusal =
+                "privacy_budget.delta exhausted: \(party) has spent δ = \(PrivacySpec.deltaText(femtos: spent)) of \(PrivacySpec.deltaText(femtos: budget)) on collaboration '\(collaboration.name)' with \(peer.name); '\(spec.name)' needs δ = \(PrivacySpec.deltaText(femtos: delta))"
         case .failure(.epsilon(let spent, let budget)):
             refusal =
                 "privacy_budget.epsilon exhausted: \(party) has spent ε = \(PrivacySpec.decimal(micros: spent)) of \(PrivacySpec.decimal(micros: budget)) on collaboration '\(collaboration.name)' with \(peer.name); '\(spec.name)' needs ε = \(PrivacySpec.decimal(micros: epsilon))"

@@ -36,6 +36,12 @@ extension BenchCommand {
         @Option(help: "tls (two processes, the real runner) or memory (one process, no network).")
         var transport: String = "tls"
 
+        @Option(
+            help:
+                "Also run the session with differential privacy at this ε (discrete Laplace; intersection-sum: one row per identifier), between two runs without, and print the overhead."
+        )
+        var epsilon: String?
+
         @Flag(help: "Print one JSON object instead of the table.")
         var json = false
 
@@ -70,8 +76,72 @@ extension BenchCommand {
             let keys = path("keys")
             let adFP = try Identity.generate(party: "advertiser", directory: keys)
             let pubFP = try Identity.generate(party: "publisher", directory: keys)
-            let yaml = collaboration(adFP, pubFP, port: try freeLoopbackPort(), max: max(n, m))
+
+            // Without privacy; with --epsilon, then with it and once more without (the overhead
+            // is the noisy run against the mean of the two around it).
+            var (wall, parties) = try session(adFP, pubFP, privacy: nil, path: path)
+            var privacyLine: String?
+            var privacyRatio: Double?
+            if let epsilon {
+                let fields =
+                    analysis == "intersection-sum"
+                    ? "mechanism: laplace, epsilon: \(epsilon), max_rows_per_identifier: 1" : "mechanism: laplace, epsilon: \(epsilon)"
+                let (noisy, _) = try session(adFP, pubFP, privacy: fields, path: path)
+                let (again, _) = try session(adFP, pubFP, privacy: nil, path: path)
+                let plain = (wall + again) / 2
+                privacyRatio = noisy / plain
+                privacyLine = String(
+                    format: "with privacy (%@): %.2f s against %.2f s and %.2f s without → %.3f× (%+.1f%%)", fields, noisy, wall, again,
+                    noisy / plain, (noisy / plain - 1) * 100)
+                wall = plain
+            }
+            try sampleX25519()
+            let x25519 = x25519Samples.sorted()[x25519Samples.count / 2]
+            let ideal = Double(2 * (n + m)) * x25519 / Double(cores)
+            let elementsPerSecond = Double(n + m) / wall
+            if json {
+                struct Out: Encodable {
+                    let analysis: String, transport: String, size: Int, peer_size: Int, columns: Int?, cores: Int
+                    let x25519_microseconds: Double, ideal_seconds: Double, wall_seconds: Double, ratio_to_ideal: Double,
+                        elements_per_second: Double
+                    let privacy_epsilon: String?, privacy_ratio: Double?
+                    let parties: [String: RunStatistics.Document]
+                }
+                let out = Out(
+                    analysis: analysis, transport: transport, size: n, peer_size: m,
+                    columns: analysis == "intersection-sum" ? columns : nil, cores: cores,
+                    x25519_microseconds: x25519 * 1e6, ideal_seconds: ideal, wall_seconds: wall, ratio_to_ideal: wall / ideal,
+                    elements_per_second: elementsPerSecond, privacy_epsilon: epsilon, privacy_ratio: privacyRatio,
+                    parties: Dictionary(uniqueKeysWithValues: parties.map { ($0.name, $0.stats) }))
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(out), as: UTF8.self))
+                return
+            }
+            print(
+                "cleanroom bench psi — \(analysis)\(analysis == "intersection-sum" ? " (\(columns) value column\(columns == 1 ? "" : "s"))" : ""), \(n) × \(m), overlap \(overlap), transport \(transport == "tls" ? "TLS, two processes" : "in memory, one process"), \(cores) cores"
+            )
+            print(
+                String(
+                    format: "X25519 (median of 6 rounds around the session): %.2f µs/op → ideal 2·(N+M) operations over %d cores = %.2f s",
+                    x25519 * 1e6, cores, ideal))
+            print(
+                String(
+                    format: "wall time %.2f s = %.2f× the ideal; %.0f elements/s (N+M over wall time)", wall, wall / ideal,
+                    elementsPerSecond))
+            if let privacyLine { print(privacyLine) }
+            printParties(parties)
+        }
+
+        /// One session on the sample files; wall time and each party's statistics.
+        func session(
+            _ adFP: String, _ pubFP: String, privacy: String?, path: (String) -> String
+        ) throws -> (Double, [(name: String, role: String, stats: RunStatistics.Document)]) {
+            let n = size, m = peerSize ?? size
+            let keys = path("keys")
+            let yaml = collaboration(adFP, pubFP, port: try freeLoopbackPort(), max: max(n, m), privacy: privacy)
             try yaml.write(toFile: path("c.yaml"), atomically: true, encoding: .utf8)
+            for party in ["advertiser", "publisher"] { try? FileManager.default.removeItem(atPath: path("\(party).ledger.sqlite")) }
 
             var parties: [(name: String, role: String, stats: RunStatistics.Document)] = []
             let wall: Double
@@ -130,40 +200,11 @@ extension BenchCommand {
                     parties.append((party, "\(spec.role(of: party, in: c))", doc))
                 }
             }
+            return (wall, parties)
+        }
 
-            try sampleX25519()
-            let x25519 = x25519Samples.sorted()[x25519Samples.count / 2]
-            let ideal = Double(2 * (n + m)) * x25519 / Double(cores)
-            let elementsPerSecond = Double(n + m) / wall
-            if json {
-                struct Out: Encodable {
-                    let analysis: String, transport: String, size: Int, peer_size: Int, columns: Int?, cores: Int
-                    let x25519_microseconds: Double, ideal_seconds: Double, wall_seconds: Double, ratio_to_ideal: Double,
-                        elements_per_second: Double
-                    let parties: [String: RunStatistics.Document]
-                }
-                let out = Out(
-                    analysis: analysis, transport: transport, size: n, peer_size: m,
-                    columns: analysis == "intersection-sum" ? columns : nil, cores: cores,
-                    x25519_microseconds: x25519 * 1e6, ideal_seconds: ideal, wall_seconds: wall, ratio_to_ideal: wall / ideal,
-                    elements_per_second: elementsPerSecond,
-                    parties: Dictionary(uniqueKeysWithValues: parties.map { ($0.name, $0.stats) }))
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(out), as: UTF8.self))
-                return
-            }
-            print(
-                "cleanroom bench psi — \(analysis)\(analysis == "intersection-sum" ? " (\(columns) value column\(columns == 1 ? "" : "s"))" : ""), \(n) × \(m), overlap \(overlap), transport \(transport == "tls" ? "TLS, two processes" : "in memory, one process"), \(cores) cores"
-            )
-            print(
-                String(
-                    format: "X25519 (median of 6 rounds around the session): %.2f µs/op → ideal 2·(N+M) operations over %d cores = %.2f s",
-                    x25519 * 1e6, cores, ideal))
-            print(
-                String(
-                    format: "wall time %.2f s = %.2f× the ideal; %.0f elements/s (N+M over wall time)", wall, wall / ideal,
-                    elementsPerSecond))
+        func printParties(_ parties: [(name: String, role: String, stats: RunStatistics.Document)]) {
+            let n = size, m = peerSize ?? size
             print("")
             print("party        role  wall s   cpu s  peak RSS MB  B/row   sent MB  received MB")
             for p in parties {
@@ -190,17 +231,18 @@ extension BenchCommand {
             if transport == "memory" { print("(in memory: both parties share one process, so CPU and memory are the process's totals)") }
         }
 
-        func collaboration(_ ad: String, _ pub: String, port: Int, max: Int) -> String {
+        func collaboration(_ ad: String, _ pub: String, port: Int, max: Int, privacy: String?) -> String {
             let both = ["advertiser", "publisher"]
             let valueColumns: [CollaborationTemplate.ValueColumn] = [
                 .init(name: "purchase_amount", scale: 2, max: "1000.00"), .init(name: "quantity", max: "100"),
             ]
-            let bench: CollaborationTemplate.Analysis =
+            var bench: CollaborationTemplate.Analysis =
                 analysis == "intersection-sum"
                 ? .intersectionSum(
                     "bench", owner: "advertiser", values: Array(valueColumns.prefix(columns)), receivers: both, minIntersection: 1,
                     setSize: 1...max)
                 : .cardinality("bench", receivers: both, minIntersection: 1, setSize: 1...max)
+            bench.privacyFields = privacy
             return CollaborationTemplate(
                 name: "bench",
                 parties: [

@@ -14,9 +14,12 @@ struct BudgetCommand: ParsableCommand {
             discussion: """
                 Reads this party's ledger (the other party keeps its own). A session counts once this \
                 party sent anything beyond HELLO and SET_SIZE, failed or not; one still `reserved` is \
-                running or was killed. The privacy budget of differential privacy (ε, δ) will be shown \
-                here too.
+                running or was killed. ε and δ are what this party spent on differential privacy; with \
+                --collaboration, what is left of that file's privacy_budget too.
                 """)
+
+        @Option(help: "A collaboration file: also show what is left of its privacy_budget.")
+        var collaboration: String?
 
         @Option(help: "This party's ledger (default: ~/.cleanroom/ledger.sqlite).")
         var ledger: String = PartyLedger.defaultPath
@@ -57,12 +60,41 @@ struct BudgetCommand: ParsableCommand {
                 print(String(decoding: try encoder.encode(document), as: UTF8.self))
                 return
             }
+            var file: Collaboration?
+            if let collaboration {
+                do { file = try Collaboration(contentsOf: URL(fileURLWithPath: collaboration)) } catch {
+                    FileHandle.standardError.write(Data("cleanroom budget show: \(error)\n".utf8))
+                    throw ExitCode(2)
+                }
+            }
             print("ledger \(ledger)")
             if tallies.isEmpty { print("no sessions counted") }
             for t in tallies {
                 print(
-                    "\(t.collaboration) / \(t.analysis) with peer \(t.peerCertificateSHA256.prefix(16))…: \(t.sessions) session(s) counted, \(t.completed) completed, last started \(t.lastStarted)"
+                    "\(t.collaboration) / \(t.analysis) with peer \(t.peerCertificateSHA256.prefix(16))…: \(t.sessions) session(s) counted, \(t.completed) completed, last started \(t.lastStarted); ε spent \(t.epsilonSpent), δ spent \(t.deltaSpent)"
                 )
+            }
+            if let file, let budget = file.privacyBudget {
+                // Spent per peer over every analysis of this collaboration, against its budget.
+                var spent: [String: (epsilon: Int, delta: Int64)] = [:]
+                for t in tallies where t.collaboration == file.name {
+                    spent[t.peerCertificateSHA256, default: (0, 0)].epsilon += t.epsilonSpentMicros
+                    spent[t.peerCertificateSHA256, default: (0, 0)].delta += t.deltaSpentFemtos
+                }
+                for (peer, s) in spent.sorted(by: { $0.key < $1.key }) {
+                    var parts: [String] = []
+                    if let e = budget.epsilonMicros {
+                        parts.append(
+                            "ε \(PrivacySpec.decimal(micros: s.epsilon)) of \(PrivacySpec.decimal(micros: e)), \(PrivacySpec.decimal(micros: max(0, e - s.epsilon))) left"
+                        )
+                    }
+                    if let d = budget.deltaFemtos {
+                        parts.append(
+                            "δ \(PrivacySpec.deltaText(femtos: s.delta)) of \(PrivacySpec.deltaText(femtos: d)), \(PrivacySpec.deltaText(femtos: max(0, d - s.delta))) left"
+                        )
+                    }
+                    if !parts.isEmpty { print("\(file.name) with peer \(peer.prefix(16))…: \(parts.joined(separator: "; "))") }
+                }
             }
             for (peer, f) in freezes {
                 print(

@@ -52,7 +52,7 @@ struct DemoCommand: AsyncParsableCommand {
         ]
         var allMatch = true
         var noisyAgree = true
-        for analysis in ["overlap", "overlap-dp", "spend-by-campaign"] {
+        for analysis in ["overlap", "overlap-dp", "spend-by-campaign", "spend-by-campaign-dp"] {
             let start = ContinuousClock.now
             var processes: [(String, Process, Pipe)] = []
             for (party, csv) in [("advertiser", adCSV), ("publisher", pubCSV)] {
@@ -93,6 +93,10 @@ struct DemoCommand: AsyncParsableCommand {
                         ResultDocument.self, from: Data(contentsOf: URL(fileURLWithPath: path("\(analysis)-\($0).json")))
                     )
                     .result
+                }
+                if spec.kind == .intersectionSum {
+                    noisyAgree = try Self.printNoisySums(results, expected: expected) && noisyAgree
+                    continue
                 }
                 let agree = results[0].intersectionSize == results[1].intersectionSize && results[0].privacy == results[1].privacy
                 noisyAgree = noisyAgree && agree
@@ -156,7 +160,7 @@ struct DemoCommand: AsyncParsableCommand {
         allMatch = allMatch && noisyAgree
         print(
             allMatch
-                ? "Both parties learned exactly the plaintext answer (the noisy count aside, by design), and nothing else left either process."
+                ? "Both parties learned exactly the plaintext answer (the noisy figures aside, by design), and nothing else left either process."
                 : "MISMATCH between what the parties learned and the plaintext answer.")
         if !allMatch { throw ExitCode(1) }
     }
@@ -180,8 +184,43 @@ struct DemoCommand: AsyncParsableCommand {
                     ],
                     grouping: .init(party: "publisher", column: "campaign", minGroupSize: 5), statistics: [.count, .sum, .mean],
                     receivers: both, minIntersection: 10, setSize: setSize),
+                .intersectionSum(
+                    "spend-by-campaign-dp", owner: "advertiser",
+                    values: [.init(name: "purchase_amount", scale: 2, min: "0", max: "1000.00")],
+                    grouping: .init(party: "publisher", column: "campaign", minGroupSize: 5, maxGroups: 5),
+                    statistics: [.count, .sum, .mean],
+                    receivers: both, minIntersection: 10, setSize: setSize,
+                    privacyFields: "mechanism: laplace, epsilon: 4, delta: 1e-9, max_rows_per_identifier: 1"),
             ]
         ).yaml
+    }
+
+    /// A grouped sum with differential privacy: both parties must hold the same noisy figures;
+    /// they are printed beside the plaintext answer with each figure's 95% interval.
+    /// - Returns: whether both parties hold the same figures.
+    static func printNoisySums(_ results: [SessionResult], expected: ReferenceAnswer) throws -> Bool {
+        let agree = results[0].groups == results[1].groups && results[0].intersectionSize == results[1].intersectionSize
+        let report = results[1].privacy
+        print(
+            "both parties learned \(results[0].groups?.count ?? 0) campaign(s) (\(agree ? "the same figures" : "DIFFERENT FIGURES")), discrete Laplace, ε = \(report?.epsilon ?? "?") per party, δ = \(report?.delta ?? "0"); campaigns released from a noisy count of \(report?.threshold ?? 0); advertiser rows over max_rows_per_identifier: \(results[0].rowsOverContributionBound ?? 0)"
+        )
+        print("  campaign           source          count        ±   purchase_amount sum            ±")
+        let learned = Dictionary((results[0].groups ?? []).map { ($0.label ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+        for label in expected.groups.keys.sorted() {
+            let exact = expected.groups[label]
+            let noisy = learned[label]
+            print(
+                "  " + label.padding(toLength: 18, withPad: " ", startingAt: 0) + " plaintext    "
+                    + (exact.map { String($0.count) } ?? "-").leftPad(8)
+                    + "".leftPad(9) + (exact?.sums["purchase_amount"] ?? "-").leftPad(22))
+            print(
+                "  " + "".padding(toLength: 18, withPad: " ", startingAt: 0) + " both (noisy) "
+                    + (noisy?.count.map(String.init) ?? "-").leftPad(8)
+                    + "\(report?.interval95 ?? 0)".leftPad(9) + (noisy?.sums?["purchase_amount"] ?? "suppressed").leftPad(22)
+                    + (report?.sums?["purchase_amount"]?.interval95 ?? "-").leftPad(14))
+        }
+        print("")
+        return agree
     }
 }
 

@@ -36,7 +36,46 @@ import _CleanRoomTestSupport
             #expect(refusal(Self.yaml(epsilon: bad)) != "accepted", "ε = \(bad)")
         }
         let gaussian = Self.yaml(epsilon: "1").replacingOccurrences(of: "mechanism: laplace", with: "mechanism: gaussian")
-        #expect(refusal(gaussian).contains("gaussian is not supported yet"))
+        #expect(refusal(gaussian).contains("the gaussian mechanism needs 'delta'"), "\(refusal(gaussian))")
+    }
+
+    /// The Gaussian mechanism on a count: σ² from (ε, δ) through zCDP, both parties equal, and
+    /// over sessions the noise has mean 0 and variance near σ².
+    @Test func aGaussianCountIsCalibratedThroughZCDP() throws {
+        let yaml = Self.yaml(epsilon: "1").replacingOccurrences(
+            of: "{ mechanism: laplace, epsilon: 1 }", with: "{ mechanism: gaussian, epsilon: 1, delta: 1e-6 }")
+        let c = try Collaboration(yaml: yaml)
+        let spec = try #require(try c.analysis(named: "overlap").privacy)
+        let noise = try ReleaseNoise(spec)
+        guard case .gaussian(let g) = noise.distribution else {
+            Issue.record("expected a Gaussian, got \(noise.distribution)")
+            return
+        }
+        let sigma2 = Double(g.sigmaSquaredNumerator) / Double(g.sigmaSquaredDenominator)
+        // ε of ρ = Δ²/(2σ²) by Bun–Steinke must not exceed the file's ε = 1 at δ = 10⁻⁶, and the
+        // rounding of ρ costs almost nothing (the zCDP σ² for these values is about 28.6).
+        #expect(DPCalibration.zCDPEpsilon(rho: 1 / (2 * sigma2), delta: 1e-6) <= 1)
+        #expect((28.6...28.7).contains(sigma2), "σ² = \(sigma2)")
+        let d = Dataset.make(advertiserOnly: 30, publisherOnly: 30, shared: 40)
+        var deltas: [Int] = []
+        for seed in 0..<150 {
+            let ad = try PartySession(
+                collaboration: c, analysis: "overlap", party: "advertiser", input: d.advertiser,
+                random: try SeededRandom(seed: "gaussian-ad-\(seed)"))
+            let pub = try PartySession(
+                collaboration: c, analysis: "overlap", party: "publisher", input: d.publisher,
+                random: try SeededRandom(seed: "gaussian-pub-\(seed)"))
+            let (ra, rp, _) = try InMemorySession.run(ad, pub)
+            #expect(ra.intersectionSize == rp.intersectionSize && ra.privacy == rp.privacy)
+            #expect(ra.privacy?.mechanism == "gaussian" && ra.privacy?.delta == "1e-6")
+            deltas.append(try #require(ra.intersectionSize?.value) - 40)
+        }
+        let mean = Double(deltas.reduce(0, +)) / Double(deltas.count)
+        let variance = deltas.map { (Double($0) - mean) * (Double($0) - mean) }.reduce(0, +) / Double(deltas.count - 1)
+        // sd ≈ 5.35: the mean of 150 draws is within ±2.2 of 0 at 5 standard errors; the sample
+        // variance of 150 draws is within about ±40% of σ² at 3.5 standard errors.
+        #expect(abs(mean) < 2.2, "mean noise \(mean)")
+        #expect((0.6 * sigma2...1.4 * sigma2).contains(variance), "noise variance \(variance) against σ² = \(sigma2)")
     }
 
     /// The released count is exact plus discrete Laplace noise of scale 1/ε, clamped to

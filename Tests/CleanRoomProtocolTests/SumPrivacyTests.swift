@@ -95,9 +95,12 @@ import _CleanRoomTestSupport
         }
         // P(|X| ≥ M − Δ) ≤ 2^-60 for the clamp bound M of each quantity.
         for q in plan.owner + p1 + [plan.count] {
+            guard case .laplace(let d) = q.distribution else {
+                Issue.record("a laplace plan drew from \(q.distribution)")
+                continue
+            }
             let tail = DPCalibration.laplaceTail(
-                scaleNumerator: q.distribution.scaleNumerator, scaleDenominator: q.distribution.scaleDenominator,
-                atLeast: q.bound - q.sensitivity)
+                scaleNumerator: d.scaleNumerator, scaleDenominator: d.scaleDenominator, atLeast: q.bound - q.sensitivity)
             #expect(tail <= pow(2, -60), "clamp tail \(tail)")
         }
     }
@@ -171,6 +174,29 @@ import _CleanRoomTestSupport
         let (_, pub2) = try runSession(c, "spend", small)
         #expect(pub2.groups?.map(\.label) == ["big"])
         #expect(pub2.suppressedGroups == 1)
+    }
+
+    /// The Gaussian mechanism on a grouped sum: P1 splits δ between the partition selection and
+    /// its Gaussian, P2 spends all of it, and both hold the same figures.
+    @Test func aGaussianGroupedSumSplitsDelta() throws {
+        let d = Dataset.make(advertiserOnly: 10, publisherOnly: 10, shared: 240, campaigns: ["a", "b"], seed: 3)
+        let c = try Self.collaboration(
+            privacy: "mechanism: gaussian, epsilon: 4, delta: 1e-6, max_rows_per_identifier: 1", grouped: true, maxGroups: 2)
+        let analysis = try c.analysis(named: "spend")
+        let plan = try #require(try analysis.sumNoise())
+        #expect(plan.partitionDelta == 0.5e-6)
+        guard case .gaussian = plan.count.distribution else {
+            Issue.record("a gaussian plan drew from \(plan.count.distribution)")
+            return
+        }
+        #expect(try analysis.sessionDeltaFemtos(role: .p1) == 1_000_000_001 && analysis.sessionDeltaFemtos(role: .p2) == 1_000_000_001)
+        let laplace = try Self.collaboration(
+            privacy: "mechanism: laplace, epsilon: 4, delta: 1e-6, max_rows_per_identifier: 1", grouped: false
+        ).analysis(named: "spend")
+        #expect(try laplace.sessionDeltaFemtos(role: .p1) == 1 && laplace.sessionDeltaFemtos(role: .p2) == 1, "clamping only")
+        let (ad, pub) = try runSession(c, "spend", d)
+        #expect(ad.groups == pub.groups && (ad.groups?.count ?? 0) == 2)
+        #expect(pub.privacy?.mechanism == "gaussian" && pub.privacy?.delta != nil)
     }
 
     /// Rows beyond max_rows_per_identifier are left out (the first kept) and counted.

@@ -107,6 +107,48 @@ import Testing
         #expect(tallies.first { $0.analysis == "overlap" && $0.peerCertificateSHA256 == "bb" }?.epsilonSpent == "0.6")
     }
 
+    /// δ is spent like ε: per collaboration, refused before the budget is passed, and shown.
+    @Test func deltaIsSpentUpToTheBudget() throws {
+        let path = Self.path()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let ledger = try PartyLedger(path: path)
+        _ = try ledger.reserveSession(Self.acme, analysis: "spend", limit: nil, deltaFemtos: 1_000_001, deltaBudget: 3_000_000).get()
+        _ = try ledger.reserveSession(Self.acme, analysis: "spend", limit: nil, deltaFemtos: 1_000_001, deltaBudget: 3_000_000).get()
+        #expect(
+            try ledger.reserveSession(Self.acme, analysis: "other", limit: nil, deltaFemtos: 1_000_001, deltaBudget: 3_000_000)
+                == .failure(.delta(spent: 2_000_002, budget: 3_000_000)))
+        #expect(try ledger.deltaSpent(Self.acme) == 2_000_002)
+        let tally = try #require(try ledger.tallies().first { $0.analysis == "spend" })
+        #expect(tally.deltaSpent == "0.000000002000002" && tally.deltaSpentFemtos == 2_000_002)
+    }
+
+    /// A ledger written by the first schema (no δ column) is upgraded in place, keeping what it
+    /// counted; its sessions spent no δ.
+    @Test func aVersionOneLedgerIsUpgradedNotReset() throws {
+        let path = Self.path()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var db: OpaquePointer?
+        #expect(sqlite3_open(path, &db) == SQLITE_OK)
+        let v1 = """
+            CREATE TABLE sessions (id INTEGER PRIMARY KEY, collaboration TEXT NOT NULL, own_certificate TEXT NOT NULL,
+              peer_certificate TEXT NOT NULL, analysis TEXT NOT NULL, started TEXT NOT NULL, outcome TEXT NOT NULL,
+              epsilon_micros INTEGER NOT NULL DEFAULT 0);
+            INSERT INTO sessions (collaboration, own_certificate, peer_certificate, analysis, started, outcome, epsilon_micros)
+              VALUES ('acme', 'aa', 'bb', 'overlap', '2026-11-30T10:00:00Z', 'completed', 500000);
+            PRAGMA user_version = 1;
+            """
+        #expect(sqlite3_exec(db, v1, nil, nil, nil) == SQLITE_OK)
+        sqlite3_close(db)
+        let ledger = try PartyLedger(path: path)
+        #expect(try ledger.epsilonSpent(Self.acme) == 500_000)
+        #expect(try ledger.deltaSpent(Self.acme) == 0)
+        #expect(try ledger.sessionCount(Self.acme, analysis: "overlap") == 1)
+        _ = try ledger.reserveSession(Self.acme, analysis: "overlap", limit: 2, deltaFemtos: 5).get()
+        #expect(try ledger.deltaSpent(Self.acme) == 5)
+        // Opening it again finds version 2 and changes nothing.
+        #expect(try PartyLedger(path: path).sessionCount(Self.acme, analysis: "overlap") == 2)
+    }
+
     /// Two processes' worth of concurrent reservations on one ledger never exceed the limit.
     @Test func concurrentReservationsCannotOverspend() async throws {
         let path = Self.path()

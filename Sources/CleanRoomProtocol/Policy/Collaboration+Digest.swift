@@ -36,6 +36,7 @@ extension Collaboration {
             var b: [(key: String, value: CanonicalJSON)] = []
             if let maxSessions = budget.maxSessions { b.append(("max_sessions", .integer(Int64(maxSessions)))) }
             if let epsilon = budget.epsilonMicros { b.append(("epsilon_micros", .integer(Int64(epsilon)))) }
+            if let delta = budget.deltaFemtos { b.append(("delta_femtos", .integer(delta))) }
             fields.append(("privacy_budget", .object(b)))
         }
         return .object(fields)

@@ -67,11 +67,12 @@ enum CollaborationParser {
         }
         var budget: Collaboration.PrivacyBudget?
         if let node = top["privacy_budget"] {
-            let m = try node.mapping(allowed: ["max_sessions", "epsilon"], required: [])
-            guard !m.isEmpty else { throw node.fail("give 'max_sessions', 'epsilon' or both") }
+            let m = try node.mapping(allowed: ["max_sessions", "epsilon", "delta"], required: [])
+            guard !m.isEmpty else { throw node.fail("give 'max_sessions', 'epsilon', 'delta' or several") }
             budget = .init(
                 maxSessions: try m["max_sessions"]?.int(in: 1...1_000_000),
                 epsilonMicros: try m["epsilon"].map { try epsilon($0, max: 1_000) })
+            budget?.deltaFemtos = try m["delta"].map { try delta($0, max: 1_000_000_000_000_000) }
         }
         return Collaboration(
             name: name, parties: parties.sorted { $0.name < $1.name }, analyses: analyses.sorted { $0.name < $1.name },
@@ -106,15 +107,17 @@ enum CollaborationParser {
 
     /// δ: `1e-N` (N from 3 to 15) or a decimal in (0, 0.001] with at most 15 digits after the
     /// point, in units of 10^-15.
-    static func delta(_ node: FieldNode) throws -> Int64 {
+    static func delta(_ node: FieldNode, max: Int64 = 1_000_000_000_000) throws -> Int64 {
         let text = try node.string().trimmingCharacters(in: .whitespaces)
         let femtos: Int64
-        if text.hasPrefix("1e-"), let n = Int(text.dropFirst(3)), (3...15).contains(n) {
+        if text.hasPrefix("1e-"), let n = Int(text.dropFirst(3)), (1...15).contains(n) {
             femtos = (0..<(15 - n)).reduce(Int64(1)) { v, _ in v * 10 }
         } else {
             femtos = try node.decimal(scale: 15)
         }
-        guard femtos > 0, femtos <= 1_000_000_000_000 else { throw node.fail("δ must be above 0 and at most 0.001 (1e-3)") }
+        guard femtos > 0, femtos <= max else {
+            throw node.fail("δ must be above 0 and at most \(PrivacySpec.deltaText(femtos: max))")
+        }
         return femtos
     }
 
@@ -125,11 +128,14 @@ enum CollaborationParser {
         let mechanismNode = try m.required("mechanism")
         guard let mechanism = PrivacySpec.Mechanism(rawValue: try mechanismNode.string()) else {
             throw mechanismNode.fail(
-                "expected one of: \(PrivacySpec.Mechanism.allCases.map(\.rawValue).joined(separator: ", ")) (gaussian is not supported yet)"
+                "expected one of: \(PrivacySpec.Mechanism.allCases.map(\.rawValue).joined(separator: ", "))"
             )
         }
         var spec = PrivacySpec(mechanism: mechanism, epsilonMicros: try epsilon(try m.required("epsilon"), max: 10))
         spec.deltaFemtos = try m["delta"].map { try delta($0) }
+        if mechanism == .gaussian && spec.deltaFemtos == nil {
+            throw node.fail("the gaussian mechanism needs 'delta' (for example 1e-9): it gives (ε, δ)-DP")
+        }
         switch kind {
         case .intersectionSum:
             guard let rows = m["max_rows_per_identifier"] else {

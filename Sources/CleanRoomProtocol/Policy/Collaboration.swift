@@ -24,6 +24,8 @@ public struct Collaboration: Sendable, Equatable {
 
         /// The total ε each party will spend on this collaboration, in millionths.
         public var epsilonMicros: Int?
+        /// The total δ each party will spend on this collaboration, in units of 10^-15.
+        public var deltaFemtos: Int64?
 
         public init(maxSessions: Int? = nil, epsilonMicros: Int? = nil) {
             self.maxSessions = maxSessions
@@ -324,6 +326,8 @@ public struct PrivacySpec: Sendable, Equatable {
     public enum Mechanism: String, Sendable, CaseIterable {
         /// Discrete Laplace: pure ε-DP (before truncation to a slot).
         case laplace
+        /// Discrete Gaussian: (ε, δ)-DP through zero-concentrated DP.
+        case gaussian
     }
     public var mechanism: Mechanism
     /// ε per session, in millionths (the file gives a decimal with at most 6 digits after the point).

@@ -39,24 +39,26 @@ struct Release {
     }
 }
 
-/// The noise an analysis's released values carry, as the result reports it.
+/// The noise a cardinality's released count carries, as the result reports it.
 struct ReleaseNoise {
     let spec: PrivacySpec
-    /// Discrete Laplace with scale t = Δ/ε, Δ = 1 (one person changes an identifier count by at
-    /// most one: identifiers are unique in each set).
-    let distribution: DiscreteLaplace
+    /// Sensitivity 1 (one person changes an identifier count by at most one: identifiers are
+    /// unique in each set): discrete Laplace with scale t = 1/ε, or the discrete Gaussian of
+    /// (ε, δ) through zCDP.
+    let distribution: NoiseDistribution
 
     init(_ spec: PrivacySpec) throws {
         self.spec = spec
-        distribution = try DiscreteLaplace(scaleNumerator: 1_000_000, scaleDenominator: UInt64(spec.epsilonMicros))
+        distribution = try NoiseDistribution(
+            spec.mechanism, sensitivity: 1, epsilonMicros: spec.epsilonMicros, gaussianDelta: spec.delta ?? 0, shares: 1)
     }
 
     /// What a result says about it.
     func report() throws -> NoiseReport {
-        let half = try DPCalibration.laplaceHalfWidth(
-            scaleNumerator: distribution.scaleNumerator, scaleDenominator: distribution.scaleDenominator)
-        let t = distribution
-        let scale = t.scaleDenominator == 1 ? "\(t.scaleNumerator)" : "\(t.scaleNumerator)/\(t.scaleDenominator)"
-        return NoiseReport(mechanism: spec.mechanism.rawValue, epsilon: spec.epsilonText, scale: scale, interval95: Int(half))
+        let half = try distribution.halfWidth(confidence: 0.95)
+        return NoiseReport(
+            mechanism: spec.mechanism.rawValue, epsilon: spec.epsilonText,
+            delta: spec.mechanism == .gaussian ? spec.deltaFemtos.map { PrivacySpec.deltaText(femtos: $0) } : nil,
+            scale: distribution.parameterText, interval95: Int(half))
     }
 }

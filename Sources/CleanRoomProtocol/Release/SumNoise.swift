@@ -34,17 +34,17 @@ struct SumNoise: Sendable {
 
     /// One noisy quantity: its sampler and the clamp bound M.
     struct Quantity: Sendable {
-        let distribution: DiscreteLaplace
+        let distribution: NoiseDistribution
         let sensitivity: UInt64
         /// |draw| is clamped to this; value + bound fits the slot.
         let bound: UInt64
 
-        init(sensitivity: UInt64, epsilonMicros: Int, shares: Int) throws {
+        init(_ privacy: PrivacySpec, sensitivity: UInt64, gaussianDelta: Double, shares: Int) throws {
             self.sensitivity = sensitivity
-            let t = try DPCalibration.laplaceScale(
-                sensitivity: sensitivity, epsilonNumerator: UInt64(epsilonMicros), epsilonDenominator: 1_000_000 * UInt64(shares))
-            distribution = try DiscreteLaplace(scaleNumerator: t.numerator, scaleDenominator: t.denominator)
-            bound = sensitivity + SumNoise.tailBound(distribution, log2Probability: SumNoise.truncationLog2, twoSided: true)
+            distribution = try NoiseDistribution(
+                privacy.mechanism, sensitivity: sensitivity, epsilonMicros: privacy.epsilonMicros, gaussianDelta: gaussianDelta,
+                shares: shares)
+            bound = sensitivity + distribution.tailBound(probability: pow(2, -Double(SumNoise.truncationLog2)), twoSided: true)
         }
 
         /// A draw clamped to ±bound.
@@ -55,18 +55,9 @@ struct SumNoise: Sendable {
         }
 
         /// Half-width of the interval holding the (clamped) draw with probability ≥ `confidence`.
-        func halfWidth(confidence: Double) throws -> UInt64 {
-            min(
-                bound,
-                try DPCalibration.laplaceHalfWidth(
-                    scaleNumerator: distribution.scaleNumerator, scaleDenominator: distribution.scaleDenominator,
-                    confidence: confidence))
-        }
+        func halfWidth(confidence: Double) throws -> UInt64 { min(bound, try distribution.halfWidth(confidence: confidence)) }
 
-        var scaleText: String {
-            let t = distribution
-            return t.scaleDenominator == 1 ? "\(t.scaleNumerator)" : "\(t.scaleNumerator)/\(t.scaleDenominator)"
-        }
+        var scaleText: String { distribution.parameterText }
     }
 
     let privacy: PrivacySpec
@@ -95,13 +86,19 @@ struct SumNoise: Sendable {
         let k = sum.values.count
         let entries = sum.grouping?.maxGroups ?? 1
         self.entries = entries
+        // δ of the Gaussian: P2's whole δ; P1's half of it when grouped (the other half is the
+        // partition selection's), all of it otherwise.
+        let delta = privacy.delta ?? 0
+        let grouped = sum.grouping != nil
+        let p1Gaussian = grouped ? delta / 2 : delta
+        partitionDelta = privacy.mechanism == .gaussian ? delta / 2 : delta
         do {
-            owner = try sensitivities.map { try Quantity(sensitivity: $0, epsilonMicros: privacy.epsilonMicros, shares: (k + 1) * entries) }
+            owner = try sensitivities.map { try Quantity(privacy, sensitivity: $0, gaussianDelta: delta, shares: (k + 1) * entries) }
             let ownerReceives = analysis.receivers.contains(sum.valueOwner)
             p1Slots =
                 ownerReceives
-                ? try sensitivities.map { try Quantity(sensitivity: $0, epsilonMicros: privacy.epsilonMicros, shares: k + 2) } : nil
-            count = try Quantity(sensitivity: 1, epsilonMicros: privacy.epsilonMicros, shares: k + 2)
+                ? try sensitivities.map { try Quantity(privacy, sensitivity: $0, gaussianDelta: p1Gaussian, shares: k + 2) } : nil
+            count = try Quantity(privacy, sensitivity: 1, gaussianDelta: p1Gaussian, shares: k + 2)
         } catch let error as CleanRoomCryptoError {
             throw CleanRoomProtocolError.invalidCollaboration(
                 path: "analyses.\(analysis.name).privacy",
@@ -110,38 +107,29 @@ struct SumNoise: Sendable {
             )
         }
         if let grouping = sum.grouping {
-            let delta = privacy.delta ?? 1e-9
-            let m = Self.tailBound(count.distribution, probability: delta, twoSided: false)
+            let m = count.distribution.tailBound(probability: partitionDelta, twoSided: false)
             threshold = max(grouping.minGroupSize, 1 + Int(m))
         } else {
             threshold = analysis.minIntersection
         }
     }
 
-    /// The smallest m ≥ 1 with P(X ≥ m) ≤ p (one-sided) or P(|X| ≥ m) ≤ p (two-sided), X discrete
-    /// Laplace of scale t: P(X ≥ m) = e^(−m/t)/(1 + e^(−1/t)). Rounded up, never down.
-    static func tailBound(_ d: DiscreteLaplace, probability p: Double, twoSided: Bool) -> UInt64 {
-        let t = Double(d.scaleNumerator) / Double(d.scaleDenominator)
-        let factor = (twoSided ? 2.0 : 1.0) / (1 + exp(-1 / t))
-        // e^(−m/t)·factor ≤ p  ⇔  m ≥ t·ln(factor/p)
-        let m = (t * log(factor / p)).rounded(.up) + 1
-        return UInt64(max(1, m))
-    }
+    /// The δ the partition selection spends (grouped sums, P1).
+    let partitionDelta: Double
 
-    static func tailBound(_ d: DiscreteLaplace, log2Probability: Int, twoSided: Bool) -> UInt64 {
-        tailBound(d, probability: pow(2, -Double(log2Probability)), twoSided: twoSided)
-    }
-
-    /// δ of one party's session: the partition-selection δ (P1, grouped) plus 2^-60 per clamped
-    /// quantity released.
+    /// δ of one party's session: the Gaussian's δ, the partition selection's (P1, grouped), and
+    /// 2^-60 per clamped quantity released.
     func delta(role: Role, grouped: Bool) -> Double {
         let clamp = pow(2, -Double(Self.truncationLog2))
+        let gaussian = privacy.mechanism == .gaussian
+        let delta = privacy.delta ?? 0
         switch role {
         case .p1:
             let perEntry = 1 + (p1Slots?.count ?? 0)
-            return (grouped ? (privacy.delta ?? 1e-9) : 0) + clamp * Double(perEntry)
+            let spent = gaussian ? delta : (grouped ? partitionDelta : 0)
+            return spent + clamp * Double(perEntry)
         case .p2:
-            return clamp * Double(owner.count * entries)
+            return (gaussian ? delta : 0) + clamp * Double(owner.count * entries)
         }
     }
 
@@ -200,6 +188,14 @@ extension Analysis {
     func sumNoise() throws -> SumNoise? {
         guard let sum = sumSpec, let privacy else { return nil }
         return try SumNoise(analysis: self, sum: sum, privacy: privacy)
+    }
+
+    /// The δ `role` spends on one session of this analysis, in units of 10^-15, rounded up (0
+    /// without privacy, and for a cardinality's discrete Laplace, which is pure ε).
+    public func sessionDeltaFemtos(role: Role) throws -> Int64 {
+        guard let privacy else { return 0 }
+        guard let noise = try sumNoise() else { return privacy.mechanism == .gaussian ? (privacy.deltaFemtos ?? 0) : 0 }
+        return Int64((noise.delta(role: role, grouped: sumSpec?.grouping != nil) * 1e15).rounded(.up))
     }
 
     /// For displays: the smallest noisy count released, the entries P2's ε is split over, and
