@@ -199,6 +199,118 @@ import _CleanRoomTestSupport
         #expect(pub.privacy?.mechanism == "gaussian" && pub.privacy?.delta != nil)
     }
 
+    // MARK: Malicious peers: bits above the layout
+
+    /// The tamper-test collaboration: an ungrouped noisy sum received by `receivers`.
+    static func attackCollaboration(receivers: [String]) throws -> Collaboration {
+        try collaboration(privacy: "mechanism: laplace, epsilon: 1, max_rows_per_identifier: 1", grouped: false, receivers: receivers)
+    }
+
+    static func payload(_ bytes: [UInt8]) -> [UInt8] { Array(bytes[6...]) }
+
+    /// A malicious P1 (receiving, so P2 returns plaintexts) replaces its entry with
+    /// Π_j c_j^(2^(L·(j+1))) over three of P2's ciphertexts: each one's packed values land above the
+    /// layout's L bits, past P2's noise. P2's pad above the layout makes them unreadable; before
+    /// it, all three came back exact (review of 0cf76ad, attack A).
+    @Test func aMaliciousP1ReadsNothingAboveTheLayout() throws {
+        let c = try Self.attackCollaboration(receivers: ["publisher"])
+        let analysis = try c.analysis(named: "spend")
+        let layout = try analysis.sumLayout()
+        let d = Dataset.make(advertiserOnly: 5, publisherOnly: 5, shared: 10)
+        var key: PaillierPublicKey?
+        var stolen: [PaillierCiphertext] = []
+        let ad = try PartySession(collaboration: c, analysis: "spend", party: "advertiser", input: d.advertiser)
+        let pub = try PartySession(collaboration: c, analysis: "spend", party: "publisher", input: d.publisher)
+        let (_, _, transcript) = try InMemorySession.run(ad, pub) { from, _, bytes in
+            let type = MessageType(rawValue: bytes[1])
+            let frame = Frame(type: type ?? .abort, payload: Self.payload(bytes))
+            if from == "advertiser", type == .setSize, let k = try? SetSizeMessage.decode(frame).paillierKey {
+                key = try? PaillierPublicKey.deserialize(k)
+            }
+            if from == "advertiser", type == .p2Elements, let key, stolen.count < 3 {
+                let width = 32 + key.ciphertextBytes
+                let records = Array(frame.payload[4...])
+                for k in 0..<(records.count / width) where stolen.count < 3 {
+                    stolen.append(try! key.ciphertext(bytes: Array(records[(k * width + 32)..<((k + 1) * width)])))
+                }
+            }
+            guard from == "publisher", type == .encryptedSums, let key, stolen.count == 3 else { return bytes }
+            var m = try! EncryptedSumsMessage.decode(frame, ciphertextBytes: key.ciphertextBytes, maxGroups: 1)
+            var entry = key.multiply(stolen[0], by: BigInteger(1).shiftedLeft(layout.totalBits))
+            for j in 1..<3 { entry = key.add(entry, key.multiply(stolen[j], by: BigInteger(1).shiftedLeft(layout.totalBits * (j + 1)))) }
+            m.groups[0].ciphertext = key.serialize(entry)
+            return m.frame(ciphertextBytes: key.ciphertextBytes).encoded()
+        }
+        let answer = try #require(transcript.first { $0.from == "advertiser" && MessageType(rawValue: $0.bytes[1]) == .decryptedSums })
+        let returned = try DecryptedSumsMessage.decode(
+            Frame(type: .decryptedSums, payload: Self.payload(answer.bytes)), plaintextBytes: 256, expected: 1)
+        let plaintext = BigInteger(bigEndian: returned.plaintexts[0])
+        // What P2 encrypted: pack(cents − min, 1) for each of its rows.
+        let packed = Set(
+            try d.advertiser.rows.map { row in
+                let cents = try #require(Int64(row[1].replacingOccurrences(of: ".", with: "")))
+                return try layout.pack([UInt64(cents + 5000), 1]).description
+            })
+        let read = (0..<3).map { plaintext.shiftedRight(layout.totalBits * ($0 + 1)).lowBits(layout.totalBits).description }
+        #expect(read.filter { packed.contains($0) }.isEmpty, "P1 read P2's packed values: \(read)")
+    }
+
+    /// A malicious P2 (receiving the sum) swaps in its own key and encrypts 2^(L+j) for record j:
+    /// the sum P1 sends would show above the layout exactly which records matched. P1's pad above
+    /// the layout makes that a uniform value; before it, the matched set came back exact (attack B).
+    @Test func aMaliciousP2ReadsNothingAboveTheLayout() throws {
+        let c = try Self.attackCollaboration(receivers: ["advertiser"])
+        let layout = try c.analysis(named: "spend").sumLayout()
+        let d = Dataset.make(advertiserOnly: 6, publisherOnly: 5, shared: 10)
+        let ours = try PaillierPrivateKey.generate(bits: 2048)
+        var hellos: [String: HelloMessage] = [:]
+        var counts: [String: Int] = [:]
+        var recordIndex = 0
+        let ad = try PartySession(collaboration: c, analysis: "spend", party: "advertiser", input: d.advertiser)
+        let pub = try PartySession(collaboration: c, analysis: "spend", party: "publisher", input: d.publisher)
+        var transcript: [TranscriptEntry]
+        do {
+            transcript = try InMemorySession.run(ad, pub) { from, _, bytes in
+                guard let type = MessageType(rawValue: bytes[1]) else { return bytes }
+                let frame = Frame(type: type, payload: Self.payload(bytes))
+                if type == .hello { hellos[from] = try? HelloMessage.decode(frame) }
+                if type == .setSize, var m = try? SetSizeMessage.decode(frame) {
+                    counts[from] = Int(m.count)
+                    guard from == "advertiser", let p1 = hellos["publisher"], let p2 = hellos["advertiser"],
+                        let p1Count = counts["publisher"]
+                    else { return bytes }
+                    let binding = HandshakeBinding(
+                        digest: p1.digest, p1Nonce: p1.nonce, p2Nonce: p2.nonce, p1Count: p1Count, p2Count: Int(m.count))
+                    m.paillierKey = ours.publicKey.serialized()
+                    m.paillierProof = try! PaillierModulusProof.prove(privateKey: ours, context: try! binding.bytes())
+                        .encoded(modulusBytes: ours.publicKey.modulusBytes)
+                    return m.frame().encoded()
+                }
+                guard from == "advertiser", type == .p2Elements else { return bytes }
+                let width = 32 + ours.publicKey.ciphertextBytes
+                var payload = frame.payload
+                for k in 0..<((payload.count - 4) / width) {
+                    let c = try! ours.publicKey.encrypt(BigInteger(1).shiftedLeft(layout.totalBits + recordIndex))
+                    payload.replaceSubrange((4 + k * width + 32)..<(4 + (k + 1) * width), with: ours.publicKey.serialize(c))
+                    recordIndex += 1
+                }
+                return Frame(type: type, payload: payload).encoded()
+            }.2
+        } catch let failure as SessionFailure {
+            transcript = failure.transcript  // the honest P2 process cannot decrypt under our key
+        }
+        let sums = try #require(transcript.first { $0.from == "publisher" && MessageType(rawValue: $0.bytes[1]) == .encryptedSums })
+        let m = try EncryptedSumsMessage.decode(
+            Frame(type: .encryptedSums, payload: Self.payload(sums.bytes)), ciphertextBytes: ours.publicKey.ciphertextBytes, maxGroups: 1)
+        let plain = try ours.decrypt(try ours.publicKey.ciphertext(bytes: m.groups[0].ciphertext))
+        let high = plain.shiftedRight(layout.totalBits)
+        // Before the pad: high < 2^records and exactly `shared` bits set (one per matched record).
+        let records = d.advertiser.rows.count
+        let bits = (0..<records).filter { high.shiftedRight($0).lowBits(1).description == "1" }.count
+        let exact = high.bitWidth <= records && bits == 10
+        #expect(!exact, "P2 read which of its records matched: \(high)")
+    }
+
     /// Rows beyond max_rows_per_identifier are left out (the first kept) and counted.
     @Test func theContributionBoundDropsLaterRows() throws {
         let d = Dataset.make(advertiserOnly: 5, publisherOnly: 5, shared: 40, duplicates: 7)

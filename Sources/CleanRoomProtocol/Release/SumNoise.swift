@@ -91,14 +91,18 @@ struct SumNoise: Sendable {
         let delta = privacy.delta ?? 0
         let grouped = sum.grouping != nil
         let p1Gaussian = grouped ? delta / 2 : delta
+        // P1's groups are disjoint, but the set sizes are public, so neighbouring inputs differ
+        // by a substitution: one person leaves one group and another joins another. Two groups
+        // change, so a grouped P1 splits its budget over twice the quantities of one group.
+        let p1Shares = (k + 2) * (grouped ? 2 : 1)
         partitionDelta = privacy.mechanism == .gaussian ? delta / 2 : delta
         do {
             owner = try sensitivities.map { try Quantity(privacy, sensitivity: $0, gaussianDelta: delta, shares: (k + 1) * entries) }
             let ownerReceives = analysis.receivers.contains(sum.valueOwner)
             p1Slots =
                 ownerReceives
-                ? try sensitivities.map { try Quantity(privacy, sensitivity: $0, gaussianDelta: p1Gaussian, shares: k + 2) } : nil
-            count = try Quantity(privacy, sensitivity: 1, gaussianDelta: p1Gaussian, shares: k + 2)
+                ? try sensitivities.map { try Quantity(privacy, sensitivity: $0, gaussianDelta: p1Gaussian, shares: p1Shares) } : nil
+            count = try Quantity(privacy, sensitivity: 1, gaussianDelta: p1Gaussian, shares: p1Shares)
         } catch let error as CleanRoomCryptoError {
             throw CleanRoomProtocolError.invalidCollaboration(
                 path: "analyses.\(analysis.name).privacy",
@@ -146,6 +150,17 @@ struct SumNoise: Sendable {
     /// One entry's noise, offset to be non-negative (draw + M per slot), packed.
     static func packedDraw(_ quantities: [Quantity], layout: PaillierSlotLayout, using random: some RandomSource) throws -> BigInteger {
         try layout.pack(try quantities.map { q in BigInteger(UInt64(try q.draw(using: random) + Int64(q.bound))) })
+    }
+
+    /// A pad over the bits above the layout: U·2^L with L = `layout.totalBits` and U uniform in
+    /// [0, ⌊n/2^L⌋ − 1), so that a plaintext below 2^L plus the pad stays below n. Whoever hands a
+    /// plaintext (or a ciphertext) to the peer adds one: an honest sum and its noise stay in the
+    /// low L bits, which is all the reader decodes, while anything the peer placed above them
+    /// (shifted values of single identifiers: docs/privacy.md, "Against a malicious peer") is
+    /// hidden by a uniform value.
+    static func pad(layout: PaillierSlotLayout, n: BigInteger, using random: some RandomSource) throws -> BigInteger {
+        let room = n.shiftedRight(layout.totalBits) - BigInteger(1)
+        return try BigInteger.random(below: room, using: random).shiftedLeft(layout.totalBits)
     }
 
     /// What decoding subtracts from each slot: P2's offsets, and P1's when it added noise.

@@ -41,6 +41,8 @@ final class IntersectionSumP1: P1Strategy {
     /// What ENCRYPTED_SUMS carried, in order, with the mask of each entry (masked mode).
     private var sent: [(group: UInt32, count: Int, real: Bool)] = []
     private var masks: [BigInteger] = []
+    /// With privacy, unmasked: the pad above the layout added to each entry sent (`SumNoise.pad`).
+    private var pads: [BigInteger] = []
     private var pending: SessionResult?
     /// Differential privacy (docs/privacy.md): the plan, and this party's noise per candidate
     /// group — on its count, and packed on its sum's slots when P2 receives the sums — drawn when
@@ -263,8 +265,13 @@ final class IntersectionSumP1: P1Strategy {
             for g in reportable {
                 guard let count = groupCounts[g] else { continue }
                 var c = try key.rerandomize(groupSums[Int(g)], using: context.random)
-                // This party's noise on each slot, so P2 reads a noisy sum (docs/privacy.md).
-                if let eta = slotNoise[g] { c = try key.addPlaintext(c, eta) }
+                // This party's noise on each slot, so P2 reads a noisy sum, and a pad above the
+                // layout, so P2 reads nothing it placed there (docs/privacy.md).
+                if let eta = slotNoise[g] {
+                    let pad = try SumNoise.pad(layout: layout, n: key.n, using: context.random)
+                    pads.append(pad)
+                    c = try key.addPlaintext(c, key.decodeSigned((eta + pad).mod(key.n)))
+                }
                 sent.append((group: g, count: count, real: true))
                 message.groups.append(
                     EncryptedSumsMessage.Group(
@@ -314,6 +321,9 @@ final class IntersectionSumP1: P1Strategy {
         for (i, g) in sent.enumerated() {
             var plain = BigInteger(bigEndian: m.plaintexts[i])
             if !masks.isEmpty { plain = (plain - masks[i]).mod(key.n) }
+            if i < pads.count { plain = (plain - pads[i]).mod(key.n) }
+            // With privacy only the layout's bits are read: above them is P2's pad.
+            if noise != nil { plain = plain.lowBits(layout.totalBits) }
             let label = spec.grouping != nil && g.real ? context.prepared.groupLabels[Int(g.group)] : nil
             let decoded = try? spec.groupResult(
                 label: label, count: max(1, g.count), plaintext: plain, layout: layout,
@@ -340,6 +350,7 @@ final class IntersectionSumP1: P1Strategy {
         units = nil
         tagKey = nil
         masks = []
+        pads = []
         groupSums = []
         dummySum = nil
         groupCounts = [:]

@@ -104,8 +104,8 @@ final class IntersectionSumP2: P2Strategy {
         // only groups that reached the threshold. Either way no more than max_groups: P2 decrypts
         // every entry, so this bounds what P1 can have decrypted in one session.
         var maxGroups = !receives ? (grouped ? peerCount : 1) : (grouped ? smaller / (spec.grouping?.minGroupSize ?? 1) : 1)
-        // With privacy a masked list is padded to max_groups.
-        if noise != nil && !receives { maxGroups = spec.grouping?.maxGroups ?? 1 }
+        // With privacy a masked list is padded to max_groups, and noisy counts bound nothing.
+        if noise != nil && grouped { maxGroups = spec.grouping?.maxGroups ?? 1 }
         if let grouping = spec.grouping { maxGroups = min(maxGroups, grouping.maxGroups) }
         let m = try EncryptedSumsMessage.decode(frame, ciphertextBytes: key.publicKey.ciphertextBytes, maxGroups: maxGroups)
         guard m.masked == !receives else {
@@ -140,11 +140,18 @@ final class IntersectionSumP2: P2Strategy {
                 throw CleanRoomProtocolError.invalidPeerCryptography(problem: "a ciphertext in ENCRYPTED_SUMS: \(error)")
             }
             var plain = try key.decrypt(c)
+            var returned = plain
             if noise != nil {
                 guard i < entryNoise.count else {
                     throw CleanRoomProtocolError.malformedMessage(type: "ENCRYPTED_SUMS", problem: "more entries than max_groups")
                 }
                 plain = (plain + entryNoise[i]).mod(key.publicKey.n)
+                // Returned with a pad above the layout: P1 reads nothing it placed there. This
+                // party reads only the layout's bits itself (above them is P1's pad).
+                returned = (plain + (try SumNoise.pad(layout: layout, n: key.publicKey.n, using: context.random))).mod(key.publicKey.n)
+                plain = plain.lowBits(layout.totalBits)
+            } else {
+                returned = plain
             }
             if receives {
                 let floor = UInt64(noise?.threshold ?? spec.grouping?.minGroupSize ?? minimum)
@@ -169,10 +176,11 @@ final class IntersectionSumP2: P2Strategy {
                     _ = try? spec.groupResult(label: g.label, count: Int(count), plaintext: BigInteger(0), layout: layout, offsets: offsets)
                 }
             }
-            if context.peerReceives { plaintexts.append(try plain.bigEndianBytes(width: key.publicKey.modulusBytes)) }
+            if context.peerReceives { plaintexts.append(try returned.bigEndianBytes(width: key.publicKey.modulusBytes)) }
         }
         if receives {
-            guard total <= UInt64(smaller), m.intersection.map({ $0 == total && $0 >= UInt64(minimum) }) ?? true else {
+            // Noisy counts are each clamped to the smaller set, not their sum.
+            guard noise != nil || total <= UInt64(smaller), m.intersection.map({ $0 == total && $0 >= UInt64(minimum) }) ?? true else {
                 throw CleanRoomProtocolError.malformedMessage(type: "ENCRYPTED_SUMS", problem: "the total does not match the groups")
             }
             guard grouped || total >= UInt64(minimum) else {
