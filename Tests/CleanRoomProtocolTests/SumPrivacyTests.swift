@@ -199,6 +199,28 @@ import _CleanRoomTestSupport
         #expect(pub.privacy?.mechanism == "gaussian" && pub.privacy?.delta != nil)
     }
 
+    /// When the overlap is the whole smaller set, the noisy group counts often add up to more
+    /// than it: each is clamped, not their sum. P2 must not take that for a lie (before, about
+    /// half of such honest sessions aborted, after both parties had spent their ε).
+    @Test func noisyCountsAddingUpPastTheSmallerSetAreHonest() throws {
+        let d = Dataset.make(advertiserOnly: 0, publisherOnly: 0, shared: 200, campaigns: ["a", "b", "c", "d", "e"], seed: 5)
+        let c = try Self.collaboration(
+            privacy: "mechanism: laplace, epsilon: 4, delta: 1e-6, max_rows_per_identifier: 1", grouped: true, maxGroups: 5)
+        var above = 0
+        for seed in 0..<8 {
+            let ad = try PartySession(
+                collaboration: c, analysis: "spend", party: "advertiser", input: d.advertiser,
+                random: try SeededRandom(seed: "sum-ad-\(seed)"))
+            let pub = try PartySession(
+                collaboration: c, analysis: "spend", party: "publisher", input: d.publisher,
+                random: try SeededRandom(seed: "sum-pub-\(seed)"))
+            let (ra, rp, _) = try InMemorySession.run(ad, pub)
+            #expect(ra.groups == rp.groups)
+            if (rp.groups ?? []).reduce(0, { $0 + ($1.count ?? 0) }) > 200 { above += 1 }
+        }
+        #expect(above > 0, "the case this test is about must occur")
+    }
+
     // MARK: Malicious peers: bits above the layout
 
     /// The tamper-test collaboration: an ungrouped noisy sum received by `receivers`.
