@@ -1,5 +1,6 @@
 // The cryptographic kinds of vector file: expand_message_xmd, hash_to_curve, x25519, ristretto255,
-// oprf, paillier and paillier_modulus_proof, each checked against CleanRoomCrypto alone.
+// oprf, enrichment_record, paillier and paillier_modulus_proof, each checked against CleanRoomCrypto
+// alone.
 import CleanRoomCrypto
 import Foundation
 
@@ -21,6 +22,9 @@ public enum CryptoVectorRunner {
         },
         "oprf": { data in
             try CryptoVectorRunner.checkOPRF(JSONDecoder().decode(OPRFFile.self, from: data))
+        },
+        "enrichment_record": { data in
+            try JSONDecoder().decode(CasesFile<EnrichmentRecordCase>.self, from: data).cases.map { ($0.id, CryptoVectorRunner.check($0)) }
         },
         "paillier": { data in try CryptoVectorRunner.checkPaillier(JSONDecoder().decode(PaillierFile.self, from: data)) },
         "paillier_modulus_proof": { data in
@@ -258,6 +262,49 @@ public enum CryptoVectorRunner {
                     case .invalidGroupElement, .wrongLength: return nil
                     default: return "refused with an unexpected error: \(error)"
                     }
+                }
+            default:
+                return "unknown op '\(c.op)'"
+            }
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    static func check(_ c: EnrichmentRecordCase) -> String? {
+        do {
+            func field(_ v: String?, _ name: String) throws -> [UInt8] {
+                guard let v else { throw VectorParseError(description: "missing \(name)") }
+                return try hexBytes(v, name)
+            }
+            if c.op == "hkdf" {
+                guard let length = c.length else { throw VectorParseError(description: "missing length") }
+                let got = try EnrichmentRecordCipher.hkdfSHA256(
+                    ikm: try field(c.ikm, "ikm"), salt: try field(c.salt, "salt"), info: try field(c.info, "info"), length: length)
+                return got == (try field(c.okm, "okm")) ? nil : "okm differs: got \(Hex.encode(got))"
+            }
+            guard let width = c.payload_width else { throw VectorParseError(description: "missing payload_width") }
+            let cipher = try EnrichmentRecordCipher(context: try field(c.context_hex, "context_hex"), payloadWidth: width)
+            let y = try field(c.prf_output, "prf_output")
+            let sealed = try field(c.sealed, "sealed")
+            switch c.op {
+            case "seal":
+                let payload = try field(c.payload, "payload")
+                let (tag, again) = try cipher.seal(payload, prfOutput: y)
+                var problems = [String]()
+                if tag != (try field(c.match_tag, "match_tag")) { problems.append("match tag differs") }
+                if try cipher.matchTag(prfOutput: y) != tag { problems.append("matchTag differs from seal's tag") }
+                if again != sealed { problems.append("sealed record differs") }
+                if try cipher.open(sealed, prfOutput: y) != payload { problems.append("opened payload differs") }
+                return problems.isEmpty ? nil : problems.joined(separator: "; ")
+            case "open_reject":
+                do {
+                    _ = try cipher.open(sealed, prfOutput: y)
+                    return "opened a record that must be refused"
+                } catch CleanRoomCryptoError.payloadAuthenticationFailed {
+                    return nil
+                } catch CleanRoomCryptoError.wrongLength {
+                    return nil
                 }
             default:
                 return "unknown op '\(c.op)'"

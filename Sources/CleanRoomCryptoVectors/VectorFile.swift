@@ -112,6 +112,25 @@ struct OPRFCase: Decodable {
     let output: String?
 }
 
+/// An enrichment-record case: `hkdf` (RFC 5869), `seal` (match tag and sealed record from an OPRF
+/// output), `open_reject` (a record that must be refused).
+struct EnrichmentRecordCase: Decodable {
+    let id: String
+    let source: String
+    let op: String
+    let ikm: String?
+    let salt: String?
+    let info: String?
+    let length: Int?
+    let okm: String?
+    let prf_output: String?
+    let context_hex: String?
+    let payload_width: Int?
+    let payload: String?
+    let match_tag: String?
+    let sealed: String?
+}
+
 /// A file whose cases share one shape (every kind but `paillier`, which also lists its keys).
 package struct CasesFile<Case: Decodable>: Decodable { package let cases: [Case] }
 struct PaillierFile: Decodable { let keys: [String: PaillierKeyHex]; let cases: [PaillierCase] }

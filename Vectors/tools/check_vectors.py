@@ -9,7 +9,8 @@ A second opinion beside `cleanroom vectors verify`: it prints the same kind of r
 failure or on a file it cannot parse.  The arithmetic comes from h2c_reference.py (RFC 9380),
 the `cryptography` package (X25519) and plain Python integers (Paillier, decrypted with the
 textbook lambda/mu formula rather than phe's CRT routine; the modulus proof, from
-paillier_modulus_proof.py; ristretto255 and the RFC 9497 OPRF, from oprf_reference.py in pure Python).
+paillier_modulus_proof.py; ristretto255 and the RFC 9497 OPRF, from oprf_reference.py in pure Python; enrichment records, from
+enrichment_record_reference.py).
 """
 
 import glob
@@ -25,9 +26,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import h2c_reference as h2c  # noqa: E402
 import paillier_modulus_proof as modulus_proof  # noqa: E402
 import oprf_reference  # noqa: E402
+import enrichment_record_reference  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-KINDS = {"expand_message_xmd", "hash_to_curve", "x25519", "paillier", "paillier_modulus_proof", "ristretto255", "oprf"}
+KINDS = {"expand_message_xmd", "hash_to_curve", "x25519", "paillier", "paillier_modulus_proof", "ristretto255", "oprf",
+         "enrichment_record"}
 
 
 class Unparseable(Exception):
@@ -191,6 +194,8 @@ def check_file(path):
             ok = check_x25519(case)
         elif kind in ("ristretto255", "oprf"):
             ok = oprf_reference.check_case(kind, case)
+        elif kind == "enrichment_record":
+            ok = enrichment_record_reference.check_case(case)
         else:
             ok = check_paillier(case, field(document, "keys"))
         if ok:
