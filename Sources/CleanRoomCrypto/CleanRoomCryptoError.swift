@@ -33,8 +33,8 @@ public enum CleanRoomCryptoError: Error, Equatable, Sendable, CustomStringConver
     case invalidGroupElement(index: Int, reason: String)
     /// A scalar given to the OPRF is not canonical (not below the group order) or is zero.
     case invalidScalar(reason: String)
-    /// An OPRF input cannot be evaluated: longer than 65,535 bytes (RFC 9497 encodes the length
-    /// in two bytes), or hashed to the identity (probability about 2⁻²⁵²).
+    /// An OPRF input cannot be evaluated: longer than 65,534 bytes (RFC 9497 §5.1: shorter than
+    /// 2¹⁶ − 1), or hashed to the identity (probability about 2⁻²⁵²).
     case invalidOPRFInput(index: Int, reason: String)
     /// A libsodium call failed where it cannot on valid input; `operation` names the call.
     case libsodiumFailure(operation: String)

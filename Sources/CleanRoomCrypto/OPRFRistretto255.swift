@@ -35,8 +35,9 @@ public enum OPRFRistretto255 {
     public static let scalarBytes = 32
     /// Nh: bytes of an OPRF output (SHA-512).
     public static let outputBytes = 64
-    /// The longest input: Finalize encodes the input length in two bytes.
-    public static let maxInputBytes = 65535
+    /// The longest input: RFC 9497 §5.1 requires inputs shorter than 2¹⁶ − 1 bytes (Finalize
+    /// encodes the length in two bytes).
+    public static let maxInputBytes = 65534
 
     static let hashToGroupDST: [UInt8] = Array("HashToGroup-".utf8) + contextString
     static let deriveKeyPairDST: [UInt8] = Array("DeriveKeyPair".utf8) + contextString
@@ -158,7 +159,8 @@ public enum OPRFRistretto255 {
         return canonical && !zero
     }
 
-    /// RandomScalar (RFC 9497 §4.7): 64 bytes from `source` reduced modulo ℓ (bias below 2⁻²⁵⁹),
+    /// RandomScalar (RFC 9497 §4.7.2, with 64 bytes where L = 48 would do): 64 bytes from `source`
+    /// reduced modulo ℓ (bias below 2⁻²⁵⁹),
     /// drawn again in the negligible event of zero. Writes 32 bytes into `output`.
     static func randomScalar(into output: UnsafeMutableRawBufferPointer, using source: some RandomSource) throws {
         var wide = [UInt8](repeating: 0, count: 64)
@@ -239,7 +241,7 @@ public final class OPRFServerKey: @unchecked Sendable {
     /// DeriveKeyPair(seed, info) of RFC 9497 §3.2.1 (deterministic; RFC 9497's vectors use it).
     /// - Parameters:
     ///   - seed: 32 bytes (Ns) of secret seed.
-    ///   - info: public key info, at most 65,535 bytes.
+    ///   - info: public key info, at most 65,534 bytes (RFC 9497 §5.1).
     /// - Throws: `wrongLength` for a seed of another size, `unsupportedParameter` for an info too
     ///   long, `invalidScalar` in the negligible event that 256 counters all give zero.
     public static func derive(seed: [UInt8], info: [UInt8]) throws -> OPRFServerKey {
@@ -247,7 +249,7 @@ public final class OPRFServerKey: @unchecked Sendable {
         guard seed.count == OPRFRistretto255.scalarBytes else {
             throw CleanRoomCryptoError.wrongLength(what: "DeriveKeyPair seed", got: seed.count, expected: 32)
         }
-        guard info.count <= 65535 else {
+        guard info.count <= OPRFRistretto255.maxInputBytes else {
             throw CleanRoomCryptoError.unsupportedParameter(what: "DeriveKeyPair info of \(info.count) bytes")
         }
         let xmd = try ExpandMessageXMD(hash: .sha512, dst: OPRFRistretto255.deriveKeyPairDST)

@@ -140,8 +140,9 @@ import Testing
         #expect(throws: CleanRoomCryptoError.self) { try OPRFClientBatch(inputs: [[1]], blinds: [[UInt8](repeating: 0, count: 32)]) }
         #expect(throws: CleanRoomCryptoError.self) { try OPRFClientBatch(inputs: [[1], [2]], blinds: [Self.blind]) }
         #expect(throws: CleanRoomCryptoError.self) { try OPRFServerKey.derive(seed: [1, 2, 3], info: []) }
-        // The longest input Finalize can encode is 65,535 bytes; one more is refused by both roles.
-        let longest = [UInt8](repeating: 7, count: 65535)
+        // RFC 9497 §5.1: inputs shorter than 2¹⁶ − 1 bytes; 65,535 bytes is refused by both roles.
+        #expect(OPRFRistretto255.maxInputBytes == 65534)
+        let longest = [UInt8](repeating: 7, count: 65534)
         let key = try OPRFServerKey()
         let client = try OPRFClientBatch(inputs: [longest])
         #expect(try client.finalize(key.blindEvaluate(client.blindedElements)) == key.evaluate([longest]))

@@ -209,7 +209,12 @@ def from_uniform_bytes(b):
 CONTEXT = b"OPRFV1-" + bytes([0]) + b"-ristretto255-SHA512"
 
 
+MAX_INPUT = 2**16 - 2   # RFC 9497 section 5.1: inputs MUST be shorter than 2^16 - 1 bytes
+
+
 def hash_to_group(msg):
+    if len(msg) > MAX_INPUT:
+        raise ValueError("input longer than RFC 9497 section 5.1 allows")
     return from_uniform_bytes(expand_message_xmd(msg, b"HashToGroup-" + CONTEXT, 64, "SHA-512"))
 
 
@@ -476,7 +481,7 @@ def own_cases():
         ("unicode", "zoë.müller@exämple.de".encode("utf-8")),
         ("phone", b"+442071234567"),
         ("long-300", bytes(range(256)) + b"x" * 44),
-        ("max-len-65535", b"\xa5" * 65535),
+        ("max-len-65534", b"\xa5" * 65534),
     ]
     cases = []
     for label, msg in inputs:
@@ -518,7 +523,7 @@ def own_document():
         "schema": "cleanroom-vectors/v1",
         "kind": "oprf",
         "description": "RFC 9497 OPRF mode, OPRF(ristretto255, SHA-512), on CleanRoom-style inputs (empty, e-mail, "
-                       "UTF-8, phone, 300 bytes, 65,535 bytes) with a key from DeriveKeyPair, and peer elements both "
+                       "UTF-8, phone, 300 bytes, 65,534 bytes: the longest RFC 9497 section 5.1 allows) with a key from DeriveKeyPair, and peer elements both "
                        "roles must refuse (identity, non-canonical, negative, wrong length)",
         "source": "CleanRoom: computed by Vectors/tools/oprf_reference.py (pure Python from the formulas of RFC 9496 "
                   "section 4 and the algorithms of RFC 9497 section 3; blinds and seed derived from labels with SHA-512)",
