@@ -146,17 +146,23 @@ public enum OPRFRistretto255 {
     /// is reduced modulo ℓ and compared with `sodium_memcmp`.
     static func isCanonicalNonzeroScalar(_ s: UnsafeRawBufferPointer) -> Bool {
         guard s.count == scalarBytes else { return false }
-        var wide = [UInt8](repeating: 0, count: 64)
-        var reduced = [UInt8](repeating: 0, count: 32)
-        defer {
-            sodium_memzero(&wide, 64)
-            sodium_memzero(&reduced, 32)
+        // 64 bytes of stack for the widened value, then 32 for the reduced one: no allocation.
+        var wide = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        var reduced = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        return withUnsafeMutableBytes(of: &wide) { w in
+            withUnsafeMutableBytes(of: &reduced) { r in
+                defer {
+                    sodium_memzero(w.baseAddress, w.count)
+                    sodium_memzero(r.baseAddress, r.count)
+                }
+                w.copyMemory(from: s)
+                let out = r.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                crypto_core_ristretto255_scalar_reduce(out, w.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                let canonical = sodium_memcmp(out, s.baseAddress!, scalarBytes) == 0
+                let zero = sodium_is_zero(out, scalarBytes) == 1
+                return canonical && !zero
+            }
         }
-        wide.withUnsafeMutableBytes { $0.copyMemory(from: s) }
-        crypto_core_ristretto255_scalar_reduce(&reduced, wide)
-        let canonical = sodium_memcmp(reduced, s.baseAddress!, 32) == 0
-        let zero = sodium_is_zero(reduced, 32) == 1
-        return canonical && !zero
     }
 
     /// RandomScalar (RFC 9497 §4.7.2, with 64 bytes where L = 48 would do): 64 bytes from `source`
