@@ -127,7 +127,7 @@ enum CollaborationParser {
         let m = try node.mapping(
             allowed: [
                 "name", "kind", "join", "receivers", "min_intersection", "set_size", "bad_rows", "values", "group_by",
-                "min_group_size", "max_groups", "statistics", "key_bits", "privacy",
+                "min_group_size", "max_groups", "statistics", "key_bits", "privacy", "columns",
             ],
             required: ["name", "kind", "join", "receivers", "min_intersection", "set_size"])
         let name = try m.required("name").string()
@@ -180,12 +180,14 @@ enum CollaborationParser {
             minIntersection: minIntersection, setSize: setSize.sorted { $0.party < $1.party }, badRows: badRows,
             spec: .cardinality)
         let sumOnly = ["values", "group_by", "min_group_size", "max_groups", "statistics", "key_bits"]
+        if kind != .enrichment, let field = m["columns"] { throw field.fail("only an enrichment analysis takes 'columns'") }
         switch kind {
-        case .cardinality, .intersection:
+        case .cardinality, .intersection, .enrichment:
             if let extra = sumOnly.first(where: { m[$0] != nil }), let field = m[extra] {
                 throw field.fail("only an intersection-sum analysis takes '\(extra)'")
             }
             analysis.spec = kind == .cardinality ? .cardinality : .intersection
+            if kind == .enrichment { analysis.spec = .enrichment(try parseEnrichment(node, m, analysis: analysis)) }
         case .intersectionSum:
             let sum = try parseIntersectionSum(node, m, analysis: analysis, parties: parties)
             analysis.spec = .intersectionSum(sum)
@@ -208,9 +210,39 @@ enum CollaborationParser {
             case .intersectionSum:
                 throw p.fail(
                     "'privacy' on an intersection-sum is not supported yet: this version adds noise to cardinality only (docs/privacy.md)")
+            case .enrichment:
+                throw p.fail("an enrichment reveals values of matched rows, which noise cannot protect: it cannot carry 'privacy'")
             }
         }
         return analysis
+    }
+
+    /// The fields only an enrichment has: exactly one receiver, and the sender's columns it may
+    /// learn with their widths.
+    static func parseEnrichment(_ node: FieldNode, _ m: [String: FieldNode], analysis: Analysis) throws -> EnrichmentSpec {
+        guard analysis.receivers.count == 1, let receiver = analysis.receivers.first, let receiversNode = m["receivers"] else {
+            throw (m["receivers"] ?? node).fail("an enrichment has exactly one receiver: the party whose rows are enriched")
+        }
+        _ = receiversNode
+        let sender = analysis.join.first { $0.party != receiver }?.party ?? receiver
+        guard let columnsNode = m["columns"] else {
+            throw node.fail("an enrichment needs 'columns': the sender's columns the receiver may learn, each with max_bytes")
+        }
+        var columns: [EnrichmentSpec.Column] = []
+        for cn in try columnsNode.sequence() {
+            let cm = try cn.mapping(allowed: ["name", "max_bytes"], required: ["name", "max_bytes"])
+            let nameNode = try cm.required("name")
+            let name = try nameNode.string()
+            guard !name.isEmpty else { throw nameNode.fail("a column name cannot be empty") }
+            guard !columns.contains(where: { $0.name == name }) else { throw nameNode.fail("column '\(name)' is listed twice") }
+            guard name != analysis.joinColumn(of: sender).column else {
+                throw nameNode.fail("'\(name)' is the sender's join column: the receiver already holds the identifier")
+            }
+            columns.append(.init(name: name, maxBytes: try cm.required("max_bytes").int(in: 1...EnrichmentSpec.maxColumnBytes)))
+        }
+        guard !columns.isEmpty else { throw columnsNode.fail("list at least one column") }
+        guard columns.count <= 64 else { throw columnsNode.fail("at most 64 columns") }
+        return EnrichmentSpec(receiver: receiver, columns: columns)
     }
 
     /// The fields only an intersection-sum has: values (owner and columns), grouping,

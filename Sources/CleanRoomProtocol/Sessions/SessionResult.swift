@@ -60,6 +60,33 @@ public struct NoiseReport: Sendable, Equatable, Codable {
     }
 }
 
+/// One of the receiver's rows enriched with the sender's allowed cells.
+public struct EnrichedRow: Sendable, Equatable, Codable {
+    /// The row's reference (its CSV line number).
+    public var row: Int
+    /// The sender's cells, in the policy's column order.
+    public var values: [String]
+
+    public init(row: Int, values: [String]) {
+        self.row = row
+        self.values = values
+    }
+}
+
+/// What the receiver of an enrichment learned: the matched rows with the sender's cells.
+public struct EnrichmentResult: Sendable, Equatable, Codable {
+    /// The sender's column names, in the order the values are given.
+    public var columns: [String]
+    /// Every own row whose identifier the sender has, ascending by row; empty when the overlap is
+    /// below `min_intersection`.
+    public var rows: [EnrichedRow]
+
+    public init(columns: [String], rows: [EnrichedRow]) {
+        self.columns = columns
+        self.rows = rows
+    }
+}
+
 /// The outcome of a session for one party.
 public struct SessionResult: Sendable, Equatable, Codable {
     public var collaborationDigest: String
@@ -91,6 +118,8 @@ public struct SessionResult: Sendable, Equatable, Codable {
     public var anomalies: [String]?
     /// The noise the released counts carry, when the analysis asks for differential privacy.
     public var privacy: NoiseReport?
+    /// enrichment, receiver only: its matched rows with the sender's cells.
+    public var enrichment: EnrichmentResult?
 
     enum CodingKeys: String, CodingKey {
         case collaborationDigest = "collaboration_digest"
@@ -104,6 +133,6 @@ public struct SessionResult: Sendable, Equatable, Codable {
         case groups
         case suppressedGroups = "suppressed_groups"
         case ownGroupsBelowMinimum = "own_groups_below_min_group_size"
-        case anomalies, privacy
+        case anomalies, privacy, enrichment
     }
 }
