@@ -220,10 +220,9 @@ enum CollaborationParser {
     /// The fields only an enrichment has: exactly one receiver, and the sender's columns it may
     /// learn with their widths.
     static func parseEnrichment(_ node: FieldNode, _ m: [String: FieldNode], analysis: Analysis) throws -> EnrichmentSpec {
-        guard analysis.receivers.count == 1, let receiver = analysis.receivers.first, let receiversNode = m["receivers"] else {
+        guard analysis.receivers.count == 1, let receiver = analysis.receivers.first else {
             throw (m["receivers"] ?? node).fail("an enrichment has exactly one receiver: the party whose rows are enriched")
         }
-        _ = receiversNode
         let sender = analysis.join.first { $0.party != receiver }?.party ?? receiver
         guard let columnsNode = m["columns"] else {
             throw node.fail("an enrichment needs 'columns': the sender's columns the receiver may learn, each with max_bytes")

@@ -7,6 +7,7 @@
 // (an abort would tell the sender that one of its tags matched).
 // Thread safety: not thread-safe; one session drives it from one task.
 import CleanRoomCrypto
+import Foundation
 
 final class EnrichmentReceiver: RoleExchange {
     private let context: SessionContext
@@ -70,11 +71,7 @@ final class EnrichmentReceiver: RoleExchange {
             tags = [UInt8](repeating: 0, count: context.ownCount * EnrichmentRecordCipher.matchTagBytes)
             records.reserveCapacity(count * recordWidth)
             outbox.stream(context.batchRanges(total: context.ownCount, width: 32)) { [unowned self] range in
-                let ids = range.map { Array(self.context.prepared.identifiers[$0]) }
-                let client = try OPRFClientBatch(inputs: ids, using: self.context.random)
-                self.clients.append((range, client))
-                self.blindedSent = range.upperBound
-                return ElementBatch(type: .oprfBlinded, count: range.count, records: client.blindedElements).frame()
+                try self.blindedBatch(range)
             }
             phase = .exchanging
         case (.exchanging, .oprfEvaluated):
@@ -96,6 +93,38 @@ final class EnrichmentReceiver: RoleExchange {
         return .continuing
     }
 
+    /// The OPRF_BLINDED frame of own identifiers `range`: one client batch per worker's contiguous
+    /// part, blinded in parallel (with one worker, as transcript replays run, the blinds are drawn
+    /// in order).
+    private func blindedBatch(_ range: Range<Int>) throws -> Frame {
+        let prepared = context.prepared, random = context.random
+        let workers = max(1, min(context.parallelism, range.count / 64))
+        let chunk = (range.count + workers - 1) / workers
+        let parts = (0..<workers).map { w in (range.lowerBound + w * chunk)..<min(range.upperBound, range.lowerBound + (w + 1) * chunk) }
+            .filter { !$0.isEmpty }
+        var made = [OPRFClientBatch?](repeating: nil, count: parts.count)
+        let errors = ErrorBox()
+        made.withUnsafeMutableBufferPointer { slots in
+            let shared = UnsafeSendable((slots, parts))
+            DispatchQueue.concurrentPerform(iterations: parts.count) { p in
+                let (slots, parts) = shared.value
+                do {
+                    slots[p] = try OPRFClientBatch(inputs: parts[p].map { Array(prepared.identifiers[$0]) }, using: random)
+                } catch { errors.record(error) }
+            }
+        }
+        if let error = errors.first { throw error }
+        var records: [UInt8] = []
+        records.reserveCapacity(range.count * 32)
+        for (part, client) in zip(parts, made) {
+            guard let client else { throw CleanRoomProtocolError.unexpectedMessage(type: "OPRF_BLINDED", state: "a part was not blinded") }
+            clients.append((part, client))
+            records += client.blindedElements
+        }
+        blindedSent = range.upperBound
+        return ElementBatch(type: .oprfBlinded, count: range.count, records: records).frame()
+    }
+
     /// OPRF_EVALUATED: as many as were blinded so far, at most one per own identifier; every element
     /// is checked, and each client batch is finalized as soon as its evaluations are all in.
     private func onEvaluated(_ frame: Frame) throws {
@@ -105,36 +134,51 @@ final class EnrichmentReceiver: RoleExchange {
         }
         pendingEvaluated += batch.records
         evaluatedCount += batch.count
-        let cipher = try EnrichmentRecordCipher(context: recordCipherContext, payloadWidth: spec.payloadWidth)
-        while finalizedClients < clients.count, pendingEvaluated.count >= clients[finalizedClients].range.count * 32 {
-            let range = clients[finalizedClients].range
-            guard let client = clients[finalizedClients].batch else { break }
-            let bytes = range.count * 32
-            do {
-                try pendingEvaluated.withUnsafeBytes { e in
-                    try outputs.withUnsafeMutableBytes { out in
-                        try client.finalize(
-                            UnsafeRawBufferPointer(rebasing: e[0..<bytes]),
-                            into: UnsafeMutableRawBufferPointer(rebasing: out[(range.lowerBound * 64)..<(range.upperBound * 64)]))
-                    }
-                }
-            } catch CleanRoomCryptoError.invalidGroupElement(let index, let reason) {
-                throw CleanRoomProtocolError.invalidPeerCryptography(
-                    problem: "OPRF_EVALUATED element \(range.lowerBound + index) is not a valid ristretto255 element (\(reason))")
-            }
-            try outputs.withUnsafeBytes { ys in
-                try tags.withUnsafeMutableBytes { t in
-                    for i in range {
-                        try cipher.matchTag(
-                            prfOutput: UnsafeRawBufferPointer(rebasing: ys[(i * 64)..<((i + 1) * 64)]),
-                            into: UnsafeMutableRawBufferPointer(rebasing: t[(i * 16)..<((i + 1) * 16)]))
-                    }
-                }
-            }
-            pendingEvaluated.removeFirst(bytes)
-            clients[finalizedClients].batch = nil  // the blinds' inverses are wiped now
-            finalizedClients += 1
+        // The client batches whose evaluations are all in, finalized in parallel (each writes its own
+        // slice of the outputs and tags).
+        var ready: [(range: Range<Int>, batch: OPRFClientBatch, offset: Int)] = []
+        var bytes = 0
+        while finalizedClients + ready.count < clients.count {
+            let (range, client) = clients[finalizedClients + ready.count]
+            guard let client, pendingEvaluated.count >= bytes + range.count * 32 else { break }
+            ready.append((range, client, bytes))
+            bytes += range.count * 32
         }
+        guard !ready.isEmpty else { return }
+        let cipherContext = recordCipherContext, payloadWidth = spec.payloadWidth
+        let errors = ErrorBox()
+        pendingEvaluated.withUnsafeBytes { e in
+            outputs.withUnsafeMutableBytes { out in
+                tags.withUnsafeMutableBytes { t in
+                    let shared = UnsafeSendable((e, out, t, ready))
+                    DispatchQueue.concurrentPerform(iterations: ready.count) { k in
+                        let (e, out, t, ready) = shared.value
+                        let (range, client, offset) = ready[k]
+                        do {
+                            let ys = UnsafeMutableRawBufferPointer(rebasing: out[(range.lowerBound * 64)..<(range.upperBound * 64)])
+                            do {
+                                try client.finalize(UnsafeRawBufferPointer(rebasing: e[offset..<(offset + range.count * 32)]), into: ys)
+                            } catch CleanRoomCryptoError.invalidGroupElement(let index, let reason) {
+                                throw CleanRoomProtocolError.invalidPeerCryptography(
+                                    problem:
+                                        "OPRF_EVALUATED element \(range.lowerBound + index) is not a valid ristretto255 element (\(reason))"
+                                )
+                            }
+                            let cipher = try EnrichmentRecordCipher(context: cipherContext, payloadWidth: payloadWidth)
+                            for (j, i) in range.enumerated() {
+                                try cipher.matchTag(
+                                    prfOutput: UnsafeRawBufferPointer(rebasing: ys[(j * 64)..<((j + 1) * 64)]),
+                                    into: UnsafeMutableRawBufferPointer(rebasing: t[(i * 16)..<((i + 1) * 16)]))
+                            }
+                        } catch { errors.record(error) }
+                    }
+                }
+            }
+        }
+        if let error = errors.first { throw error }
+        pendingEvaluated.removeFirst(bytes)
+        for k in 0..<ready.count { clients[finalizedClients + k].batch = nil }  // the blinds' inverses are wiped now
+        finalizedClients += ready.count
     }
 
     /// ENRICHMENT_RECORDS: at most the sender's announced count, tags strictly ascending across all
