@@ -40,6 +40,12 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]
         ),
+        // libsodium (Debian: libsodium-dev): ristretto255 for the RFC 9497 OPRF (enrichment).
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]
+        ),
         // Small C shim: OpenSSL/GMP macros and a wiping allocator for GMP.
         .target(
             name: "CCleanRoomShim",
@@ -47,7 +53,7 @@ let package = Package(
         ),
         .target(
             name: "CleanRoomCrypto",
-            dependencies: ["COpenSSL", "CGMP", "CCleanRoomShim"]
+            dependencies: ["COpenSSL", "CGMP", "CCleanRoomShim", "CSodium"]
         ),
         // Collaboration files, policy, wire format and session state machines (no I/O).
         .target(

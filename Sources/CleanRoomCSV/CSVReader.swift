@@ -54,6 +54,27 @@ public struct CSVReader {
         try withFile(path) { try readColumnar(name: path, columns: wanted, from: $0) }
     }
 
+    /// Reads every column of the file at `path`, in header order (the header's names are the
+    /// table's columns): what `cleanroom run` rewrites when it appends an enrichment's columns.
+    /// - Throws: `CSVError` naming the line and problem.
+    public static func readAll(path: String) throws -> PartyTable {
+        var names: [String] = []
+        do {
+            try withFile(path) { source in
+                try scan(
+                    name: path, columns: [], chunk: chunkBytes, from: source,
+                    header: {
+                        names = $0; throw HeaderRead()
+                    }
+                ) { _, _, _ in }
+            }
+        } catch is HeaderRead {}
+        return try read(path: path, columns: names)
+    }
+
+    /// Stops a scan once the header is known.
+    private struct HeaderRead: Error {}
+
     /// `read` on the bytes of `source`, asked for `chunk` bytes at a time; `name` stands for the
     /// path in errors.
     static func read(name: String, columns wanted: [String], chunk: Int = chunkBytes, from source: ByteSource) throws -> PartyTable {
@@ -100,7 +121,7 @@ public struct CSVReader {
     /// positions of the wanted columns.
     static func scan(
         name: String, columns wanted: [String], chunk size: Int, from source: ByteSource,
-        row: (Parser.Record, [Int], Int) throws -> Void
+        header onHeader: (([String]) throws -> Void)? = nil, row: (Parser.Record, [Int], Int) throws -> Void
     ) throws {
         precondition(size > 0, "chunk size must be positive")
         var parser = Parser()
@@ -124,6 +145,7 @@ public struct CSVReader {
                         guard missing.isEmpty else { throw CSVError.missingColumns(missing, header: names) }
                         selected = wanted.map { names.firstIndex(of: $0)! }
                         header = names
+                        try onHeader?(names)
                         return
                     }
                     // A blank line; a line holding only `""` is a record with one empty field.

@@ -28,6 +28,21 @@ public enum CleanRoomCryptoError: Error, Equatable, Sendable, CustomStringConver
     case unsupportedParameter(what: String)
     /// A group tag is malformed (a point off the curve) or decrypts to no known group.
     case invalidGroupTag
+    /// A ristretto255 element from the peer (element `index` of its batch) is not a canonical
+    /// encoding of a group element, or is the identity (RFC 9496 §4.3.1, RFC 9497 §4.1).
+    case invalidGroupElement(index: Int, reason: String)
+    /// A scalar given to the OPRF is not canonical (not below the group order) or is zero.
+    case invalidScalar(reason: String)
+    /// An OPRF input cannot be evaluated: longer than 65,534 bytes (RFC 9497 §5.1: shorter than
+    /// 2¹⁶ − 1), or hashed to the identity (probability about 2⁻²⁵²).
+    case invalidOPRFInput(index: Int, reason: String)
+    /// A libsodium call failed where it cannot on valid input; `operation` names the call.
+    case libsodiumFailure(operation: String)
+    /// An enrichment payload does not fit the record's fixed width.
+    case payloadTooLong(length: Int, width: Int)
+    /// A sealed payload did not authenticate (AES-256-GCM tag mismatch: a tampered record or the
+    /// wrong key), or its padding is malformed.
+    case payloadAuthenticationFailed
 
     public var description: String {
         switch self {
@@ -55,6 +70,18 @@ public enum CleanRoomCryptoError: Error, Equatable, Sendable, CustomStringConver
             return "unsupported parameter: \(what)"
         case .invalidGroupTag:
             return "a group tag from the peer is malformed or names no known group"
+        case .invalidGroupElement(let index, let reason):
+            return "element \(index): not a valid ristretto255 element (\(reason))"
+        case .invalidScalar(let reason):
+            return "invalid ristretto255 scalar: \(reason)"
+        case .invalidOPRFInput(let index, let reason):
+            return "OPRF input \(index): \(reason)"
+        case .libsodiumFailure(let operation):
+            return "libsodium call failed: \(operation)"
+        case .payloadTooLong(let length, let width):
+            return "payload of \(length) bytes does not fit the record width of \(width) bytes"
+        case .payloadAuthenticationFailed:
+            return "a sealed payload did not authenticate (tampered record or wrong key)"
         }
     }
 }

@@ -1,5 +1,6 @@
-// The cryptographic kinds of vector file: expand_message_xmd, hash_to_curve, x25519, paillier and
-// paillier_modulus_proof, each checked against CleanRoomCrypto alone.
+// The cryptographic kinds of vector file: expand_message_xmd, hash_to_curve, x25519, ristretto255,
+// oprf, enrichment_record, paillier and paillier_modulus_proof, each checked against CleanRoomCrypto
+// alone.
 import CleanRoomCrypto
 import Foundation
 
@@ -15,6 +16,15 @@ public enum CryptoVectorRunner {
         },
         "x25519": { data in
             try JSONDecoder().decode(CasesFile<X25519Case>.self, from: data).cases.map { ($0.id, CryptoVectorRunner.check($0)) }
+        },
+        "ristretto255": { data in
+            try JSONDecoder().decode(CasesFile<RistrettoCase>.self, from: data).cases.map { ($0.id, CryptoVectorRunner.check($0)) }
+        },
+        "oprf": { data in
+            try CryptoVectorRunner.checkOPRF(JSONDecoder().decode(OPRFFile.self, from: data))
+        },
+        "enrichment_record": { data in
+            try JSONDecoder().decode(CasesFile<EnrichmentRecordCase>.self, from: data).cases.map { ($0.id, CryptoVectorRunner.check($0)) }
         },
         "paillier": { data in try CryptoVectorRunner.checkPaillier(JSONDecoder().decode(PaillierFile.self, from: data)) },
         "paillier_modulus_proof": { data in
@@ -133,6 +143,171 @@ public enum CryptoVectorRunner {
                     return "rejected with an unexpected error: \(error)"
                 }
                 return "rejected: \(error)"
+            }
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    static func check(_ c: RistrettoCase) -> String? {
+        do {
+            func field(_ v: String?, _ name: String) throws -> [UInt8] {
+                guard let v else { throw VectorParseError(description: "missing \(name)") }
+                return try hexBytes(v, name)
+            }
+            switch c.op {
+            case "multiple":
+                guard let text = c.scalar, let k = UInt8(text) else { return "scalar must be a small decimal integer" }
+                let encoding = try field(c.encoding, "encoding")
+                var scalar = [UInt8](repeating: 0, count: 32)
+                scalar[0] = k
+                guard try OPRFRistretto255.scalarMultBase(scalar) == encoding else { return "\(k)·B differs" }
+                // Every multiple is a valid encoding; only the identity (0·B) is refused from a peer.
+                do {
+                    try encoding.withUnsafeBytes { try OPRFRistretto255.validateElement($0, index: 0) }
+                    return k == 0 ? "the identity was accepted as a peer element" : nil
+                } catch CleanRoomCryptoError.invalidGroupElement {
+                    return k == 0 ? nil : "\(k)·B was refused as a peer element"
+                }
+            case "reject":
+                let encoding = try field(c.encoding, "encoding")
+                do {
+                    try encoding.withUnsafeBytes { try OPRFRistretto255.validateElement($0, index: 0) }
+                    return "accepted an encoding that must be refused"
+                } catch CleanRoomCryptoError.invalidGroupElement {
+                    return nil
+                }
+            case "from_uniform_bytes":
+                let got = try OPRFRistretto255.elementFromUniformBytes(try field(c.uniform_bytes, "uniform_bytes"))
+                return got == (try field(c.encoding, "encoding")) ? nil : "got \(Hex.encode(got))"
+            default:
+                return "unknown op '\(c.op)'"
+            }
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// Every case alone, then every `oprf` case with the same key again as one batch, so that the
+    /// batch paths are checked against the same published values.
+    static func checkOPRF(_ file: OPRFFile) throws -> [(String, String?)] {
+        guard file.suite == "OPRF(ristretto255, SHA-512)", file.mode == 0 else {
+            throw VectorParseError(description: "only suite OPRF(ristretto255, SHA-512), mode 0 is implemented")
+        }
+        var results = file.cases.map { ($0.id, check($0)) }
+        let full = file.cases.filter { $0.op == "oprf" }
+        let byKey = Dictionary(grouping: full, by: { $0.skSm ?? "" })
+        for (key, cases) in byKey.sorted(by: { $0.key < $1.key }) where cases.count > 1 {
+            let id = "batch of \(cases.count) (key \(key.prefix(8))…)"
+            do {
+                let sk = try OPRFServerKey(scalar: try hexBytes(key, "skSm"))
+                let inputs = try cases.map { try hexBytes($0.input ?? "", "input") }
+                let client = try OPRFClientBatch(inputs: inputs, blinds: try cases.map { try hexBytes($0.blind ?? "", "blind") })
+                let evaluated = try sk.blindEvaluate(client.blindedElements)
+                let outputs = try client.finalize(evaluated)
+                let expected = try cases.map { try hexBytes($0.output ?? "", "output") }
+                let direct = try sk.evaluate(inputs)
+                results.append((id, outputs == expected && direct == expected ? nil : "batch outputs differ"))
+            } catch {
+                results.append((id, "\(error)"))
+            }
+        }
+        return results
+    }
+
+    static func check(_ c: OPRFCase) -> String? {
+        do {
+            func field(_ v: String?, _ name: String) throws -> [UInt8] {
+                guard let v else { throw VectorParseError(description: "missing \(name)") }
+                return try hexBytes(v, name)
+            }
+            switch c.op {
+            case "oprf":
+                let skBytes = try field(c.skSm, "skSm")
+                var problems = [String]()
+                if let seed = c.seed {
+                    let derived = try OPRFServerKey.derive(seed: try hexBytes(seed, "seed"), info: try field(c.key_info, "key_info"))
+                    if derived.exportScalarForVectors() != skBytes { problems.append("DeriveKeyPair differs") }
+                }
+                let sk = try OPRFServerKey(scalar: skBytes)
+                let input = try field(c.input, "input")
+                let client = try OPRFClientBatch(inputs: [input], blinds: [try field(c.blind, "blind")])
+                let blinded = try field(c.blinded_element, "blinded_element")
+                if client.blindedElements != blinded { problems.append("BlindedElement differs") }
+                let evaluated = try sk.blindEvaluate(blinded)
+                let expectedEvaluated = try field(c.evaluation_element, "evaluation_element")
+                if evaluated != expectedEvaluated { problems.append("EvaluationElement differs") }
+                let output = try field(c.output, "output")
+                if try client.finalize(expectedEvaluated) != [output] { problems.append("Finalize output differs") }
+                if try sk.evaluate([input]) != [output] { problems.append("Evaluate output differs") }
+                return problems.isEmpty ? nil : problems.joined(separator: "; ")
+            case "blind_evaluate_reject":
+                let sk = try OPRFServerKey(scalar: try field(c.skSm, "skSm"))
+                do {
+                    _ = try sk.blindEvaluate(try field(c.blinded_element, "blinded_element"))
+                    return "BlindEvaluate accepted an element that must be refused"
+                } catch let error as CleanRoomCryptoError {
+                    switch error {
+                    case .invalidGroupElement, .wrongLength: return nil
+                    default: return "refused with an unexpected error: \(error)"
+                    }
+                }
+            case "finalize_reject":
+                let client = try OPRFClientBatch(inputs: [try field(c.input, "input")], blinds: [try field(c.blind, "blind")])
+                do {
+                    _ = try client.finalize(try field(c.evaluation_element, "evaluation_element"))
+                    return "Finalize accepted an element that must be refused"
+                } catch let error as CleanRoomCryptoError {
+                    switch error {
+                    case .invalidGroupElement, .wrongLength: return nil
+                    default: return "refused with an unexpected error: \(error)"
+                    }
+                }
+            default:
+                return "unknown op '\(c.op)'"
+            }
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    static func check(_ c: EnrichmentRecordCase) -> String? {
+        do {
+            func field(_ v: String?, _ name: String) throws -> [UInt8] {
+                guard let v else { throw VectorParseError(description: "missing \(name)") }
+                return try hexBytes(v, name)
+            }
+            if c.op == "hkdf" {
+                guard let length = c.length else { throw VectorParseError(description: "missing length") }
+                let got = try EnrichmentRecordCipher.hkdfSHA256(
+                    ikm: try field(c.ikm, "ikm"), salt: try field(c.salt, "salt"), info: try field(c.info, "info"), length: length)
+                return got == (try field(c.okm, "okm")) ? nil : "okm differs: got \(Hex.encode(got))"
+            }
+            guard let width = c.payload_width else { throw VectorParseError(description: "missing payload_width") }
+            let cipher = try EnrichmentRecordCipher(context: try field(c.context_hex, "context_hex"), payloadWidth: width)
+            let y = try field(c.prf_output, "prf_output")
+            let sealed = try field(c.sealed, "sealed")
+            switch c.op {
+            case "seal":
+                let payload = try field(c.payload, "payload")
+                let (tag, again) = try cipher.seal(payload, prfOutput: y)
+                var problems = [String]()
+                if tag != (try field(c.match_tag, "match_tag")) { problems.append("match tag differs") }
+                if try cipher.matchTag(prfOutput: y) != tag { problems.append("matchTag differs from seal's tag") }
+                if again != sealed { problems.append("sealed record differs") }
+                if try cipher.open(sealed, prfOutput: y) != payload { problems.append("opened payload differs") }
+                return problems.isEmpty ? nil : problems.joined(separator: "; ")
+            case "open_reject":
+                do {
+                    _ = try cipher.open(sealed, prfOutput: y)
+                    return "opened a record that must be refused"
+                } catch CleanRoomCryptoError.payloadAuthenticationFailed {
+                    return nil
+                } catch CleanRoomCryptoError.wrongLength {
+                    return nil
+                }
+            default:
+                return "unknown op '\(c.op)'"
             }
         } catch {
             return "\(error)"

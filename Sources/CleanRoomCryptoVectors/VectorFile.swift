@@ -85,9 +85,56 @@ struct ModulusProofCase: Decodable {
     let result: String
 }
 
+/// A ristretto255 case (RFC 9496 Appendix A): `multiple` (scalar·B has this encoding), `reject` (a
+/// peer element that must be refused), `from_uniform_bytes` (the one-way map).
+struct RistrettoCase: Decodable {
+    let id: String
+    let source: String
+    let op: String
+    let scalar: String?
+    let encoding: String?
+    let uniform_bytes: String?
+}
+
+/// An RFC 9497 OPRF-mode case: `oprf` (a whole evaluation), `blind_evaluate_reject` and
+/// `finalize_reject` (an element from the peer that the server or the client must refuse).
+struct OPRFCase: Decodable {
+    let id: String
+    let source: String
+    let op: String
+    let seed: String?
+    let key_info: String?
+    let skSm: String?
+    let input: String?
+    let blind: String?
+    let blinded_element: String?
+    let evaluation_element: String?
+    let output: String?
+}
+
+/// An enrichment-record case: `hkdf` (RFC 5869), `seal` (match tag and sealed record from an OPRF
+/// output), `open_reject` (a record that must be refused).
+struct EnrichmentRecordCase: Decodable {
+    let id: String
+    let source: String
+    let op: String
+    let ikm: String?
+    let salt: String?
+    let info: String?
+    let length: Int?
+    let okm: String?
+    let prf_output: String?
+    let context_hex: String?
+    let payload_width: Int?
+    let payload: String?
+    let match_tag: String?
+    let sealed: String?
+}
+
 /// A file whose cases share one shape (every kind but `paillier`, which also lists its keys).
 package struct CasesFile<Case: Decodable>: Decodable { package let cases: [Case] }
 struct PaillierFile: Decodable { let keys: [String: PaillierKeyHex]; let cases: [PaillierCase] }
+struct OPRFFile: Decodable { let suite: String; let mode: Int; let cases: [OPRFCase] }
 struct ModulusProofFile: Decodable { let keys: [String: ModulusProofKeyHex]; let cases: [ModulusProofCase] }
 
 /// A vector file could not be parsed or names something unknown.

@@ -60,6 +60,7 @@ public struct AuditRecord: Codable, Sendable {
         var parts: [String] = []
         parts.append("overlap: \(r.intersectionSize?.description ?? "not revealed")")
         if let rows = r.matchedRows { parts.append("\(rows.count) matched rows") }
+        if let e = r.enrichment { parts.append("\(e.rows.count) enriched rows (\(e.columns.joined(separator: ", ")))") }
         if let g = r.groups { parts.append("\(g.count) group result(s)") }
         if let s = r.suppressedGroups, s > 0 { parts.append("\(s) group(s) suppressed") }
         return parts.joined(separator: "; ")

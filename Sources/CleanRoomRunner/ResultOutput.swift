@@ -60,6 +60,11 @@ public enum ResultOutput {
         lines.append("peer            \(r.peer): \(r.peerUniqueIdentifiers) unique identifiers")
         lines.append("overlap         \(r.intersectionSize?.description ?? "not revealed to you")")
         if let rows = r.matchedRows { lines.append("matched rows    \(rows.count) of yours (row numbers in the result file)") }
+        if let e = r.enrichment {
+            lines.append(
+                "enriched rows   \(e.rows.count) of yours, with \(e.columns.joined(separator: ", ")) (--enriched-out writes your CSV with them)"
+            )
+        }
         if let suppressed = r.suppressedGroups, suppressed > 0 {
             lines.append("groups          \(suppressed) suppressed (below the minimum group size)")
         }

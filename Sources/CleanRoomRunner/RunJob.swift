@@ -19,6 +19,8 @@ public struct RunJob: Sendable {
     public var analysis: String?
     /// Where to write the result JSON (atomically), if anywhere.
     public var resultPath: String?
+    /// enrichment, receiver: where to write its CSV with the sender's columns appended (atomically).
+    public var enrichedPath: String?
     /// Folder with PARTY.key.pem and PARTY.cert.pem.
     public var identityFolder: String
     public var connectTimeout: Duration
@@ -32,8 +34,9 @@ public struct RunJob: Sendable {
     public init(
         collaborationPath: String, party: String, dataPath: String, analysis: String?, resultPath: String?,
         identityFolder: String, connectTimeout: Duration, idleTimeout: Duration, batchSize: Int, sessionTimeout: Duration? = nil,
-        ledgerPath: String = PartyLedger.defaultPath
+        ledgerPath: String = PartyLedger.defaultPath, enrichedPath: String? = nil
     ) {
+        self.enrichedPath = enrichedPath
         self.sessionTimeout = sessionTimeout
         self.ledgerPath = ledgerPath
         self.collaborationPath = collaborationPath
@@ -173,13 +176,27 @@ public struct RunJob: Sendable {
         // the collaboration is frozen before anything else is written.
         if let anomalies = result.anomalies { try freeze(ledger, key, collaboration, spec, anomalies) }
 
+        // The enriched CSV (receiver of an enrichment), before the result file: a run whose
+        // enriched file could not be written leaves neither.
+        if let enrichedPath {
+            guard let enrichment = result.enrichment else {
+                throw RunnerError(.output, "--enriched-out: '\(spec.name)' is not an enrichment this party receives")
+            }
+            try EnrichedCSV.write(dataPath: dataPath, enrichment: enrichment, to: enrichedPath)
+        }
+
         // Result.
         if let resultPath {
             do {
                 try ResultOutput.writeAtomically(
                     try ResultOutput.json(ResultDocument(collaboration: collaboration.name, finishedAt: Date(), result: result)),
                     to: resultPath)
-            } catch let error as RunnerError { throw error } catch { throw RunnerError(.output, "\(resultPath): \(error)") }
+            } catch {
+                // No enriched file outlives a run whose result file could not be written.
+                if let enrichedPath { try? FileManager.default.removeItem(atPath: enrichedPath) }
+                if let error = error as? RunnerError { throw error }
+                throw RunnerError(.output, "\(resultPath): \(error)")
+            }
         }
         return Outcome(collaboration: collaboration, analysis: spec, result: result)
     }

@@ -35,6 +35,24 @@ public enum GoldenTranscripts {
         ).yaml
     }()
 
+    /// The enrichment case's collaboration (its own file, so the four cases above keep theirs byte
+    /// for byte): the advertiser receives the publisher's campaign and tier.
+    public static let enrichmentCollaboration: String = {
+        CollaborationTemplate(
+            name: "transcript-vectors-enrichment-v1",
+            parties: [
+                .init(name: "advertiser", certificateSHA256: String(repeating: "1", count: 64), listen: "127.0.0.1:7443"),
+                .init(name: "publisher", certificateSHA256: String(repeating: "2", count: 64)),
+            ],
+            analyses: [
+                .enrichment(
+                    "campaign-for-matches", receiver: "advertiser",
+                    columns: [.init(name: "campaign", maxBytes: 8), .init(name: "tier", maxBytes: 6)], minIntersection: 2,
+                    setSize: 1...1000)
+            ]
+        ).yaml
+    }()
+
     static let advertiserRows = [
         ["alice@example.com", "120.50", "3"], ["Bob@Example.com ", "75.00", "1"], ["carol@example.com", "10.25", "2"],
         ["dave@example.org", "999.99", "50"], ["erin@example.com", "0.00", "0"], ["ALICE@example.com", "4.50", "1"],
@@ -46,7 +64,8 @@ public enum GoldenTranscripts {
 
     /// A case with its inputs and no messages or results yet.
     static func inputs(
-        _ id: String, analysis: String, adColumns: [String], pubColumns: [String], adRows: [[String]], pubRows: [[String]]
+        _ id: String, analysis: String, adColumns: [String], pubColumns: [String], adRows: [[String]], pubRows: [[String]],
+        collaboration: String = collaboration
     ) -> TranscriptCase {
         TranscriptCase(
             id: id, source: "CleanRoom reference implementation (Sources/cleanroom-vectorgen), seeded randomness",
@@ -78,6 +97,14 @@ public enum GoldenTranscripts {
             inputs(
                 "intersection-sum-masked", analysis: "total-spend-publisher-only", adColumns: ["email", "purchase_amount", "quantity"],
                 pubColumns: ["email", "campaign"], adRows: advertiserRows, pubRows: publisherRows),
+            inputs(
+                "enrichment", analysis: "campaign-for-matches", adColumns: ["email"], pubColumns: ["email", "campaign", "tier"],
+                adRows: emailOnly,
+                pubRows: [
+                    ["alice@example.com", "spring", "gold"], ["bob@example.com", "", "silver"], ["carol@example.com", "summer", "✓"],
+                    ["erin@example.com", "summer", ""], ["frank@example.net", "spring", "gold"], ["alice@example.com", "later", "lost"],
+                ],
+                collaboration: enrichmentCollaboration),
         ]
     }
 

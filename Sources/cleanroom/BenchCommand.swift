@@ -90,6 +90,40 @@ struct BenchCommand: ParsableCommand {
             add("hash_to_curve (RO), one at a time", median(samples[3]), String(format: "%.3f× raw x25519", ratio(3)))
             add("blind (X25519 via EVP), batch of \(batch)", median(samples[4]), String(format: "%.3f× raw x25519", ratio(4)))
 
+            // RFC 9497 OPRF on ristretto255 (enrichment), per element, batches of 1,024.
+            let oprfBatch = 1024
+            let oprfInputs = (0..<oprfBatch).map { Array("user\($0)@example.com".utf8) }
+            let oprfKey = try OPRFServerKey()
+            let oprfClient = try OPRFClientBatch(inputs: oprfInputs)
+            let evaluatedElements = try oprfKey.blindEvaluate(oprfClient.blindedElements)
+            let blindCost = try measure(seconds, unit: oprfBatch) { n in for _ in 0..<n { _ = try OPRFClientBatch(inputs: oprfInputs) } }
+            add(
+                "oprf blind (hash_to_group, r·P, r⁻¹), batch of \(oprfBatch)", blindCost,
+                String(format: "%.3f× raw x25519", blindCost / median(samples[0])))
+            let evalCost = try measure(seconds, unit: oprfBatch) { n in
+                for _ in 0..<n { _ = try oprfKey.blindEvaluate(oprfClient.blindedElements) }
+            }
+            add(
+                "oprf blind-evaluate (validate, k·B), batch of \(oprfBatch)", evalCost,
+                String(format: "%.3f× raw x25519", evalCost / median(samples[0])))
+            let finalizeCost = try measure(seconds, unit: oprfBatch) { n in
+                for _ in 0..<n { _ = try oprfClient.finalize(evaluatedElements) }
+            }
+            add(
+                "oprf finalize (validate, r⁻¹·Z, SHA-512), batch of \(oprfBatch)", finalizeCost,
+                String(format: "%.3f× raw x25519", finalizeCost / median(samples[0])))
+            let directCost = try measure(seconds, unit: oprfBatch) { n in for _ in 0..<n { _ = try oprfKey.evaluate(oprfInputs) } }
+            add(
+                "oprf evaluate (sender's own rows), batch of \(oprfBatch)", directCost,
+                String(format: "%.3f× raw x25519", directCost / median(samples[0])))
+            let recordCipher = try EnrichmentRecordCipher(context: Array("bench".utf8), payloadWidth: 32)
+            let prfOutput = try SecureRandom.bytes(64)
+            let payload = [UInt8](repeating: 0x61, count: 20)
+            let sealCost = try measure(seconds) { n in for _ in 0..<n { _ = try recordCipher.seal(payload, prfOutput: prfOutput) } }
+            add(
+                "enrichment record seal (HKDF + AES-256-GCM, width 32)", sealCost,
+                String(format: "%.3f× raw x25519", sealCost / median(samples[0])))
+
             // Paillier.
             for bits in paillierBits {
                 let start = ContinuousClock.now

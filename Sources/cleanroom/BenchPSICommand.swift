@@ -24,7 +24,7 @@ extension BenchCommand {
         @Option(help: "Rows of the second party (publisher); default: --size.")
         var peerSize: Int?
 
-        @Option(help: "cardinality or intersection-sum.")
+        @Option(help: "cardinality, intersection-sum or enrichment (the advertiser receives the publisher's campaign).")
         var analysis: String = "cardinality"
 
         @Option(help: "Value columns summed in intersection-sum (1 or 2).")
@@ -46,8 +46,8 @@ extension BenchCommand {
         var json = false
 
         func validate() throws {
-            guard ["cardinality", "intersection-sum"].contains(analysis) else {
-                throw ValidationError("--analysis: cardinality or intersection-sum")
+            guard ["cardinality", "intersection-sum", "enrichment"].contains(analysis) else {
+                throw ValidationError("--analysis: cardinality, intersection-sum or enrichment")
             }
             guard ["tls", "memory"].contains(transport) else { throw ValidationError("--transport: tls or memory") }
             guard (1...2).contains(columns) else { throw ValidationError("--columns: 1 or 2 (the sample data has two value columns)") }
@@ -184,7 +184,8 @@ extension BenchCommand {
                 let spec = try c.analysis(named: "bench")
                 let adColumns = ["email"] + (analysis == "intersection-sum" ? Array(["purchase_amount", "quantity"].prefix(columns)) : [])
                 let ad = try CSVReader.read(path: path("advertiser.csv"), columns: adColumns)
-                let pub = try CSVReader.read(path: path("publisher.csv"), columns: ["email"])
+                let pub = try CSVReader.read(
+                    path: path("publisher.csv"), columns: analysis == "enrichment" ? ["email", "campaign"] : ["email"])
                 let start = ContinuousClock.now
                 let a = try PartySession(collaboration: c, analysis: "bench", party: "advertiser", input: ad)
                 let b = try PartySession(collaboration: c, analysis: "bench", party: "publisher", input: pub)
@@ -236,12 +237,19 @@ extension BenchCommand {
             let valueColumns: [CollaborationTemplate.ValueColumn] = [
                 .init(name: "purchase_amount", scale: 2, max: "1000.00"), .init(name: "quantity", max: "100"),
             ]
-            var bench: CollaborationTemplate.Analysis =
-                analysis == "intersection-sum"
-                ? .intersectionSum(
+            var bench: CollaborationTemplate.Analysis
+            switch analysis {
+            case "intersection-sum":
+                bench = .intersectionSum(
                     "bench", owner: "advertiser", values: Array(valueColumns.prefix(columns)), receivers: both, minIntersection: 1,
                     setSize: 1...max)
-                : .cardinality("bench", receivers: both, minIntersection: 1, setSize: 1...max)
+            case "enrichment":
+                // The sample publisher has one column besides the identifier: its campaign (at most 16 bytes).
+                bench = .enrichment(
+                    "bench", receiver: "advertiser", columns: [.init(name: "campaign", maxBytes: 16)], minIntersection: 1, setSize: 1...max)
+            default:
+                bench = .cardinality("bench", receivers: both, minIntersection: 1, setSize: 1...max)
+            }
             bench.privacyFields = privacy
             return CollaborationTemplate(
                 name: "bench",

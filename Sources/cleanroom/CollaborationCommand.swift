@@ -141,6 +141,15 @@ struct CollaborationCommand: ParsableCommand {
                             + (noise.p1AddsSlotNoise ? " and to every sum \(p2) reads" : "")
                             + "; \(p2) adds noise to each of up to \(noise.entries) decrypted entries (ε split across them)")
                 }
+            case .enrichment(let e):
+                let cols = e.columns.map { "\($0.name) (≤ \($0.maxBytes) bytes)" }.joined(separator: ", ")
+                lines.append("  \(p1) learns \(p2)'s \(cols) for each of its own rows whose identifier \(p2) has (first row wins)")
+                lines.append(
+                    "  \(p1) also learns how many rows \(p2) has; \(p2) learns only \(p1)'s set size, not the overlap; records are padded to \(e.payloadWidth) bytes"
+                )
+                lines.append(
+                    "  \(p1) does the matching, so min_intersection (\(a.minIntersection)) only guards it against accidents; set_size and max_sessions bound how many guessed identifiers it can try"
+                )
             }
             return lines.joined(separator: "\n")
         }

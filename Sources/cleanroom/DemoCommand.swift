@@ -1,5 +1,5 @@
 // `cleanroom demo`: the whole thing on one machine. Sample data and throwaway keys in a temporary
-// folder, a collaboration file with a cardinality and a grouped intersection-sum analysis, two
+// folder, a collaboration file with a cardinality, a grouped intersection-sum and an enrichment analysis, two
 // separate `cleanroom run` processes per analysis talking TLS over loopback, and what each party
 // learned beside the answer computed directly from the sample files.
 import ArgumentParser
@@ -52,17 +52,20 @@ struct DemoCommand: AsyncParsableCommand {
         ]
         var allMatch = true
         var noisyAgree = true
-        for analysis in ["overlap", "overlap-dp", "spend-by-campaign", "spend-by-campaign-dp"] {
+        for analysis in ["overlap", "overlap-dp", "spend-by-campaign", "spend-by-campaign-dp", "campaign-for-matches"] {
             let start = ContinuousClock.now
             var processes: [(String, Process, Pipe)] = []
             for (party, csv) in [("advertiser", adCSV), ("publisher", pubCSV)] {
                 let p = Process()
                 p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-                p.arguments = [
-                    "run", path("collaboration.yaml"), "--as", party, "--data", csv, "--analysis", analysis,
-                    "--out", path("\(analysis)-\(party).json"), "--identity", keys, "--audit", path("audit-\(party).jsonl"),
-                    "--ledger", path("ledger-\(party).sqlite"), "--quiet",
-                ]
+                p.arguments =
+                    [
+                        "run", path("collaboration.yaml"), "--as", party, "--data", csv, "--analysis", analysis,
+                        "--out", path("\(analysis)-\(party).json"), "--identity", keys, "--audit", path("audit-\(party).jsonl"),
+                        "--ledger", path("ledger-\(party).sqlite"), "--quiet",
+                    ]
+                    + (analysis == "campaign-for-matches" && party == "advertiser"
+                        ? ["--enriched-out", path("enriched-advertiser.csv")] : [])
                 let out = Pipe()
                 p.standardOutput = out
                 p.standardError = out
@@ -85,6 +88,13 @@ struct DemoCommand: AsyncParsableCommand {
             let expected = try ReferenceAnswer.compute(collaboration, analysis: analysis, tables: tables)
             let spec = try collaboration.analysis(named: analysis)
             print("== \(analysis) (\(spec.kind.rawValue)), two processes over TLS: \(String(format: "%.2f", seconds)) s")
+            if spec.kind == .enrichment {
+                let ok = try Self.showEnrichment(
+                    expected: expected, receiver: path("\(analysis)-advertiser.json"), sender: path("\(analysis)-publisher.json"),
+                    enriched: path("enriched-advertiser.csv"), original: adCSV)
+                allMatch = allMatch && ok
+                continue
+            }
             if spec.privacy != nil {
                 // Differential privacy: the released count is noisy by design. Both parties must hold
                 // the same value; the exact answer is shown beside it with the 95% interval.
@@ -165,6 +175,38 @@ struct DemoCommand: AsyncParsableCommand {
         if !allMatch { throw ExitCode(1) }
     }
 
+    /// Prints what each party of the enrichment learned beside the plaintext answer; true when the
+    /// receiver's result and enriched file hold exactly that answer and the sender learned nothing.
+    static func showEnrichment(expected: ReferenceAnswer, receiver: String, sender: String, enriched: String, original: String) throws
+        -> Bool
+    {
+        func result(_ path: String) throws -> SessionResult {
+            try JSONDecoder().decode(ResultDocument.self, from: Data(contentsOf: URL(fileURLWithPath: path))).result
+        }
+        let (r, s) = (try result(receiver), try result(sender))
+        let answer = expected.enrichedRows ?? [:]
+        let learned = ReferenceAnswer.from(r)
+        let table = try CSVReader.readAll(path: enriched)
+        let originalTable = try CSVReader.readAll(path: original)
+        var fileMatches = table.rows.count == originalTable.rows.count
+        for (i, row) in table.rows.enumerated() where fileMatches {
+            fileMatches =
+                Array(row.dropLast()) == originalTable.rows[i] && row.last == (answer[table.rowNumber(i)]?.first ?? "")
+        }
+        let receiverOK = learned == expected && fileMatches
+        let senderOK = s.intersectionSize == nil && s.enrichment == nil && s.peerUniqueIdentifiers == r.uniqueIdentifiers
+        print(
+            "advertiser learned: the campaign of \(r.enrichment?.rows.count ?? 0) of its rows (overlap \(r.intersectionSize?.description ?? "-"))  [\(receiverOK ? "matches" : "DIFFERS FROM") the plaintext answer]"
+        )
+        print("  enriched-advertiser.csv: its \(originalTable.rows.count) rows with a campaign column; the first lines:")
+        for row in table.rows.prefix(3) { print("    " + row.joined(separator: ",")) }
+        print(
+            "publisher learned: the advertiser's set size (\(s.peerUniqueIdentifiers)), nothing else  [\(senderOK ? "as it should" : "MORE THAN IT SHOULD")]"
+        )
+        print("plaintext answer computed from both files: \(answer.count) rows enriched\n")
+        return receiverOK && senderOK
+    }
+
     static func collaboration(advertiser: String, publisher: String, port: Int, rows: Int) -> String {
         let both = ["advertiser", "publisher"], setSize = 10...max(rows, 10)
         return CollaborationTemplate(
@@ -191,6 +233,10 @@ struct DemoCommand: AsyncParsableCommand {
                     statistics: [.count, .sum, .mean],
                     receivers: both, minIntersection: 10, setSize: setSize,
                     privacyFields: "mechanism: laplace, epsilon: 4, delta: 1e-9, max_rows_per_identifier: 1"),
+                // Labeled PSI: the advertiser's rows get the publisher's campaign; the publisher learns only the set size.
+                .enrichment(
+                    "campaign-for-matches", receiver: "advertiser", columns: [.init(name: "campaign", maxBytes: 16)], minIntersection: 10,
+                    setSize: setSize),
             ]
         ).yaml
     }

@@ -32,6 +32,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Write the result as JSON here (atomically).")
     var out: String?
 
+    @Option(help: "enrichment, receiver: write your CSV with the sender's allowed columns appended here (atomically).")
+    var enrichedOut: String?
+
     @Option(help: "Folder with PARTY.key.pem and PARTY.cert.pem (from `cleanroom keys generate`).")
     var identity: String = "keys"
 
@@ -103,6 +106,7 @@ struct RunCommand: AsyncParsableCommand {
             do { try appendAudit(record) } catch {
                 // The run failed after all: no result file may outlive it.
                 if let out { try? FileManager.default.removeItem(atPath: out) }
+                if let enrichedOut { try? FileManager.default.removeItem(atPath: enrichedOut) }
                 throw error
             }
             if let anomalies = result.anomalies {
@@ -144,7 +148,7 @@ struct RunCommand: AsyncParsableCommand {
         let job = RunJob(
             collaborationPath: file, party: party, dataPath: data, analysis: analysis, resultPath: out, identityFolder: identity,
             connectTimeout: .seconds(connectTimeout), idleTimeout: .seconds(idleTimeout), batchSize: batchSize,
-            sessionTimeout: sessionTimeout > 0 ? .seconds(sessionTimeout) : nil, ledgerPath: ledger)
+            sessionTimeout: sessionTimeout > 0 ? .seconds(sessionTimeout) : nil, ledgerPath: ledger, enrichedPath: enrichedOut)
         let statistics = RunStatistics(stage: "reading input")
         let showProgress = !quiet && (progress || isatty(2) == 1)
         let reporter = ProgressReporter(enabled: showProgress, terminal: isatty(2) == 1)

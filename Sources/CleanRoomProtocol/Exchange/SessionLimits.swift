@@ -31,6 +31,14 @@ extension SessionLimits {
         let ciphertext = 2 * ((sum?.keyBits ?? 0) / 8)
         let framing = perRecordFraming
         var records: Int
+        if let e = analysis.enrichmentSpec {
+            // Receiver (P1): OPRF_EVALUATED for its own set, ENRICHMENT_RECORDS for the sender's, DONE.
+            // Sender (P2): OPRF_BLINDED for the receiver's set, DONE.
+            let record = EnrichmentRecordCipher.matchTagBytes + 2 + e.payloadWidth + EnrichmentRecordCipher.gcmTagBytes
+            records = role == .p1 ? ownMax * (32 + framing) + peerMax * (record + framing) : peerMax * (32 + framing)
+            let duration = baseDuration + perElementDuration * (ownMax + peerMax)
+            return SessionLimits(maxPeerBytes: fixedAllowance + records, maxDuration: duration)
+        }
         switch role {
         case .p1:
             // P2_REBLINDED (our set, back) and P2_ELEMENTS (theirs, with ciphertexts when summed),

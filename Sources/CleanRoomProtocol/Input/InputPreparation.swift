@@ -11,9 +11,11 @@ public struct RequiredColumns: Sendable, Equatable {
     public var values: [ValueColumn]
     /// The group column (the other party of a grouped intersection-sum only).
     public var group: String?
+    /// The columns the receiver may learn (the sender of an enrichment only).
+    public var payload: [EnrichmentSpec.Column] = []
 
     /// Every column name, join column first: what a data source must provide.
-    public var names: [String] { [join] + values.map(\.name) + (group.map { [$0] } ?? []) }
+    public var names: [String] { [join] + values.map(\.name) + (group.map { [$0] } ?? []) + payload.map(\.name) }
 }
 
 extension Analysis {
@@ -23,6 +25,7 @@ extension Analysis {
         if let sum = sumSpec {
             if sum.valueOwner == party { columns.values = sum.values } else { columns.group = sum.grouping?.column }
         }
+        if let e = enrichmentSpec, e.receiver != party { columns.payload = e.columns }
         return columns
     }
 }
@@ -45,6 +48,8 @@ enum InputPreparation {
         let groupColumn = try groupName.map { try columnIndex($0) }
         let valueColumns = columns.values
         let valueIndices = try valueColumns.map { try columnIndex($0.name) }
+        let payloadColumns = columns.payload
+        let payloadIndices = try payloadColumns.map { try columnIndex($0.name) }
         let expected = source.expectedRows ?? 0
         var index = IdentifierIndex(expected: expected)
         var set = PreparedSet()
@@ -63,8 +68,8 @@ enum InputPreparation {
             try prepare(
                 batch: table, base: base, into: &set, index: &index, groupIndex: &groupIndex, rowValues: &rowValues,
                 join: join, idColumn: idColumn, groupName: groupName, groupColumn: groupColumn, valueColumns: valueColumns,
-                valueIndices: valueIndices, references: references, badRows: analysis.badRows,
-                rowsPerIdentifier: valueColumns.isEmpty ? nil : analysis.privacy?.maxRowsPerIdentifier)
+                valueIndices: valueIndices, payloadColumns: payloadColumns, payloadIndices: payloadIndices, references: references,
+                badRows: analysis.badRows, rowsPerIdentifier: valueColumns.isEmpty ? nil : analysis.privacy?.maxRowsPerIdentifier)
             base += table.rowCount
         }
         set.inputRows = base
@@ -75,8 +80,8 @@ enum InputPreparation {
     private static func prepare(
         batch table: some PartyData, base: Int, into set: inout PreparedSet, index: inout IdentifierIndex,
         groupIndex: inout [String: UInt32], rowValues: inout [UInt64], join: JoinColumn, idColumn: Int, groupName: String?,
-        groupColumn: Int?, valueColumns: [ValueColumn], valueIndices: [Int], references: Bool, badRows: BadRowPolicy,
-        rowsPerIdentifier: Int?
+        groupColumn: Int?, valueColumns: [ValueColumn], valueIndices: [Int], payloadColumns: [EnrichmentSpec.Column],
+        payloadIndices: [Int], references: Bool, badRows: BadRowPolicy, rowsPerIdentifier: Int?
     ) throws {
         for r in 0..<table.rowCount {
             let rowNumber = table.rowNumber(r)
@@ -123,6 +128,17 @@ enum InputPreparation {
                             row: rowNumber, column: groupName ?? "", problem: "group label longer than 255 bytes")
                     }
                 }
+                // An enrichment sender's payload: each allowed cell as a 2-byte length and its bytes.
+                var payload: [UInt8] = []
+                for (k, col) in payloadColumns.enumerated() {
+                    let cell = Array(table.cell(r, payloadIndices[k]).utf8)
+                    guard cell.count <= col.maxBytes else {
+                        throw CleanRoomProtocolError.invalidRow(
+                            row: rowNumber, column: col.name,
+                            problem: "\(cell.count) bytes, the collaboration allows at most \(col.maxBytes)")
+                    }
+                    payload += [UInt8(cell.count >> 8), UInt8(cell.count & 0xff)] + cell
+                }
                 if let existing = index.find(id, in: set.identifiers) {
                     // A duplicate identifier: P2's values are summed; P1's group must agree.
                     if groupColumn != nil && set.groupLabels[Int(set.groupOf[existing])] != label {
@@ -155,6 +171,8 @@ enum InputPreparation {
                     // The one step here that can fail comes first, so a skipped row adds nothing.
                     try set.identifiers.append(id)
                     index.insert(id, at: set.identifiers.count - 1, in: set.identifiers)
+                    // Duplicates on the sender's side: the first row wins (later rows only count).
+                    if !payloadColumns.isEmpty { try set.payloads.append(payload) }
                     if groupColumn != nil {
                         // Labels are registered only for rows that passed every check.
                         let group: UInt32

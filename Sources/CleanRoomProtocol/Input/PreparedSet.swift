@@ -42,6 +42,9 @@ struct PreparedSet {
     /// column) followed by the number of rows; `slotWidth` values per identifier, back to back.
     var slotValues: [UInt64] = []
     var slotWidth = 0
+    /// The sender of an enrichment: per identifier, its first row's allowed cells, each as a 2-byte
+    /// length and its bytes (`EnrichmentPayload`).
+    var payloads = IdentifierStore()
 
     /// The indices of the groups with at least `minimum` identifiers, in index order.
     func groups(withAtLeast minimum: Int) -> [UInt32] {

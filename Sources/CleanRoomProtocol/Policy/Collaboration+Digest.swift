@@ -81,6 +81,12 @@ extension Analysis {
             break
         case .intersectionSum(let sum):
             fields += sum.canonicalFields
+        case .enrichment(let e):
+            fields.append(
+                (
+                    "columns",
+                    .array(e.columns.map { .object([("name", .string($0.name)), ("max_bytes", .integer(Int64($0.maxBytes)))]) })
+                ))
         }
         // Absent unless the file sets it (so existing digests stay).
         if let privacy {

@@ -149,7 +149,7 @@ enum CollaborationParser {
                     "a grouped intersection-sum with privacy needs 'delta' (for example 1e-9): which groups are released is decided on noisy counts, and δ bounds the chance that one person's group passes"
                 )
             }
-        case .cardinality, .intersection:
+        case .cardinality, .intersection, .enrichment:
             if let rows = m["max_rows_per_identifier"] {
                 throw rows.fail(
                     "only an intersection-sum takes 'max_rows_per_identifier' (identifiers are unique in each set: one person changes a count by at most 1)"
@@ -171,7 +171,7 @@ enum CollaborationParser {
         let m = try node.mapping(
             allowed: [
                 "name", "kind", "join", "receivers", "min_intersection", "set_size", "bad_rows", "values", "group_by",
-                "min_group_size", "max_groups", "statistics", "key_bits", "privacy",
+                "min_group_size", "max_groups", "statistics", "key_bits", "privacy", "columns",
             ],
             required: ["name", "kind", "join", "receivers", "min_intersection", "set_size"])
         let name = try m.required("name").string()
@@ -224,12 +224,14 @@ enum CollaborationParser {
             minIntersection: minIntersection, setSize: setSize.sorted { $0.party < $1.party }, badRows: badRows,
             spec: .cardinality)
         let sumOnly = ["values", "group_by", "min_group_size", "max_groups", "statistics", "key_bits"]
+        if kind != .enrichment, let field = m["columns"] { throw field.fail("only an enrichment analysis takes 'columns'") }
         switch kind {
-        case .cardinality, .intersection:
+        case .cardinality, .intersection, .enrichment:
             if let extra = sumOnly.first(where: { m[$0] != nil }), let field = m[extra] {
                 throw field.fail("only an intersection-sum analysis takes '\(extra)'")
             }
             analysis.spec = kind == .cardinality ? .cardinality : .intersection
+            if kind == .enrichment { analysis.spec = .enrichment(try parseEnrichment(node, m, analysis: analysis)) }
         case .intersectionSum:
             let sum = try parseIntersectionSum(node, m, analysis: analysis, parties: parties)
             analysis.spec = .intersectionSum(sum)
@@ -242,6 +244,8 @@ enum CollaborationParser {
                 throw p.fail(
                     "an intersection reveals rows, which noise cannot protect: it cannot carry 'privacy' (docs/privacy.md); use cardinality or intersection-sum"
                 )
+            case .enrichment:
+                throw p.fail("an enrichment reveals values of matched rows, which noise cannot protect: it cannot carry 'privacy'")
             }
         }
         if let sum = analysis.sumSpec {
@@ -255,6 +259,33 @@ enum CollaborationParser {
             }
         }
         return analysis
+    }
+
+    /// The fields only an enrichment has: exactly one receiver, and the sender's columns it may
+    /// learn with their widths.
+    static func parseEnrichment(_ node: FieldNode, _ m: [String: FieldNode], analysis: Analysis) throws -> EnrichmentSpec {
+        guard analysis.receivers.count == 1, let receiver = analysis.receivers.first else {
+            throw (m["receivers"] ?? node).fail("an enrichment has exactly one receiver: the party whose rows are enriched")
+        }
+        let sender = analysis.join.first { $0.party != receiver }?.party ?? receiver
+        guard let columnsNode = m["columns"] else {
+            throw node.fail("an enrichment needs 'columns': the sender's columns the receiver may learn, each with max_bytes")
+        }
+        var columns: [EnrichmentSpec.Column] = []
+        for cn in try columnsNode.sequence() {
+            let cm = try cn.mapping(allowed: ["name", "max_bytes"], required: ["name", "max_bytes"])
+            let nameNode = try cm.required("name")
+            let name = try nameNode.string()
+            guard !name.isEmpty else { throw nameNode.fail("a column name cannot be empty") }
+            guard !columns.contains(where: { $0.name == name }) else { throw nameNode.fail("column '\(name)' is listed twice") }
+            guard name != analysis.joinColumn(of: sender).column else {
+                throw nameNode.fail("'\(name)' is the sender's join column: the receiver already holds the identifier")
+            }
+            columns.append(.init(name: name, maxBytes: try cm.required("max_bytes").int(in: 1...EnrichmentSpec.maxColumnBytes)))
+        }
+        guard !columns.isEmpty else { throw columnsNode.fail("list at least one column") }
+        guard columns.count <= 64 else { throw columnsNode.fail("at most 64 columns") }
+        return EnrichmentSpec(receiver: receiver, columns: columns)
     }
 
     /// The fields only an intersection-sum has: values (owner and columns), grouping,

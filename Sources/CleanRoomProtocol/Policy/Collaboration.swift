@@ -82,6 +82,9 @@ public enum AnalysisKind: String, Sendable, Equatable, Codable, CaseIterable {
     /// Count and sums of the value owner's columns over the overlap (Private Join and Compute),
     /// optionally grouped by a column of the other party.
     case intersectionSum = "intersection-sum"
+    /// The receiver learns chosen columns of the sender's rows for its own matched rows (labeled
+    /// PSI, on the RFC 9497 OPRF).
+    case enrichment
 }
 
 /// How identifiers are normalised before hashing.
@@ -180,6 +183,12 @@ public struct Analysis: Sendable, Equatable {
         return nil
     }
 
+    /// The enrichment spec, or nil for the other kinds.
+    public var enrichmentSpec: EnrichmentSpec? {
+        if case .enrichment(let e) = spec { return e }
+        return nil
+    }
+
     /// The join column of `party` (a party of the collaboration: the loader requires both).
     public func joinColumn(of party: String) -> JoinColumn {
         join.first { $0.party == party } ?? join[0]
@@ -198,6 +207,8 @@ public enum AnalysisSpec: Sendable, Equatable {
     case intersection
     /// Count and sums of the value owner's columns over the overlap.
     case intersectionSum(IntersectionSumSpec)
+    /// The sender's allowed columns for the receiver's matched rows.
+    case enrichment(EnrichmentSpec)
 
     /// The kind this spec belongs to.
     public var kind: AnalysisKind {
@@ -205,8 +216,42 @@ public enum AnalysisSpec: Sendable, Equatable {
         case .cardinality: return .cardinality
         case .intersection: return .intersection
         case .intersectionSum: return .intersectionSum
+        case .enrichment: return .enrichment
         }
     }
+}
+
+/// The policy of an enrichment: who receives, and which of the sender's columns it may learn, each
+/// with the most bytes a cell may hold. Every record is padded to the sum of these widths, so its
+/// length says nothing.
+public struct EnrichmentSpec: Sendable, Equatable {
+    /// One column the receiver may learn.
+    public struct Column: Sendable, Equatable {
+        /// Column name in the sender's data.
+        public var name: String
+        /// The most UTF-8 bytes a cell may hold (1...4,096); longer cells are bad rows.
+        public var maxBytes: Int
+
+        public init(name: String, maxBytes: Int) {
+            self.name = name
+            self.maxBytes = maxBytes
+        }
+    }
+
+    /// The largest `max_bytes` of one column.
+    public static let maxColumnBytes = 4096
+    /// The receiver (P1, the OPRF client); the other party is the sender (P2).
+    public var receiver: String
+    /// The sender's columns, in the order they are appended to the receiver's rows.
+    public var columns: [Column]
+
+    public init(receiver: String, columns: [Column]) {
+        self.receiver = receiver
+        self.columns = columns
+    }
+
+    /// Bytes of an encoded payload: each column as a 2-byte length and up to `maxBytes` bytes.
+    public var payloadWidth: Int { columns.reduce(0) { $0 + 2 + $1.maxBytes } }
 }
 
 /// The policy of an intersection-sum (Private Join and Compute): who owns the values, which
@@ -296,6 +341,7 @@ extension Analysis {
     /// Which party plays `role` in this analysis, given the collaboration's parties.
     ///
     /// - intersection-sum: P2 is the value owner.
+    /// - enrichment: P1 is the receiver (the OPRF client), P2 the sender (the key holder).
     /// - intersection / cardinality: P1 is the party that computes the overlap, so it must be a
     ///   receiver; when both receive, P1 is the party that listens.
     public func party(for role: Role, in collaboration: Collaboration) -> String {
@@ -304,6 +350,8 @@ extension Analysis {
         switch spec {
         case .intersectionSum(let sum):
             p1 = names.first { $0 != sum.valueOwner } ?? names[0]
+        case .enrichment(let e):
+            p1 = e.receiver
         case .intersection, .cardinality:
             if receivers.count == 1 {
                 p1 = receivers[0]

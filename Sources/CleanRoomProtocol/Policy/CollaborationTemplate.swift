@@ -76,6 +76,8 @@ public struct CollaborationTemplate: Sendable, Equatable {
         /// `privacy: { <these fields> }` when set (for example
         /// `mechanism: laplace, epsilon: 1, delta: 1e-9, max_rows_per_identifier: 1`).
         public var privacyFields: String?
+        /// enrichment: the sender's columns the receiver may learn, with their widths.
+        public var enrichmentColumns: [EnrichmentSpec.Column] = []
 
         public init(
             name: String, kind: AnalysisKind, joinColumn: String = "email", normalize: Normalization = .email, receivers: [String],
@@ -107,6 +109,15 @@ public struct CollaborationTemplate: Sendable, Equatable {
         /// Which rows are in the overlap.
         public static func intersection(_ name: String, receivers: [String], minIntersection: Int, setSize: ClosedRange<Int>) -> Analysis {
             Analysis(name: name, kind: .intersection, receivers: receivers, minIntersection: minIntersection, setSize: setSize)
+        }
+
+        /// The sender's `columns` for the matched rows of `receiver`.
+        public static func enrichment(
+            _ name: String, receiver: String, columns: [EnrichmentSpec.Column], minIntersection: Int, setSize: ClosedRange<Int>
+        ) -> Analysis {
+            var a = Analysis(name: name, kind: .enrichment, receivers: [receiver], minIntersection: minIntersection, setSize: setSize)
+            a.enrichmentColumns = columns
+            return a
         }
 
         /// Sums of `owner`'s `values` over the overlap, optionally grouped.
@@ -177,6 +188,10 @@ public struct CollaborationTemplate: Sendable, Equatable {
         if let statistics = a.statistics { lines.append("    statistics: [\(statistics.map(\.rawValue).joined(separator: ", "))]") }
         if let epsilon = a.laplaceEpsilon { lines.append("    privacy: { mechanism: laplace, epsilon: \(epsilon) }") }
         if let fields = a.privacyFields { lines.append("    privacy: { \(fields) }") }
+        if !a.enrichmentColumns.isEmpty {
+            lines.append("    columns:")
+            for c in a.enrichmentColumns { lines.append("      - { name: \(c.name), max_bytes: \(c.maxBytes) }") }
+        }
         lines.append("    receivers: [\(a.receivers.joined(separator: ", "))]")
         lines.append("    min_intersection: \(a.minIntersection)")
         lines.append("    set_size:")

@@ -129,7 +129,9 @@ public final class PartySession: SessionDriving {
         self.digest = try collaboration.digest()
         self.random = AnyRandomSource(random)
         // Row references are kept only where a result names rows.
-        prepared = try InputPreparation.prepare(&source, party: party, analysis: analysis, keepReferences: analysis.kind == .intersection)
+        prepared = try InputPreparation.prepare(
+            &source, party: party, analysis: analysis,
+            keepReferences: analysis.kind == .intersection || analysis.enrichmentSpec?.receiver == party)
         let bounds = analysis.bounds(of: party)
         guard prepared.identifiers.count >= bounds.min, prepared.usedRows <= bounds.max else {
             throw CleanRoomProtocolError.setSizeOutOfPolicy(
@@ -176,6 +178,11 @@ public final class PartySession: SessionDriving {
         case (.intersectionSum(let spec), .p2):
             return P2Exchange<IntersectionSumP2>(
                 context: c, strategy: try IntersectionSumP2(context: c, spec: spec), blinder: blinder)
+        // Enrichment is an OPRF exchange, not the commutative blinding of the other kinds.
+        case (.enrichment(let spec), .p1):
+            return EnrichmentReceiver(context: c, spec: spec)
+        case (.enrichment(let spec), .p2):
+            return EnrichmentSender(context: c, spec: spec)
         }
     }
 

@@ -28,10 +28,14 @@ public struct ReferenceAnswer: Equatable, Sendable {
     /// The groups at or above `min_group_size`, by label ("" when ungrouped); empty unless the
     /// analysis is an intersection-sum whose overlap reaches `min_intersection`.
     public var groups: [String: Group]
+    /// enrichment: the receiver's matched rows (by row reference) with the sender's cells (first
+    /// sender row wins); nil for the other kinds, empty when the overlap is below `min_intersection`.
+    public var enrichedRows: [Int: [String]]?
 
-    public init(intersectionSize: RevealedCount, groups: [String: Group]) {
+    public init(intersectionSize: RevealedCount, groups: [String: Group], enrichedRows: [Int: [String]]? = nil) {
         self.intersectionSize = intersectionSize
         self.groups = groups
+        self.enrichedRows = enrichedRows
     }
 
     /// Computes the answer for `analysis` from the two tables (keyed by party name).
@@ -51,7 +55,20 @@ public struct ReferenceAnswer: Equatable, Sendable {
         let names = c.parties.map(\.name)
         let overlap = Set(ids[names[0]]!.keys).intersection(ids[names[1]]!.keys)
         guard overlap.count >= a.minIntersection else {
-            return ReferenceAnswer(intersectionSize: .suppressed(below: a.minIntersection), groups: [:])
+            return ReferenceAnswer(
+                intersectionSize: .suppressed(below: a.minIntersection), groups: [:], enrichedRows: a.enrichmentSpec.map { _ in [:] })
+        }
+        if let e = a.enrichmentSpec {
+            let sender = names.first { $0 != e.receiver }!
+            let senderTable = tables[sender]!, receiverTable = tables[e.receiver]!
+            let cols = e.columns.map { senderTable.columns.firstIndex(of: $0.name)! }
+            var rows: [Int: [String]] = [:]
+            for id in overlap {
+                let first = ids[sender]![id]!.min()!  // the sender's first row wins
+                let cells = cols.map { senderTable.rows[first][$0] }
+                for r in ids[e.receiver]![id]! { rows[receiverTable.rowNumber(r)] = cells }
+            }
+            return ReferenceAnswer(intersectionSize: .revealed(overlap.count), groups: [:], enrichedRows: rows)
         }
         var groups: [String: Group] = [:]
         if let sum = a.sumSpec {
@@ -85,6 +102,8 @@ public struct ReferenceAnswer: Equatable, Sendable {
     public static func from(_ r: SessionResult) -> ReferenceAnswer {
         var groups: [String: Group] = [:]
         for g in r.groups ?? [] { groups[g.label ?? ""] = Group(count: g.count ?? -1, valueRows: g.valueRows ?? -1, sums: g.sums ?? [:]) }
-        return ReferenceAnswer(intersectionSize: r.intersectionSize ?? .suppressed(below: 0), groups: groups)
+        var enriched: [Int: [String]]?
+        if let e = r.enrichment { enriched = Dictionary(uniqueKeysWithValues: e.rows.map { ($0.row, $0.values) }) }
+        return ReferenceAnswer(intersectionSize: r.intersectionSize ?? .suppressed(below: 0), groups: groups, enrichedRows: enriched)
     }
 }

@@ -101,6 +101,33 @@ public struct NoiseReport: Sendable, Equatable, Codable {
     }
 }
 
+/// One of the receiver's rows enriched with the sender's allowed cells.
+public struct EnrichedRow: Sendable, Equatable, Codable {
+    /// The row's reference (its CSV line number).
+    public var row: Int
+    /// The sender's cells, in the policy's column order.
+    public var values: [String]
+
+    public init(row: Int, values: [String]) {
+        self.row = row
+        self.values = values
+    }
+}
+
+/// What the receiver of an enrichment learned: the matched rows with the sender's cells.
+public struct EnrichmentResult: Sendable, Equatable, Codable {
+    /// The sender's column names, in the order the values are given.
+    public var columns: [String]
+    /// Every own row whose identifier the sender has, ascending by row; empty when the overlap is
+    /// below `min_intersection`.
+    public var rows: [EnrichedRow]
+
+    public init(columns: [String], rows: [EnrichedRow]) {
+        self.columns = columns
+        self.rows = rows
+    }
+}
+
 /// The outcome of a session for one party.
 public struct SessionResult: Sendable, Equatable, Codable {
     public var collaborationDigest: String
@@ -135,6 +162,8 @@ public struct SessionResult: Sendable, Equatable, Codable {
     /// intersection-sum with privacy, value owner: rows left out because their identifier already
     /// had `max_rows_per_identifier` rows (the first rows in file order are kept).
     public var rowsOverContributionBound: Int?
+    /// enrichment, receiver only: its matched rows with the sender's cells.
+    public var enrichment: EnrichmentResult?
 
     enum CodingKeys: String, CodingKey {
         case collaborationDigest = "collaboration_digest"
@@ -148,7 +177,7 @@ public struct SessionResult: Sendable, Equatable, Codable {
         case groups
         case suppressedGroups = "suppressed_groups"
         case ownGroupsBelowMinimum = "own_groups_below_min_group_size"
-        case anomalies, privacy
+        case anomalies, privacy, enrichment
         case rowsOverContributionBound = "rows_over_contribution_bound"
     }
 }

@@ -293,7 +293,9 @@ public struct AbortMessage: Equatable, Sendable {
         case .invalidPeerCryptography: return 4
         default:
             switch error as? CleanRoomCryptoError {
-            case .lowOrderPoint, .invalidCiphertext, .invalidPublicKey, .invalidGroupTag: return 4
+            case .lowOrderPoint, .invalidCiphertext, .invalidPublicKey, .invalidGroupTag, .invalidGroupElement,
+                .payloadAuthenticationFailed:
+                return 4
             default: return 5
             }
         }

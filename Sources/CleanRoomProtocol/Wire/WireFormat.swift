@@ -14,6 +14,11 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
     case p1Elements = 0x10
     case p2Reblinded = 0x11
     case p2Elements = 0x12
+    /// Enrichment: the receiver's RFC 9497 blinded elements, the sender's evaluations of them (in
+    /// order), and the sender's sealed records (match tag ‖ record, sorted by tag).
+    case oprfBlinded = 0x13
+    case oprfEvaluated = 0x14
+    case enrichmentRecords = 0x15
     case cardinality = 0x20
     case matches = 0x21
     case encryptedSums = 0x22
@@ -28,6 +33,9 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
         case .p1Elements: return "P1_ELEMENTS"
         case .p2Reblinded: return "P2_REBLINDED"
         case .p2Elements: return "P2_ELEMENTS"
+        case .oprfBlinded: return "OPRF_BLINDED"
+        case .oprfEvaluated: return "OPRF_EVALUATED"
+        case .enrichmentRecords: return "ENRICHMENT_RECORDS"
         case .cardinality: return "CARDINALITY"
         case .matches: return "MATCHES"
         case .encryptedSums: return "ENCRYPTED_SUMS"

@@ -1,0 +1,34 @@
+// The receiver's output of an enrichment: its own CSV file, every row and column as read, with the
+// sender's allowed columns appended (empty for rows whose identifier the sender does not have),
+// written atomically. Fields are quoted as RFC 4180 says (when they hold a comma, a quote, CR or LF;
+// quotes doubled) and records end in CRLF.
+import CleanRoomCSV
+import CleanRoomProtocol
+import Foundation
+
+public enum EnrichedCSV {
+    /// Writes `dataPath`'s rows with `enrichment`'s columns appended to `path`, atomically.
+    /// - Throws: `RunnerError` (stage output) when the file cannot be read again, a column name is
+    ///   already in its header, or the output cannot be written.
+    public static func write(dataPath: String, enrichment: EnrichmentResult, to path: String) throws {
+        let table: PartyTable
+        do { table = try CSVReader.readAll(path: dataPath) } catch { throw RunnerError(.output, "\(dataPath): \(error)") }
+        if let clash = enrichment.columns.first(where: { table.columns.contains($0) }) {
+            throw RunnerError(.output, "\(dataPath) already has a column '\(clash)': the enriched file would have it twice")
+        }
+        let byRow = Dictionary(enrichment.rows.map { ($0.row, $0.values) }, uniquingKeysWith: { first, _ in first })
+        let empty = [String](repeating: "", count: enrichment.columns.count)
+        var text = record(table.columns + enrichment.columns)
+        for (r, row) in table.rows.enumerated() {
+            text += record(row + (byRow[table.rowNumber(r)] ?? empty))
+        }
+        try ResultOutput.writeAtomically(Data(text.utf8), to: path)
+    }
+
+    static func record(_ fields: [String]) -> String { fields.map(field).joined(separator: ",") + "\r\n" }
+
+    static func field(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
