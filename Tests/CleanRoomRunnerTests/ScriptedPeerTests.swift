@@ -236,18 +236,30 @@ extension TwoProcessTests {
 
 /// The peak resident memory (VmHWM) of a running process, sampled from /proc until it exits.
 enum PeakMemory {
-    /// Samples `pid` every 10 ms; the task's value is the last VmHWM seen, in kB (0 without /proc).
+    /// Samples `pid` every 10 ms on a thread of its own (not the cooperative pool, which parallel
+    /// tests can keep busy until a short-lived process has exited); the task's value is the last
+    /// VmHWM seen, in kB (0 without /proc).
     static func sample(_ pid: Int32) -> Task<Int, Never> {
-        Task.detached {
+        final class Box: @unchecked Sendable {
+            let lock = NSLock()
             var peak = 0
+            var done = false
+        }
+        let box = Box()
+        let thread = Thread {
             while let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
                 let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
                 let kb = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap({ Int($0) })
             {
-                peak = max(peak, kb)
-                try? await Task.sleep(for: .milliseconds(10))
+                box.lock.withLock { box.peak = max(box.peak, kb) }
+                usleep(10_000)
             }
-            return peak
+            box.lock.withLock { box.done = true }
+        }
+        thread.start()
+        return Task.detached {
+            while !box.lock.withLock({ box.done }) { try? await Task.sleep(for: .milliseconds(10)) }
+            return box.lock.withLock { box.peak }
         }
     }
 }

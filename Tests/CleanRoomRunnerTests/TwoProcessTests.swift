@@ -281,6 +281,43 @@ import Testing
         #expect(second.pub.text.contains("peer aborted (code 3)"), "\(second.pub.text)")
     }
 
+    /// The δ budget: P1 of a grouped noisy sum (the publisher) spends the partition selection's
+    /// δ = 10⁻⁹ (plus 10⁻¹⁵ for clamping) per session out of 1.5·10⁻⁹, so it refuses the second
+    /// session in the handshake; P2 (the advertiser) spends only the clamping's 10⁻¹⁵.
+    @Test func theDeltaBudgetRefusesTheSessionThatWouldExceedIt() throws {
+        let w = try Workspace(rows: 300)
+        defer { w.remove() }
+        let noisy = w.collaboration.replacingOccurrences(
+            of: "  - name: spend\n    kind: intersection-sum\n",
+            with:
+                "  - name: spend\n    kind: intersection-sum\n    privacy: { mechanism: laplace, epsilon: 1, delta: 1e-9, max_rows_per_identifier: 1 }\n"
+        ).replacingOccurrences(of: "analyses:", with: "privacy_budget:\n  delta: 0.0000000015\nanalyses:")
+        #expect(try Collaboration(yaml: noisy).privacyBudget?.deltaFemtos == 1_500_000)
+        try noisy.write(toFile: w.path("noisy.yaml"), atomically: true, encoding: .utf8)
+        func session() throws -> (ad: Party, pub: Party) {
+            let ad = try Self.party(w, "advertiser", analysis: "spend", collaboration: w.path("noisy.yaml"))
+            let pub = try Self.party(w, "publisher", analysis: "spend", collaboration: w.path("noisy.yaml"))
+            _ = (ad.wait(), pub.wait())
+            return (ad, pub)
+        }
+        let first = try session()
+        #expect(first.ad.process.terminationStatus == 0 && first.pub.process.terminationStatus == 0, "\(first.ad.text)\n\(first.pub.text)")
+        let result = try JSONDecoder().decode(
+            ResultDocument.self, from: Data(contentsOf: URL(fileURLWithPath: w.path("spend-publisher.json")))
+        )
+        .result
+        #expect(result.privacy?.mechanism == "laplace" && result.privacy?.threshold != nil)
+        let second = try session()
+        #expect(
+            second.ad.process.terminationStatus == 3 && second.pub.process.terminationStatus == 3, "\(second.ad.text)\n\(second.pub.text)")
+        #expect(second.pub.text.contains("privacy_budget.delta exhausted"), "\(second.pub.text)")
+        #expect(second.ad.text.contains("peer aborted (code 3)"), "\(second.ad.text)")
+        let show = try Party(["budget", "show", "--ledger", w.path("publisher.ledger.sqlite"), "--collaboration", w.path("noisy.yaml")])
+        _ = show.wait()
+        #expect(show.text.contains("δ spent 0.000000001000001"), "\(show.text)")
+        #expect(show.text.contains("left"), "\(show.text)")
+    }
+
     @Test func peerKilledMidStreamFailsTheOtherSideAndLeavesNoResult() throws {
         let w = try Workspace(rows: 40_000)
         defer { w.remove() }
