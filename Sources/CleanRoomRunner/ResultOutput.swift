@@ -65,6 +65,20 @@ public enum ResultOutput {
                 "enriched rows   \(e.rows.count) of yours, with \(e.columns.joined(separator: ", ")) (--enriched-out writes your CSV with them)"
             )
         }
+        if let p = r.privacy {
+            // Every released figure is noisy: the mechanism, the noise and each figure's 95% interval.
+            let mechanism = p.mechanism == "gaussian" ? "discrete Gaussian, σ²" : "discrete Laplace, scale"
+            lines.append(
+                "privacy         \(mechanism) \(p.scale) on counts, ε = \(p.epsilon)" + (p.delta.map { ", δ = \($0)" } ?? "")
+                    + "; a count is within ± \(p.interval95) of the exact one with 95% probability"
+                    + (p.threshold.map { "; groups released from a noisy count of \($0)" } ?? ""))
+            for (column, noise) in (p.sums ?? [:]).sorted(by: { $0.key < $1.key }) {
+                lines.append("                \(column) sums: ± \(noise.interval95) (95%)")
+            }
+        }
+        if let over = r.rowsOverContributionBound, over > 0 {
+            lines.append("rows left out   \(over) (beyond max_rows_per_identifier)")
+        }
         if let suppressed = r.suppressedGroups, suppressed > 0 {
             lines.append("groups          \(suppressed) suppressed (below the minimum group size)")
         }
