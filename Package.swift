@@ -112,7 +112,7 @@ let package = Package(
         // product or shipped target depends on it (the underscore says it is not API).
         .target(
             name: "_CleanRoomTestSupport",
-            dependencies: ["CleanRoomProtocol"]
+            dependencies: ["CleanRoomProtocol", "CleanRoomCrypto"]
         ),
         .testTarget(
             name: "CleanRoomCSVTests",

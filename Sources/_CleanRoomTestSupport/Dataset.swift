@@ -1,5 +1,6 @@
 // Synthetic datasets for in-memory sessions, and a helper that runs both parties of one.
 // Test-only: nothing shipped depends on _CleanRoomTestSupport.
+@_spi(Deterministic) import CleanRoomCrypto
 import CleanRoomProtocol
 
 /// A synthetic dataset pair: an advertiser (email, purchase_amount, quantity) and a publisher
@@ -72,6 +73,19 @@ public func runSession(_ c: Collaboration, _ analysis: String, _ d: Dataset, bat
 ) {
     let ad = try PartySession(collaboration: c, analysis: analysis, party: "advertiser", input: d.advertiser, batchSize: batchSize)
     let pub = try PartySession(collaboration: c, analysis: analysis, party: "publisher", input: d.publisher, batchSize: batchSize)
+    let (ra, rp, _) = try InMemorySession.run(ad, pub)
+    return (ra, rp)
+}
+
+/// Runs `analysis` in memory with each party's randomness seeded from `seed` (reproducible noise,
+/// keys and masks); both results.
+public func runSession(_ c: Collaboration, _ analysis: String, _ d: Dataset, seed: String) throws -> (
+    ad: SessionResult, pub: SessionResult
+) {
+    let ad = try PartySession(
+        collaboration: c, analysis: analysis, party: "advertiser", input: d.advertiser, random: try SeededRandom(seed: "\(seed)-ad"))
+    let pub = try PartySession(
+        collaboration: c, analysis: analysis, party: "publisher", input: d.publisher, random: try SeededRandom(seed: "\(seed)-pub"))
     let (ra, rp, _) = try InMemorySession.run(ad, pub)
     return (ra, rp)
 }

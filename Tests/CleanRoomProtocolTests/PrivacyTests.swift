@@ -59,13 +59,7 @@ import _CleanRoomTestSupport
         let d = Dataset.make(advertiserOnly: 30, publisherOnly: 30, shared: 40)
         var deltas: [Int] = []
         for seed in 0..<150 {
-            let ad = try PartySession(
-                collaboration: c, analysis: "overlap", party: "advertiser", input: d.advertiser,
-                random: try SeededRandom(seed: "gaussian-ad-\(seed)"))
-            let pub = try PartySession(
-                collaboration: c, analysis: "overlap", party: "publisher", input: d.publisher,
-                random: try SeededRandom(seed: "gaussian-pub-\(seed)"))
-            let (ra, rp, _) = try InMemorySession.run(ad, pub)
+            let (ra, rp) = try runSession(c, "overlap", d, seed: "gaussian-\(seed)")
             #expect(ra.intersectionSize == rp.intersectionSize && ra.privacy == rp.privacy)
             #expect(ra.privacy?.mechanism == "gaussian" && ra.privacy?.delta == "1e-6")
             deltas.append(try #require(ra.intersectionSize?.value) - 40)
@@ -86,13 +80,7 @@ import _CleanRoomTestSupport
         let c = try Collaboration(yaml: Self.yaml(epsilon: "0.5"))
         var deltas: [Int] = []
         for seed in 0..<200 {
-            let ad = try PartySession(
-                collaboration: c, analysis: "overlap", party: "advertiser", input: d.advertiser,
-                random: try SeededRandom(seed: "privacy-ad-\(seed)"))
-            let pub = try PartySession(
-                collaboration: c, analysis: "overlap", party: "publisher", input: d.publisher,
-                random: try SeededRandom(seed: "privacy-pub-\(seed)"))
-            let (ra, rp, _) = try InMemorySession.run(ad, pub)
+            let (ra, rp) = try runSession(c, "overlap", d, seed: "privacy-\(seed)")
             #expect(ra.intersectionSize == rp.intersectionSize)
             #expect(ra.privacy == rp.privacy)
             let value = try #require(ra.intersectionSize?.value)

@@ -115,13 +115,7 @@ import _CleanRoomTestSupport
         let exactSum = try #require(answer.sums["purchase_amount"]).replacingOccurrences(of: ".", with: "")
         var differs = 0, outside = 0
         for seed in 0..<6 {
-            let ad = try PartySession(
-                collaboration: c, analysis: "spend", party: "advertiser", input: d.advertiser,
-                random: try SeededRandom(seed: "dp-sum-ad-\(seed)"))
-            let pub = try PartySession(
-                collaboration: c, analysis: "spend", party: "publisher", input: d.publisher,
-                random: try SeededRandom(seed: "dp-sum-pub-\(seed)"))
-            let (ra, rp, _) = try InMemorySession.run(ad, pub)
+            let (ra, rp) = try runSession(c, "spend", d, seed: "dp-sum-\(seed)")
             #expect(ra.groups == rp.groups, "both parties hold the same noisy figures")
             #expect(ra.intersectionSize == rp.intersectionSize)
             let report = try #require(rp.privacy), ownerReport = try #require(ra.privacy)
@@ -208,13 +202,7 @@ import _CleanRoomTestSupport
             privacy: "mechanism: laplace, epsilon: 4, delta: 1e-6, max_rows_per_identifier: 1", grouped: true, maxGroups: 5)
         var above = 0
         for seed in 0..<8 {
-            let ad = try PartySession(
-                collaboration: c, analysis: "spend", party: "advertiser", input: d.advertiser,
-                random: try SeededRandom(seed: "sum-ad-\(seed)"))
-            let pub = try PartySession(
-                collaboration: c, analysis: "spend", party: "publisher", input: d.publisher,
-                random: try SeededRandom(seed: "sum-pub-\(seed)"))
-            let (ra, rp, _) = try InMemorySession.run(ad, pub)
+            let (ra, rp) = try runSession(c, "spend", d, seed: "sum-\(seed)")
             #expect(ra.groups == rp.groups)
             if (rp.groups ?? []).reduce(0, { $0 + ($1.count ?? 0) }) > 200 { above += 1 }
         }
