@@ -208,7 +208,7 @@ final class EnrichmentReceiver: RoleExchange {
         let width = recordWidth, n = context.ownCount
         let cipher = try EnrichmentRecordCipher(context: recordCipherContext, payloadWidth: spec.payloadWidth)
         var values: [Int: [String]] = [:]  // own identifier → cells
-        var matched = 0
+        var matched = 0, unauthentic = 0, unparseable = 0
         try records.withUnsafeBytes { r in
             try tags.withUnsafeBytes { t in
                 try outputs.withUnsafeBytes { ys in
@@ -226,16 +226,22 @@ final class EnrichmentReceiver: RoleExchange {
                             let payload = try cipher.open(
                                 sealed, prfOutput: UnsafeRawBufferPointer(rebasing: ys[(i * 64)..<((i + 1) * 64)]))
                             guard let cells = EnrichmentPayload.decode(payload, columns: spec.columns) else {
-                                found.append("a matched record's payload does not parse under the policy's columns")
+                                unparseable += 1
                                 continue
                             }
                             values[i] = cells
                         } catch CleanRoomCryptoError.payloadAuthenticationFailed {
-                            found.append("a record whose match tag is one of ours did not authenticate")
+                            unauthentic += 1
                         }
                     }
                 }
             }
+        }
+        if unauthentic > 0 {
+            found.append("ENRICHMENT_RECORDS: \(unauthentic) record(s) whose match tag is one of ours did not authenticate")
+        }
+        if unparseable > 0 {
+            found.append("ENRICHMENT_RECORDS: \(unparseable) matched record(s) whose payload does not parse under the policy's columns")
         }
         var result = context.baseResult(peerCount: peerCount)
         let revealed = matched >= context.analysis.minIntersection
