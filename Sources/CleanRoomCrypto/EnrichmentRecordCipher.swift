@@ -125,6 +125,7 @@ public final class EnrichmentRecordCipher {
 
     /// HKDF-SHA-256 (RFC 5869) with an explicit salt and info, for the RFC's test vectors.
     package static func hkdfSHA256(ikm: [UInt8], salt: [UInt8], info: [UInt8], length: Int) throws -> [UInt8] {
+        guard (1...(255 * 32)).contains(length) else { throw CleanRoomCryptoError.unsupportedParameter(what: "HKDF length \(length)") }
         let cipher = try EnrichmentRecordCipher(context: info, payloadWidth: 0)
         try setHKDFParameters(cipher.kdfContext, salt: salt, info: info)
         var out = [UInt8](repeating: 0, count: length)

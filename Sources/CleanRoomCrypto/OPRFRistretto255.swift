@@ -107,6 +107,31 @@ public enum OPRFRistretto255 {
         }
     }
 
+    /// scalar · element for a 32-byte element from the peer, with the checks of `validateElement`
+    /// folded into the multiplication: bit 255 and the identity are checked on the bytes, and
+    /// `crypto_scalarmult_ristretto255` decodes the element itself and fails on every encoding
+    /// `crypto_core_ristretto255_is_valid_point` refuses (the same `ristretto255_frombytes`), so
+    /// the element is decoded once instead of twice. `scalar` must be a nonzero canonical scalar:
+    /// the product of a non-identity element of the prime-order group is then never the identity.
+    /// - Throws: `invalidGroupElement(index:reason:)`.
+    static func multiplyPeerElement(
+        _ element: UnsafeRawBufferPointer, index: Int, by scalar: UnsafePointer<UInt8>, into output: UnsafeMutablePointer<UInt8>
+    ) throws {
+        guard element.count == elementBytes else {
+            throw CleanRoomCryptoError.invalidGroupElement(index: index, reason: "\(element.count) bytes, expected \(elementBytes)")
+        }
+        let p = element.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        guard p[31] & 0x80 == 0 else {
+            throw CleanRoomCryptoError.invalidGroupElement(index: index, reason: "not a canonical encoding (bit 255 set)")
+        }
+        guard sodium_is_zero(p, elementBytes) == 0 else {
+            throw CleanRoomCryptoError.invalidGroupElement(index: index, reason: "the identity element")
+        }
+        guard crypto_scalarmult_ristretto255(output, scalar, p) == 0 else {
+            throw CleanRoomCryptoError.invalidGroupElement(index: index, reason: "not a canonical encoding of a group element")
+        }
+    }
+
     /// Checks every 32-byte element of a batch from the peer (`validateElement`).
     /// - Throws: `wrongLength` when the batch is not whole elements; `invalidGroupElement` for the
     ///   first bad one.
@@ -309,13 +334,8 @@ public final class OPRFServerKey: @unchecked Sendable {
         let k = scalar.baseAddress!.assumingMemoryBound(to: UInt8.self)
         for i in 0..<(input.count / ne) {
             let element = UnsafeRawBufferPointer(rebasing: input[(i * ne)..<((i + 1) * ne)])
-            try OPRFRistretto255.validateElement(element, index: i)
-            // Nonzero k times a non-identity element of a prime-order group is never the identity.
-            guard
-                crypto_scalarmult_ristretto255(
-                    (output.baseAddress! + i * ne).assumingMemoryBound(to: UInt8.self), k,
-                    element.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 0
-            else { throw CleanRoomCryptoError.libsodiumFailure(operation: "crypto_scalarmult_ristretto255") }
+            try OPRFRistretto255.multiplyPeerElement(
+                element, index: i, by: k, into: (output.baseAddress! + i * ne).assumingMemoryBound(to: UInt8.self))
         }
     }
 
@@ -492,12 +512,11 @@ public final class OPRFClientBatch: @unchecked Sendable {
         defer { sodium_memzero(&unblinded, ne) }
         for i in 0..<count {
             let element = UnsafeRawBufferPointer(rebasing: evaluated[(i * ne)..<((i + 1) * ne)])
-            try OPRFRistretto255.validateElement(element, index: i)
-            guard
-                crypto_scalarmult_ristretto255(
-                    &unblinded, (inverseBlinds.baseAddress! + i * 32).assumingMemoryBound(to: UInt8.self),
-                    element.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 0
-            else { throw CleanRoomCryptoError.libsodiumFailure(operation: "crypto_scalarmult_ristretto255") }
+            try unblinded.withUnsafeMutableBytes { u in
+                try OPRFRistretto255.multiplyPeerElement(
+                    element, index: i, by: (inverseBlinds.baseAddress! + i * 32).assumingMemoryBound(to: UInt8.self),
+                    into: u.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
             try unblinded.withUnsafeBytes {
                 try OPRFRistretto255.finalizeHash(
                     input: inputs[i], element: $0, digest: digest,

@@ -118,6 +118,37 @@ import Testing
         }
     }
 
+    /// Both roles fold the element checks into the multiplication: every RFC 9496 Appendix A.2
+    /// encoding must still be refused by BlindEvaluate and by Finalize, at its index in the batch.
+    @Test func everyRFC9496BadEncodingIsRefusedByBothRoles() throws {
+        struct File: Decodable {
+            struct Case: Decodable { let op: String; let encoding: String? }
+            let cases: [Case]
+        }
+        let data = try Data(contentsOf: VectorFileRunner.bundledDirectory.appendingPathComponent("ristretto255_rfc9496.json"))
+        let bad = try JSONDecoder().decode(File.self, from: data).cases.filter { $0.op == "reject" }.compactMap {
+            $0.encoding.map(Self.hex)
+        }
+        #expect(bad.count == 29)
+        let key = try OPRFServerKey()
+        let client = try OPRFClientBatch(inputs: [[1], [2]])
+        let evaluated = try key.blindEvaluate(client.blindedElements)
+        for element in bad {
+            do {
+                _ = try key.blindEvaluate(Array(client.blindedElements[0..<32]) + element)
+                Issue.record("BlindEvaluate accepted \(Hex.encode(element))")
+            } catch let CleanRoomCryptoError.invalidGroupElement(index, _) {
+                #expect(index == 1)
+            }
+            do {
+                _ = try client.finalize(Array(evaluated[0..<32]) + element)
+                Issue.record("Finalize accepted \(Hex.encode(element))")
+            } catch let CleanRoomCryptoError.invalidGroupElement(index, _) {
+                #expect(index == 1)
+            }
+        }
+    }
+
     @Test func wrongBatchSizesAreRefused() throws {
         let key = try OPRFServerKey()
         let client = try OPRFClientBatch(inputs: [[1], [2]])

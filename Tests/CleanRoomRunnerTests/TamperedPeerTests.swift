@@ -39,6 +39,9 @@ extension TwoProcessTests {
             /// DECRYPTED_SUMS only: the first plaintext gets 2^2040 added (its top byte, zero in a
             /// real sum, set to 1): well formed and below n, but no sum fits the slot layout.
             case oversizedSum = "first sum made too large to decode"
+            /// ENRICHMENT_RECORDS only: the last byte (in the GCM tag) of every record flipped:
+            /// well formed and sorted, but no record authenticates.
+            case corruptRecords = "every record's GCM tag flipped"
 
             func apply(_ frame: Frame) -> Frame {
                 var f = frame
@@ -46,6 +49,10 @@ extension TwoProcessTests {
                 case .truncate where !f.payload.isEmpty: f.payload.removeLast()
                 case .truncate, .append: f.payload.append(0)
                 case .oversizedSum: f.payload[4] |= 1
+                case .corruptRecords:
+                    let count = Int(f.payload[0]) << 24 | Int(f.payload[1]) << 16 | Int(f.payload[2]) << 8 | Int(f.payload[3])
+                    let width = (f.payload.count - 4) / max(1, count)
+                    for k in 0..<count { f.payload[4 + (k + 1) * width - 1] ^= 0x01 }
                 }
                 return f
             }
@@ -281,6 +288,9 @@ extension TwoProcessTests {
             Case(type: .p2Elements, analysis: "overlap", direction: .scriptConnects),
             Case(type: .encryptedSums, analysis: "spend", direction: .scriptConnects),
             Case(type: .abort, analysis: "overlap", direction: .scriptConnects),
+            // The process is the enrichment's receiver: records and evaluations from the script.
+            Case(type: .enrichmentRecords, analysis: "enrich", direction: .scriptConnects),
+            Case(type: .oprfEvaluated, analysis: "enrich", direction: .scriptConnects, mutation: .append),
             // The process is the publisher: P2 of overlap, shared and overlap-ad, P1 of spend.
             Case(type: .hello, analysis: "spend", direction: .scriptListens, mutation: .append),
             Case(type: .setSize, analysis: "spend", direction: .scriptListens),  // P2's, with its Paillier key
@@ -291,6 +301,9 @@ extension TwoProcessTests {
             Case(type: .matches, analysis: "shared", direction: .scriptListens),
             Case(type: .decryptedSums, analysis: "spend", direction: .scriptListens),
             Case(type: .done, analysis: "overlap-ad", direction: .scriptListens),  // an empty payload gains a byte
+            // The process is the enrichment's sender: blinded elements and DONE from the script.
+            Case(type: .oprfBlinded, analysis: "enrich", direction: .scriptListens),
+            Case(type: .done, analysis: "enrich", direction: .scriptListens),
         ]
 
         /// The process refuses the corrupted frame: exit status 1 (no signal), its message names the
@@ -349,6 +362,27 @@ extension TwoProcessTests {
             #expect(again.wait() == 3 && again.text.contains("are frozen since"), "\(again.text)")
         }
 
+        /// The enrichment's sender returns records that do not authenticate. The process (the
+        /// receiver) must not abort (that would tell the sender that some of its tags matched): it
+        /// completes with exit 4, leaves those rows out, lists the anomaly and freezes.
+        @Test func unauthenticRecordsCompleteWithAnAnomalyAndFreeze() async throws {
+            let w = try Workspace(rows: 50)
+            defer { w.remove() }
+            let r = try await Self.run(
+                w, analysis: "enrich", direction: .scriptConnects, tamper: Tamper(type: .enrichmentRecords, mutation: .corruptRecords))
+            #expect(r.script.tampered && r.script.abortCode == nil, "\(r.script)")
+            #expect(r.reason == .exit && r.status == 4, "\(r.output)")
+            #expect(r.output.contains("the peer deviated from the protocol") && r.output.contains("did not authenticate"), "\(r.output)")
+            let result = try JSONDecoder().decode(
+                ResultDocument.self, from: Data(contentsOf: URL(fileURLWithPath: w.path(r.resultFile)))
+            ).result
+            #expect(result.anomalies?.count == 1)
+            #expect(result.enrichment?.rows == [])
+            let c = try Collaboration(yaml: w.collaboration)
+            let freeze = try PartyLedger(path: w.path("advertiser.ledger.sqlite")).freeze(of: try CollaborationKey(c, party: "advertiser"))
+            #expect(freeze?.reason.contains("ENRICHMENT_RECORDS") == true)
+        }
+
         // MARK: Controls
 
         /// The same harness without a corruption.
@@ -368,6 +402,8 @@ extension TwoProcessTests {
             Control(analysis: "shared", direction: .scriptListens),
             Control(analysis: "spend", direction: .scriptListens),
             Control(analysis: "overlap-ad", direction: .scriptListens),
+            Control(analysis: "enrich", direction: .scriptConnects),
+            Control(analysis: "enrich", direction: .scriptListens),
             Control(analysis: "overlap", direction: .scriptConnects, oneByteRecords: true),
             Control(analysis: "shared", direction: .scriptListens, oneByteRecords: true),
         ]

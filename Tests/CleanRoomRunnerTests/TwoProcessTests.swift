@@ -55,6 +55,10 @@ import Testing
                     receivers: both, minIntersection: 1, setSize: 1...rows),
                 // Only the advertiser receives, so the publisher is P2 and gets DONE (TamperedPeerTests).
                 .cardinality("overlap-ad", receivers: ["advertiser"], minIntersection: 1, setSize: 1...rows),
+                // The advertiser (P1, the OPRF client) gets the publisher's campaign for its matched rows.
+                .enrichment(
+                    "enrich", receiver: "advertiser", columns: [.init(name: "campaign", maxBytes: 16)], minIntersection: 1,
+                    setSize: 1...rows),
             ], maxSessions: maxSessions
         ).yaml
     }

@@ -2,8 +2,9 @@
 // "Enrichment"). After the handshake it blinds each of its identifiers (OPRF_BLINDED), finalizes the
 // sender's evaluations into F(k, x) and the match tag of each, and keeps the sender's records (one
 // per sender identifier, sorted by tag). Once it holds every evaluation and every record it sends
-// DONE, waits for the sender's DONE, and only then matches and opens: nothing the sender sees
-// depends on what matched. A matched record that does not open or parse is an anomaly, not an abort
+// DONE, waits for the sender's DONE, and only then matches and opens, one opening per own
+// identifier whether it matched or not: nothing the sender sees, not even how long the receiver
+// takes to close the connection, depends on what matched. A matched record that does not open or parse is an anomaly, not an abort
 // (an abort would tell the sender that one of its tags matched).
 // Thread safety: not thread-safe; one session drives it from one task.
 import CleanRoomCrypto
@@ -208,34 +209,49 @@ final class EnrichmentReceiver: RoleExchange {
         let width = recordWidth, n = context.ownCount
         let cipher = try EnrichmentRecordCipher(context: recordCipherContext, payloadWidth: spec.payloadWidth)
         var values: [Int: [String]] = [:]  // own identifier → cells
-        var matched = 0
+        var matched = 0, unauthentic = 0, unparseable = 0
         try records.withUnsafeBytes { r in
             try tags.withUnsafeBytes { t in
                 try outputs.withUnsafeBytes { ys in
-                    for i in 0..<n {
+                    for i in 0..<n where recordCount > 0 {
                         let tag = MatchTag(t, at: i * 16)
                         var lo = 0, hi = recordCount
                         while lo < hi {
                             let mid = (lo + hi) / 2
                             if MatchTag(r, at: mid * width) < tag { lo = mid + 1 } else { hi = mid }
                         }
-                        guard lo < recordCount, !(tag < MatchTag(r, at: lo * width)) else { continue }
+                        let isMatch = lo < recordCount && !(tag < MatchTag(r, at: lo * width))
+                        // Every own identifier costs one opening: an unmatched one opens the nearest
+                        // record with its own keys, which fails as any wrong key does. So the time
+                        // this takes (which the sender sees as the delay before the connection
+                        // closes) follows |X|, not the overlap.
+                        let k = min(lo, recordCount - 1)
+                        let sealed = UnsafeRawBufferPointer(rebasing: r[(k * width + 16)..<((k + 1) * width)])
+                        let y = UnsafeRawBufferPointer(rebasing: ys[(i * 64)..<((i + 1) * 64)])
+                        guard isMatch else {
+                            _ = try? cipher.open(sealed, prfOutput: y)
+                            continue
+                        }
                         matched += 1
-                        let sealed = UnsafeRawBufferPointer(rebasing: r[(lo * width + 16)..<((lo + 1) * width)])
                         do {
-                            let payload = try cipher.open(
-                                sealed, prfOutput: UnsafeRawBufferPointer(rebasing: ys[(i * 64)..<((i + 1) * 64)]))
+                            let payload = try cipher.open(sealed, prfOutput: y)
                             guard let cells = EnrichmentPayload.decode(payload, columns: spec.columns) else {
-                                found.append("a matched record's payload does not parse under the policy's columns")
+                                unparseable += 1
                                 continue
                             }
                             values[i] = cells
                         } catch CleanRoomCryptoError.payloadAuthenticationFailed {
-                            found.append("a record whose match tag is one of ours did not authenticate")
+                            unauthentic += 1
                         }
                     }
                 }
             }
+        }
+        if unauthentic > 0 {
+            found.append("ENRICHMENT_RECORDS: \(unauthentic) record(s) whose match tag is one of ours did not authenticate")
+        }
+        if unparseable > 0 {
+            found.append("ENRICHMENT_RECORDS: \(unparseable) matched record(s) whose payload does not parse under the policy's columns")
         }
         var result = context.baseResult(peerCount: peerCount)
         let revealed = matched >= context.analysis.minIntersection
