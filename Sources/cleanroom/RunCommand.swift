@@ -109,6 +109,14 @@ struct RunCommand: AsyncParsableCommand {
                 if let enrichedOut { try? FileManager.default.removeItem(atPath: enrichedOut) }
                 throw error
             }
+            if let warnings = result.warnings {
+                // No freeze here: the peer would see it, and a freeze would answer its question.
+                let text = warnings.map { "  - \(PeerText.display($0))" }.joined(separator: "\n")
+                FileHandle.standardError.write(
+                    Data(
+                        "cleanroom run: the session completed, but the peer sent what an honest peer does not (left out of the result as missing):\n\(text)\n"
+                            .utf8))
+            }
             if let anomalies = result.anomalies {
                 let text = anomalies.map { "  - \(PeerText.display($0))" }.joined(separator: "\n")
                 FileHandle.standardError.write(

@@ -132,6 +132,21 @@ import _CleanRoomTestSupport
         #expect(throws: CleanRoomProtocolError.self) {
             try Collaboration(yaml: good.replacingOccurrences(of: "kind: enrichment", with: "kind: intersection"))
         }
+        // Columns wider than one record holds are refused at load, not when a session seals records.
+        let wide = CollaborationTemplate(
+            name: "wide",
+            parties: [
+                .init(name: "advertiser", certificateSHA256: Fixtures.fingerprintA, listen: "127.0.0.1:7443"),
+                .init(name: "publisher", certificateSHA256: Fixtures.fingerprintB),
+            ],
+            analyses: [
+                .enrichment(
+                    "segment-for-matches", receiver: "advertiser",
+                    columns: (0..<16).map { .init(name: "c\($0)", maxBytes: EnrichmentSpec.maxColumnBytes) }, minIntersection: 1,
+                    setSize: 1...10)
+            ]
+        ).yaml
+        #expect(throws: CleanRoomProtocolError.self) { try Collaboration(yaml: wide) }
         // The digest covers the columns and their widths.
         let wider = Self.yaml(widths: (15, 8))
         #expect(try Collaboration(yaml: good).digest() != Collaboration(yaml: wider).digest())
@@ -212,9 +227,11 @@ import _CleanRoomTestSupport
             "got \(String(describing: error))")
     }
 
-    /// A tampered record whose tag matches is an anomaly, not an abort: the session completes, the
-    /// row is left out, and the result says so.
-    @Test func aTamperedRecordIsAnAnomalyNotAnAbort() throws {
+    /// A tampered record whose tag matches is neither an abort nor an anomaly (an anomaly freezes
+    /// the collaboration, which the sender would see: a membership test for any identifier whose
+    /// record it spoiled). The session completes, the row is left out as if missing, and only this
+    /// party's result notes it.
+    @Test func aTamperedRecordIsTreatedAsMissing() throws {
         var tamperedOne = false
         let (f, result) = try Self.tampered { _, type, bytes in
             guard type == .enrichmentRecords, !tamperedOne else { return bytes }
@@ -228,8 +245,9 @@ import _CleanRoomTestSupport
         }
         #expect(f == nil, "\(String(describing: f?.error))")
         let r = try #require(result)
-        let anomalies = try #require(r.anomalies)
-        #expect(!anomalies.isEmpty && anomalies.allSatisfy { $0.contains("did not authenticate") })
+        #expect(r.anomalies == nil, "an anomaly freezes the collaboration: the sender could observe it")
+        let warnings = try #require(r.warnings)
+        #expect(!warnings.isEmpty && warnings.allSatisfy { $0.contains("did not authenticate") })
         // Exactly the tampered matches are missing; every other matched row is as in the plaintext answer.
         let expected = try ReferenceAnswer.compute(
             try Collaboration(yaml: Self.yaml()), analysis: "segment-for-matches",

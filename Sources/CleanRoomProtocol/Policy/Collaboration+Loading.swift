@@ -1,5 +1,6 @@
 // Loading and validating a collaboration file (YAML 1.1 via Yams; JSON is valid YAML). Every
 // problem names the field by its path, e.g. `analyses[1].values.columns[0].scale`, and its line.
+import CleanRoomCrypto
 import Foundation
 import Yams
 
@@ -285,7 +286,14 @@ enum CollaborationParser {
         }
         guard !columns.isEmpty else { throw columnsNode.fail("list at least one column") }
         guard columns.count <= 64 else { throw columnsNode.fail("at most 64 columns") }
-        return EnrichmentSpec(receiver: receiver, columns: columns)
+        let spec = EnrichmentSpec(receiver: receiver, columns: columns)
+        // Checked here, not first when a session seals its records.
+        guard spec.payloadWidth <= EnrichmentRecordCipher.maxPayloadWidth else {
+            throw columnsNode.fail(
+                "the columns need \(spec.payloadWidth) bytes per record (2 + max_bytes each); a record holds at most \(EnrichmentRecordCipher.maxPayloadWidth)"
+            )
+        }
+        return spec
     }
 
     /// The fields only an intersection-sum has: values (owner and columns), grouping,

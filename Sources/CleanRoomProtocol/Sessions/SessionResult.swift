@@ -157,6 +157,10 @@ public struct SessionResult: Sendable, Equatable, Codable {
     /// do not decode), found without aborting: an abort would tell the peer which entries were
     /// real. The runner freezes the collaboration after such a session. nil when nothing was found.
     public var anomalies: [String]?
+    /// What the peer sent that an honest peer cannot, noted without any reaction the peer could
+    /// observe (no freeze): where a reaction would itself leak (enrichment records that match but
+    /// do not open). nil when nothing was found.
+    public var warnings: [String]?
     /// The noise the released counts carry, when the analysis asks for differential privacy.
     public var privacy: NoiseReport?
     /// intersection-sum with privacy, value owner: rows left out because their identifier already
@@ -177,7 +181,7 @@ public struct SessionResult: Sendable, Equatable, Codable {
         case groups
         case suppressedGroups = "suppressed_groups"
         case ownGroupsBelowMinimum = "own_groups_below_min_group_size"
-        case anomalies, privacy, enrichment
+        case anomalies, warnings, privacy, enrichment
         case rowsOverContributionBound = "rows_over_contribution_bound"
     }
 }

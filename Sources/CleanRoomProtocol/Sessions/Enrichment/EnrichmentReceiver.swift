@@ -46,7 +46,7 @@ final class EnrichmentReceiver: RoleExchange {
         self.spec = spec
     }
 
-    var anomalies: [String] { found }
+    var anomalies: [String] { [] }
     var phaseDescription: String { phase.rawValue }
     var elementProgress: (done: Int, total: Int) { (blindedSent + evaluatedCount, 2 * context.ownCount) }
     private var recordWidth: Int { EnrichmentRecordCipher.matchTagBytes + 2 + spec.payloadWidth + EnrichmentRecordCipher.gcmTagBytes }
@@ -263,7 +263,10 @@ final class EnrichmentReceiver: RoleExchange {
             }
         }
         result.enrichment = EnrichmentResult(columns: spec.columns.map(\.name), rows: rows.sorted { $0.row < $1.row })
-        if !found.isEmpty { result.anomalies = found }
+        // Not anomalies: a freeze would answer the sender's question "is t in X?" for any target t
+        // whose record it spoiled. A spoiled record is treated as a missing one (which the sender
+        // could cause anyway) and only noted in this party's own result.
+        if !found.isEmpty { result.warnings = found }
         return result
     }
 
