@@ -1,6 +1,7 @@
 // The payload of an enrichment record: the sender's allowed cells of one row, each as a 2-byte
 // big-endian length and its UTF-8 bytes, in the policy's column order. The record cipher pads it to
 // the policy's fixed width (`EnrichmentSpec.payloadWidth`).
+import CleanRoomCrypto
 
 enum EnrichmentPayload {
     /// The cells of an opened payload, or nil when it does not parse under `columns` (lengths beyond
@@ -33,4 +34,10 @@ struct MatchTag: Comparable {
     }
 
     static func < (x: MatchTag, y: MatchTag) -> Bool { (x.hi, x.lo) < (y.hi, y.lo) }
+}
+
+extension EnrichmentSpec {
+    /// Bytes of one ENRICHMENT_RECORDS record: match tag, sealed length prefix and padded payload,
+    /// GCM tag.
+    var recordWidth: Int { EnrichmentRecordCipher.matchTagBytes + 2 + payloadWidth + EnrichmentRecordCipher.gcmTagBytes }
 }

@@ -39,17 +39,18 @@ final class EnrichmentReceiver: RoleExchange {
     /// The sender's records, in the order received (checked sorted by tag).
     private var records: [UInt8] = []
     private var recordCount = 0
-    private var found: [String] = []
+    /// What the sender sent that an honest one does not, noted in this party's result only.
+    private var warnings: [String] = []
 
     init(context: SessionContext, spec: EnrichmentSpec) {
         self.context = context
         self.spec = spec
     }
 
+    /// Nothing the receiver finds is an anomaly: a freeze would be visible to the sender.
     var anomalies: [String] { [] }
     var phaseDescription: String { phase.rawValue }
     var elementProgress: (done: Int, total: Int) { (blindedSent + evaluatedCount, 2 * context.ownCount) }
-    private var recordWidth: Int { EnrichmentRecordCipher.matchTagBytes + 2 + spec.payloadWidth + EnrichmentRecordCipher.gcmTagBytes }
 
     func hello(nonce: [UInt8]) -> Frame {
         self.nonce = nonce
@@ -70,7 +71,7 @@ final class EnrichmentReceiver: RoleExchange {
                 digest: context.digest, receiverNonce: nonce, senderNonce: peerNonce, receiverCount: context.ownCount, senderCount: count)
             outputs = [UInt8](repeating: 0, count: context.ownCount * OPRFRistretto255.outputBytes)
             tags = [UInt8](repeating: 0, count: context.ownCount * EnrichmentRecordCipher.matchTagBytes)
-            records.reserveCapacity(count * recordWidth)
+            records.reserveCapacity(count * spec.recordWidth)
             outbox.stream(context.batchRanges(total: context.ownCount, width: 32)) { [unowned self] range in
                 try self.blindedBatch(range)
             }
@@ -186,7 +187,7 @@ final class EnrichmentReceiver: RoleExchange {
     /// batches (the sender sorts them; a repeat is a dishonest sender, checked on every record
     /// whatever matches).
     private func onRecords(_ frame: Frame) throws {
-        let width = recordWidth
+        let width = spec.recordWidth
         let batch = try ElementBatch.decode(frame, width: width, remaining: peerCount - recordCount, announced: peerCount)
         let previous = recordCount
         records += batch.records
@@ -206,7 +207,7 @@ final class EnrichmentReceiver: RoleExchange {
 
     /// Looks up each own tag among the sender's records and opens the matches.
     private func match() throws -> SessionResult {
-        let width = recordWidth, n = context.ownCount
+        let width = spec.recordWidth, n = context.ownCount
         let cipher = try EnrichmentRecordCipher(context: recordCipherContext, payloadWidth: spec.payloadWidth)
         var values: [Int: [String]] = [:]  // own identifier → cells
         var matched = 0, unauthentic = 0, unparseable = 0
@@ -248,10 +249,10 @@ final class EnrichmentReceiver: RoleExchange {
             }
         }
         if unauthentic > 0 {
-            found.append("ENRICHMENT_RECORDS: \(unauthentic) record(s) whose match tag is one of ours did not authenticate")
+            warnings.append("ENRICHMENT_RECORDS: \(unauthentic) record(s) whose match tag is one of ours did not authenticate")
         }
         if unparseable > 0 {
-            found.append("ENRICHMENT_RECORDS: \(unparseable) matched record(s) whose payload does not parse under the policy's columns")
+            warnings.append("ENRICHMENT_RECORDS: \(unparseable) matched record(s) whose payload does not parse under the policy's columns")
         }
         var result = context.baseResult(peerCount: peerCount)
         let revealed = matched >= context.analysis.minIntersection
@@ -266,7 +267,7 @@ final class EnrichmentReceiver: RoleExchange {
         // Not anomalies: a freeze would answer the sender's question "is t in X?" for any target t
         // whose record it spoiled. A spoiled record is treated as a missing one (which the sender
         // could cause anyway) and only noted in this party's own result.
-        if !found.isEmpty { result.warnings = found }
+        if !warnings.isEmpty { result.warnings = warnings }
         return result
     }
 

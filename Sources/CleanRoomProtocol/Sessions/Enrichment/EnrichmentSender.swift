@@ -39,7 +39,6 @@ final class EnrichmentSender: RoleExchange {
     /// The sender opens nothing of the receiver's, so it finds no deviations without aborting.
     var anomalies: [String] { [] }
     var elementProgress: (done: Int, total: Int) { (recordsSent + peerReceived, context.ownCount + peerCount) }
-    private var recordWidth: Int { EnrichmentRecordCipher.matchTagBytes + 2 + spec.payloadWidth + EnrichmentRecordCipher.gcmTagBytes }
 
     func hello(nonce: [UInt8]) -> Frame {
         self.nonce = nonce
@@ -59,7 +58,7 @@ final class EnrichmentSender: RoleExchange {
             recordCipherContext = try EnrichmentContext.bytes(
                 digest: context.digest, receiverNonce: peerNonce, senderNonce: nonce, receiverCount: count, senderCount: context.ownCount)
             key = try OPRFServerKey(using: context.random)
-            let width = recordWidth
+            let width = spec.recordWidth
             outbox.stream(context.batchRanges(total: context.ownCount, width: width)) { [unowned self] range in
                 if range.lowerBound == 0 { try self.buildRecords() }
                 let frame = ElementBatch(
@@ -90,7 +89,7 @@ final class EnrichmentSender: RoleExchange {
     /// Evaluates F(k, y) for every own identifier, seals its payload, and sorts the records by tag.
     private func buildRecords() throws {
         guard let key else { throw CleanRoomProtocolError.unexpectedMessage(type: "records", state: "no OPRF key yet") }
-        let n = context.ownCount, width = recordWidth, tagBytes = EnrichmentRecordCipher.matchTagBytes
+        let n = context.ownCount, width = spec.recordWidth, tagBytes = EnrichmentRecordCipher.matchTagBytes
         var unsorted = [UInt8](repeating: 0, count: n * width)
         let prepared = context.prepared
         let cipherContext = recordCipherContext
