@@ -58,6 +58,12 @@ public struct CSVReader {
     /// table's columns): what `cleanroom run` rewrites when it appends an enrichment's columns.
     /// - Throws: `CSVError` naming the line and problem.
     public static func readAll(path: String) throws -> PartyTable {
+        try read(path: path, columns: try readHeader(path: path))
+    }
+
+    /// The header's column names of the file at `path` (nothing past the header is read).
+    /// - Throws: `CSVError` naming the line and problem.
+    public static func readHeader(path: String) throws -> [String] {
         var names: [String] = []
         do {
             try withFile(path) { source in
@@ -69,7 +75,7 @@ public struct CSVReader {
                 ) { _, _, _ in }
             }
         } catch is HeaderRead {}
-        return try read(path: path, columns: names)
+        return names
     }
 
     /// Stops a scan once the header is known.

@@ -25,6 +25,35 @@ public enum EnrichedCSV {
         try ResultOutput.writeAtomically(Data(text.utf8), to: path)
     }
 
+    /// What `write` will need, checked before the session connects, so that a run never spends a
+    /// session (and its place in `max_sessions`) on a result it cannot write: the path is not the
+    /// input itself, its directory exists and is writable, and no appended column is already in the
+    /// input's header.
+    /// - Throws: `RunnerError` (stage output) naming the problem.
+    public static func check(dataPath: String, columns: [String], path: String) throws {
+        let out = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath()
+        let input = URL(fileURLWithPath: dataPath).standardizedFileURL.resolvingSymlinksInPath()
+        guard out.path != input.path else {
+            throw RunnerError(.output, "--enriched-out \(path) is the input file itself; choose another path")
+        }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: out.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw RunnerError(.output, "--enriched-out \(path) is a directory")
+        }
+        let directory = out.deletingLastPathComponent().path
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw RunnerError(.output, "--enriched-out \(path): the directory \(directory) does not exist")
+        }
+        guard FileManager.default.isWritableFile(atPath: directory) else {
+            throw RunnerError(.output, "--enriched-out \(path): the directory \(directory) is not writable")
+        }
+        let header: [String]
+        do { header = try CSVReader.readHeader(path: dataPath) } catch { throw RunnerError(.output, "\(dataPath): \(error)") }
+        if let clash = columns.first(where: { header.contains($0) }) {
+            throw RunnerError(.output, "\(dataPath) already has a column '\(clash)': the enriched file would have it twice")
+        }
+    }
+
     static func record(_ fields: [String]) -> String { fields.map(field).joined(separator: ",") + "\r\n" }
 
     static func field(_ s: String) -> String {

@@ -81,6 +81,14 @@ public struct RunJob: Sendable {
         record.peerCertificateSHA256 = peer.certificateSHA256
         let spec = try chooseAnalysis(collaboration)
         record.analysis = spec.name
+        // The enriched CSV's path and columns are checked now: a session is never spent on a
+        // result that cannot be written.
+        if let enrichedPath {
+            guard let enrichment = spec.enrichmentSpec, enrichment.receiver == me.name else {
+                throw RunnerError(.output, "--enriched-out: '\(spec.name)' is not an enrichment this party receives")
+            }
+            try EnrichedCSV.check(dataPath: dataPath, columns: enrichment.columns.map(\.name), path: enrichedPath)
+        }
 
         // After a session in which the peer deviated, no session with that peer runs (in any
         // collaboration) until a person lifts the freeze (the peer learns that, once: the refusal

@@ -191,7 +191,7 @@ public enum SessionRunner {
             }
             return RunnerError(.peer, "connection failed while \(session.stateDescription): \(error)")
         }
-        return try await channel.executeThenClose { inbound, outbound in
+        try await channel.executeThenClose { inbound, outbound in
             // A reader task moves the peer's frames into a bounded queue; when the queue is full it
             // stops reading, and TCP holds the peer back. A writer task sends this party's frames,
             // at most two queued at a time, while this task goes on taking the peer's frames, so
@@ -352,10 +352,16 @@ public enum SessionRunner {
                 while (try? await frames.next()) != nil {}
                 closer.cancel()
             }
-            guard let result = session.result else {
+            guard session.isFinished else {
                 throw RunnerError(.session, "the session ended without a result while \(session.stateDescription)")
             }
-            return result
+        }
+        // The connection is closed: local work left for now (the enrichment receiver's matching)
+        // cannot delay anything the peer sees.
+        do {
+            return try session.conclude()
+        } catch {
+            throw RunnerError(.session, "\(error)")
         }
     }
 }

@@ -63,6 +63,7 @@ extension BenchCommand {
             defer { try? FileManager.default.removeItem(atPath: dir) }
             func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
             try SampleData.write(rows: n, publisherRows: m, overlap: overlap, seed: 11, to: dir)
+            if analysis == "enrichment" { try Self.addSegmentColumn(path("publisher.csv")) }
 
             // The X25519 rate of this machine, measured before and after the session (three short
             // rounds each); the median of the six stands for the whole run.
@@ -80,6 +81,19 @@ extension BenchCommand {
             // Without privacy; with --epsilon, then with it and once more without (the overhead
             // is the noisy run against the mean of the two around it).
             var (wall, parties) = try session(adFP, pubFP, privacy: nil, path: path)
+            // An enrichment is compared with cardinality sessions on the same files in this run
+            // (one before and one after; their mean stands for cardinality).
+            var enrichmentLine: String?
+            var enrichmentRatio: Double?
+            if analysis == "enrichment" {
+                let (before, _) = try session(adFP, pubFP, privacy: nil, path: path, kind: "cardinality")
+                let (after, _) = try session(adFP, pubFP, privacy: nil, path: path, kind: "cardinality")
+                let cardinality = (before + after) / 2
+                enrichmentRatio = wall / cardinality
+                enrichmentLine = String(
+                    format: "enrichment (two 16-byte columns) %.2f s against cardinality %.2f s and %.2f s on the same files → %.3f×",
+                    wall, before, after, wall / cardinality)
+            }
             var privacyLine: String?
             var privacyRatio: Double?
             if let epsilon {
@@ -104,7 +118,7 @@ extension BenchCommand {
                     let analysis: String, transport: String, size: Int, peer_size: Int, columns: Int?, cores: Int
                     let x25519_microseconds: Double, ideal_seconds: Double, wall_seconds: Double, ratio_to_ideal: Double,
                         elements_per_second: Double
-                    let privacy_epsilon: String?, privacy_ratio: Double?
+                    let privacy_epsilon: String?, privacy_ratio: Double?, enrichment_to_cardinality: Double?
                     let parties: [String: RunStatistics.Document]
                 }
                 let out = Out(
@@ -112,6 +126,7 @@ extension BenchCommand {
                     columns: analysis == "intersection-sum" ? columns : nil, cores: cores,
                     x25519_microseconds: x25519 * 1e6, ideal_seconds: ideal, wall_seconds: wall, ratio_to_ideal: wall / ideal,
                     elements_per_second: elementsPerSecond, privacy_epsilon: epsilon, privacy_ratio: privacyRatio,
+                    enrichment_to_cardinality: enrichmentRatio,
                     parties: Dictionary(uniqueKeysWithValues: parties.map { ($0.name, $0.stats) }))
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
@@ -129,17 +144,20 @@ extension BenchCommand {
                 String(
                     format: "wall time %.2f s = %.2f× the ideal; %.0f elements/s (N+M over wall time)", wall, wall / ideal,
                     elementsPerSecond))
+            if let enrichmentLine { print(enrichmentLine) }
             if let privacyLine { print(privacyLine) }
             printParties(parties)
         }
 
         /// One session on the sample files; wall time and each party's statistics.
+        /// - Parameter kind: the analysis (default: `--analysis`).
         func session(
-            _ adFP: String, _ pubFP: String, privacy: String?, path: (String) -> String
+            _ adFP: String, _ pubFP: String, privacy: String?, path: (String) -> String, kind: String? = nil
         ) throws -> (Double, [(name: String, role: String, stats: RunStatistics.Document)]) {
             let n = size, m = peerSize ?? size
             let keys = path("keys")
-            let yaml = collaboration(adFP, pubFP, port: try freeLoopbackPort(), max: max(n, m), privacy: privacy)
+            let analysis = kind ?? self.analysis
+            let yaml = collaboration(adFP, pubFP, port: try freeLoopbackPort(), max: max(n, m), privacy: privacy, kind: analysis)
             try yaml.write(toFile: path("c.yaml"), atomically: true, encoding: .utf8)
             for party in ["advertiser", "publisher"] { try? FileManager.default.removeItem(atPath: path("\(party).ledger.sqlite")) }
 
@@ -185,7 +203,7 @@ extension BenchCommand {
                 let adColumns = ["email"] + (analysis == "intersection-sum" ? Array(["purchase_amount", "quantity"].prefix(columns)) : [])
                 let ad = try CSVReader.read(path: path("advertiser.csv"), columns: adColumns)
                 let pub = try CSVReader.read(
-                    path: path("publisher.csv"), columns: analysis == "enrichment" ? ["email", "campaign"] : ["email"])
+                    path: path("publisher.csv"), columns: analysis == "enrichment" ? ["email", "campaign", "segment"] : ["email"])
                 let start = ContinuousClock.now
                 let a = try PartySession(collaboration: c, analysis: "bench", party: "advertiser", input: ad)
                 let b = try PartySession(collaboration: c, analysis: "bench", party: "publisher", input: pub)
@@ -232,7 +250,29 @@ extension BenchCommand {
             if transport == "memory" { print("(in memory: both parties share one process, so CPU and memory are the process's totals)") }
         }
 
-        func collaboration(_ ad: String, _ pub: String, port: Int, max: Int, privacy: String?) -> String {
+        /// Appends a `segment` column of exactly 16 bytes per row to the sample publisher file, so
+        /// that an enrichment carries two 16-byte columns (campaign names are at most 16 bytes).
+        static func addSegmentColumn(_ file: String) throws {
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            var out = ""
+            out.reserveCapacity(text.utf8.count * 3 / 2)
+            var row = 0
+            for line in text.split(separator: "\r\n", omittingEmptySubsequences: true) {
+                if row == 0 {
+                    out += line
+                    out += ",segment\r\n"
+                } else {
+                    let hex = String((UInt64(row) &* 0x9E37_79B9_7F4A_7C15) >> 16, radix: 16)  // at most 12 digits
+                    let segment: String = "seg-" + String(repeating: "0", count: 12 - hex.count) + hex
+                    out += line
+                    out += "," + segment + "\r\n"
+                }
+                row += 1
+            }
+            try out.write(toFile: file, atomically: true, encoding: .utf8)
+        }
+
+        func collaboration(_ ad: String, _ pub: String, port: Int, max: Int, privacy: String?, kind analysis: String) -> String {
             let both = ["advertiser", "publisher"]
             let valueColumns: [CollaborationTemplate.ValueColumn] = [
                 .init(name: "purchase_amount", scale: 2, max: "1000.00"), .init(name: "quantity", max: "100"),
@@ -244,9 +284,11 @@ extension BenchCommand {
                     "bench", owner: "advertiser", values: Array(valueColumns.prefix(columns)), receivers: both, minIntersection: 1,
                     setSize: 1...max)
             case "enrichment":
-                // The sample publisher has one column besides the identifier: its campaign (at most 16 bytes).
+                // The publisher's campaign (at most 16 bytes) and the bench's segment (16 bytes).
                 bench = .enrichment(
-                    "bench", receiver: "advertiser", columns: [.init(name: "campaign", maxBytes: 16)], minIntersection: 1, setSize: 1...max)
+                    "bench", receiver: "advertiser",
+                    columns: [.init(name: "campaign", maxBytes: 16), .init(name: "segment", maxBytes: 16)],
+                    minIntersection: 1, setSize: 1...max)
             default:
                 bench = .cardinality("bench", receivers: both, minIntersection: 1, setSize: 1...max)
             }

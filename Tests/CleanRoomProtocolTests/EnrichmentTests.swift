@@ -166,6 +166,71 @@ import _CleanRoomTestSupport
         }
     }
 
+    @Test func anIdentifierLongerThanTheOPRFTakesIsABadRow() throws {
+        // RFC 9497 takes inputs of at most 65,534 bytes: a longer identifier is refused (or skipped)
+        // while the input is prepared, not in the middle of the session with its length in an ABORT.
+        let long = String(repeating: "a", count: 65_535 - "@example.com".utf8.count) + "@example.com"
+        var rows = Self.advertiser.rows
+        rows.insert([long, "Long"], at: 2)
+        let table = PartyTable(columns: Self.advertiser.columns, rows: rows)
+        let c = try Collaboration(yaml: Self.yaml())
+        #expect(
+            throws: CleanRoomProtocolError.invalidRow(
+                row: 3, column: "email", problem: "the normalised identifier has 65535 bytes, an enrichment takes at most 65534")
+        ) {
+            try PartySession(collaboration: c, analysis: "segment-for-matches", party: "advertiser", input: table)
+        }
+        // At the limit it runs; with bad_rows: skip the longer one is skipped and the rest match.
+        rows[2] = [String(long.dropFirst()), "Long"]
+        let atLimit = try PartySession(
+            collaboration: c, analysis: "segment-for-matches", party: "advertiser", input: PartyTable(columns: table.columns, rows: rows))
+        let pub = try PartySession(collaboration: c, analysis: "segment-for-matches", party: "publisher", input: Self.publisher)
+        let (r, _, _) = try InMemorySession.run(atLimit, pub)
+        #expect(r.intersectionSize == .revealed(5))
+        let skipping = try Collaboration(
+            yaml: Self.yaml().replacingOccurrences(of: "kind: enrichment", with: "kind: enrichment\n    bad_rows: skip"))
+        let skipped = try PartySession(collaboration: skipping, analysis: "segment-for-matches", party: "advertiser", input: table)
+        #expect(skipped.prepared.skippedRows == 1)
+    }
+
+    @Test func theReceiverMatchesOnlyAfterTheExchangeIsOver() throws {
+        // The sender sees when the receiver closes the connection. Matching and opening (whose cost
+        // grows with the overlap) therefore wait until the exchange is over: when both sides have
+        // finished on the wire the receiver has no result yet, and computes it in `conclude()`,
+        // which the runner calls after closing.
+        let c = try Collaboration(yaml: Self.yaml())
+        let ad = try PartySession(collaboration: c, analysis: "segment-for-matches", party: "advertiser", input: Self.advertiser)
+        let pub = try PartySession(collaboration: c, analysis: "segment-for-matches", party: "publisher", input: Self.publisher)
+        var toPublisher = try ad.start(), toAdvertiser = try pub.start()
+        while !(ad.isFinished && pub.isFinished) {
+            guard !toPublisher.isEmpty || !toAdvertiser.isEmpty else {
+                Issue.record("the exchange stalled")
+                return
+            }
+            for f in toPublisher { toAdvertiser += try pub.handle(f) }
+            toPublisher = []
+            for f in toAdvertiser { toPublisher += try ad.handle(f) }
+            toAdvertiser = []
+        }
+        #expect(toPublisher.isEmpty && toAdvertiser.isEmpty)
+        #expect(pub.result != nil)
+        #expect(ad.result == nil, "the receiver matched before the connection could close")
+        let result = try ad.conclude()
+        #expect(result.intersectionSize == .revealed(5) && ad.result == result)
+        #expect(try ad.conclude() == result)
+    }
+
+    @Test func anAbortForAnErrorOfOurOwnCarriesNoneOfOurData() throws {
+        let c = try Collaboration(yaml: Self.yaml())
+        let ad = try PartySession(collaboration: c, analysis: "segment-for-matches", party: "advertiser", input: Self.advertiser)
+        let own = ad.abortFrame(for: CleanRoomProtocolError.invalidRow(row: 7, column: "email", problem: "secret@example.com is odd"))
+        let a = try AbortMessage.decode(own)
+        #expect(a.code == AbortMessage.localCode && !a.reason.contains("secret") && !a.reason.contains("7"))
+        let theirs = try AbortMessage.decode(
+            ad.abortFrame(for: CleanRoomProtocolError.malformedMessage(type: "ENRICHMENT_RECORDS", problem: "wrong width")))
+        #expect(theirs.code == 1 && theirs.reason.contains("wrong width"))
+    }
+
     // MARK: Hostile peers
 
     /// Runs the session letting `tamper` rewrite frames; returns the failure, or nil when it completed.

@@ -112,4 +112,20 @@ import Testing
         #expect(receiverResult.result.intersectionSize == .revealed(5))
         #expect(receiverResult.result.enrichment?.rows.count == 6)
     }
+
+    @Test(arguments: ["missing-directory/enriched.csv", "advertiser.csv"])
+    func theEnrichedOutputIsCheckedBeforeTheSession(target: String) throws {
+        // A path that cannot be written (a missing directory, the input file itself) is refused
+        // before the party listens: no session is spent, and the ledger counts none.
+        let w = try TwoProcessTests.Workspace(rows: 50)
+        defer { w.remove() }
+        let receiver = try TwoProcessTests.party(w, "advertiser", analysis: "enrich", extra: ["--enriched-out", w.path(target)])
+        let status = receiver.wait()
+        #expect(status != 0)
+        #expect(receiver.text.contains("--enriched-out"), "\(receiver.text)")
+        #expect(!receiver.text.contains("connect") && !receiver.text.contains("listen"), "\(receiver.text)")
+        #expect(try String(contentsOfFile: w.path("advertiser.csv"), encoding: .utf8).hasPrefix("email"))
+        let ledger = try PartyLedger(path: w.path("advertiser.ledger.sqlite"))
+        #expect(try ledger.tallies().isEmpty)
+    }
 }

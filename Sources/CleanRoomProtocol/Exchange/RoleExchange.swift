@@ -9,6 +9,10 @@ enum ExchangeStep {
     case continuing
     /// The session is complete: this party's result, and the last frames for the peer.
     case finished(SessionResult, [Frame])
+    /// The peer is owed nothing more, but this party's result is computed only once the
+    /// connection has closed (`PartySession.conclude()`): work whose duration depends on what the
+    /// peer must not learn (which rows matched) cannot then be timed by the peer.
+    case finishedAfterClose(() throws -> SessionResult)
 }
 
 /// One role's side of the exchange, driven frame by frame by `PartySession`.
@@ -44,11 +48,12 @@ struct HandshakeBinding {
     var p1Count: Int
     var p2Count: Int
 
-    /// SHA-256("CleanRoom-v1 handshake binding" ‖ 0x00 ‖ digest ‖ u16 len ‖ P1's nonce ‖ u16 len ‖
-    /// P2's nonce ‖ u64 |X| ‖ u64 |Y|), the Fiat–Shamir context of the Paillier modulus proof.
-    func bytes() throws -> [UInt8] {
+    /// SHA-256(label ‖ 0x00 ‖ digest ‖ u16 len ‖ P1's nonce ‖ u16 len ‖ P2's nonce ‖ u64 |X| ‖
+    /// u64 |Y|). With the default label, the Fiat–Shamir context of the Paillier modulus proof; an
+    /// enrichment's record keys use "CleanRoom-v1 enrichment context" (`EnrichmentContext`).
+    func bytes(label: String = "CleanRoom-v1 handshake binding") throws -> [UInt8] {
         var w = ByteWriter()
-        w.raw(Array("CleanRoom-v1 handshake binding".utf8))
+        w.raw(Array(label.utf8))
         w.u8(0)
         w.raw(digest)
         w.u16(UInt16(p1Nonce.count))

@@ -30,6 +30,11 @@ extension Analysis {
     }
 }
 
+/// The prepared set has no room for more bytes: the input is too large, not a bad row.
+private struct InputCapacityExceeded: Error {
+    var what: String
+}
+
 enum InputPreparation {
     /// Prepares the rows of `source`, batch by batch.
     /// - Parameter keepReferences: keep every row's reference (results that name rows need them).
@@ -69,7 +74,8 @@ enum InputPreparation {
                 batch: table, base: base, into: &set, index: &index, groupIndex: &groupIndex, rowValues: &rowValues,
                 join: join, idColumn: idColumn, groupName: groupName, groupColumn: groupColumn, valueColumns: valueColumns,
                 valueIndices: valueIndices, payloadColumns: payloadColumns, payloadIndices: payloadIndices, references: references,
-                badRows: analysis.badRows, rowsPerIdentifier: valueColumns.isEmpty ? nil : analysis.privacy?.maxRowsPerIdentifier)
+                badRows: analysis.badRows, rowsPerIdentifier: valueColumns.isEmpty ? nil : analysis.privacy?.maxRowsPerIdentifier,
+                maxIdentifierBytes: analysis.enrichmentSpec == nil ? nil : OPRFRistretto255.maxInputBytes)
             base += table.rowCount
         }
         set.inputRows = base
@@ -81,7 +87,7 @@ enum InputPreparation {
         batch table: some PartyData, base: Int, into set: inout PreparedSet, index: inout IdentifierIndex,
         groupIndex: inout [String: UInt32], rowValues: inout [UInt64], join: JoinColumn, idColumn: Int, groupName: String?,
         groupColumn: Int?, valueColumns: [ValueColumn], valueIndices: [Int], payloadColumns: [EnrichmentSpec.Column],
-        payloadIndices: [Int], references: Bool, badRows: BadRowPolicy, rowsPerIdentifier: Int?
+        payloadIndices: [Int], references: Bool, badRows: BadRowPolicy, rowsPerIdentifier: Int?, maxIdentifierBytes: Int?
     ) throws {
         for r in 0..<table.rowCount {
             let rowNumber = table.rowNumber(r)
@@ -96,6 +102,13 @@ enum InputPreparation {
                 switch join.normalize.apply(table.cell(r, idColumn)) {
                 case .success(let v): id = v
                 case .failure(let f): throw CleanRoomProtocolError.invalidRow(row: rowNumber, column: join.column, problem: f.description)
+                }
+                // The OPRF of an enrichment takes inputs of at most 65,534 bytes (RFC 9497): a longer
+                // identifier is a bad row here, before the session, not a failure in the middle of it.
+                if let limit = maxIdentifierBytes, id.count > limit {
+                    throw CleanRoomProtocolError.invalidRow(
+                        row: rowNumber, column: join.column,
+                        problem: "the normalised identifier has \(id.count) bytes, an enrichment takes at most \(limit)")
                 }
                 for (k, col) in valueColumns.enumerated() {
                     // ASCII cells are parsed on their bytes; others (Unicode spaces) on the string.
@@ -168,7 +181,11 @@ enum InputPreparation {
                     }
                     set.moreRows[Int32(existing), default: []].append(Int32(base + r))
                 } else {
-                    // The one step here that can fail comes first, so a skipped row adds nothing.
+                    // Both stores are checked before either grows, so identifiers and payloads stay
+                    // aligned; running out of room is not a bad row and is never skipped.
+                    guard set.identifiers.hasRoom(for: id.count), payloadColumns.isEmpty || set.payloads.hasRoom(for: payload.count) else {
+                        throw InputCapacityExceeded(what: set.identifiers.hasRoom(for: id.count) ? "enrichment columns" : "identifiers")
+                    }
                     try set.identifiers.append(id)
                     index.insert(id, at: set.identifiers.count - 1, in: set.identifiers)
                     // Duplicates on the sender's side: the first row wins (later rows only count).
@@ -192,9 +209,11 @@ enum InputPreparation {
                     }
                 }
                 set.usedRows += 1
-            } catch let error as CleanRoomProtocolError {
-                guard badRows == .skip else { throw error }
+            } catch CleanRoomProtocolError.invalidRow(let row, let column, let problem) {
+                guard badRows == .skip else { throw CleanRoomProtocolError.invalidRow(row: row, column: column, problem: problem) }
                 set.skippedRows += 1
+            } catch let e as InputCapacityExceeded {
+                throw CleanRoomProtocolError.invalidCollaboration(path: "(input)", problem: "\(e.what) exceed 4 GiB in total")
             }
         }
     }

@@ -17,9 +17,12 @@ struct IdentifierStore: RandomAccessCollection {
         ends.reserveCapacity(count)
     }
 
+    /// Whether `count` more bytes fit (the store holds at most 4 GiB in total).
+    func hasRoom(for count: Int) -> Bool { bytes.count + count <= Int(UInt32.max) }
+
     /// Appends an identifier; the store holds at most 4 GiB of identifier bytes in total.
     mutating func append(_ id: [UInt8]) throws {
-        guard bytes.count + id.count <= Int(UInt32.max) else {
+        guard hasRoom(for: id.count) else {
             throw CleanRoomProtocolError.invalidCollaboration(path: "(input)", problem: "identifiers exceed 4 GiB in total")
         }
         bytes += id

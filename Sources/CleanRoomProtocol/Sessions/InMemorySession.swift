@@ -76,11 +76,13 @@ public enum InMemorySession {
                 }
             }
         }
-        guard let ra = a.result, let rb = b.result else {
-            throw SessionFailure(
-                party: a.party, error: CleanRoomProtocolError.unexpectedMessage(type: "nothing", state: "not finished"),
-                transcript: transcript)
+        // Both exchanges are over: each party concludes (as the runner does after closing).
+        var results: [SessionResult] = []
+        for s in sessions {
+            do { results.append(try s.conclude()) } catch {
+                throw SessionFailure(party: s.party, error: error, transcript: transcript)
+            }
         }
-        return (ra, rb, transcript)
+        return (results[0], results[1], transcript)
     }
 }

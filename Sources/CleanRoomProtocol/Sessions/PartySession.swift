@@ -33,10 +33,14 @@ public protocol SessionDriving: AnyObject {
     /// The next frame to send, computed now if it is part of an element stream; nil when there
     /// is nothing to send until the peer's next frame arrives.
     func nextOutbound() throws -> Frame?
-    /// True once the session finished successfully.
+    /// True once the exchange with the peer is over (nothing more to receive; what is left to
+    /// send is in `nextOutbound()`).
     var isFinished: Bool { get }
-    /// The result, once the session has finished.
+    /// The result, once the session has finished and concluded.
     var result: SessionResult? { get }
+    /// This party's result, computed now if the exchange left local work for after the connection
+    /// closed (call it after closing). Throws `sessionClosed` unless the session has finished.
+    func conclude() throws -> SessionResult
     /// What the session is doing, for progress and error messages.
     var stateDescription: String { get }
     /// Elements blinded so far and in all (0 until the peer's set size is known).
@@ -52,6 +56,10 @@ public protocol SessionDriving: AnyObject {
 
 extension SessionDriving {
     public var anomalies: [String] { [] }
+    public func conclude() throws -> SessionResult {
+        guard let result else { throw CleanRoomProtocolError.sessionClosed }
+        return result
+    }
 }
 
 /// Bounds a transport enforces on what the peer sends, derived from the policy.
@@ -84,6 +92,8 @@ public final class PartySession: SessionDriving {
         case new
         case running
         case finished(SessionResult)
+        /// Finished on the wire; the result is computed by `conclude()`.
+        case concluding(() throws -> SessionResult)
         case failed
     }
     private var lifecycle = Lifecycle.new
@@ -186,6 +196,11 @@ public final class PartySession: SessionDriving {
         }
     }
 
+    deinit {
+        // A session that finished on the wire but was never concluded still holds its secrets.
+        if case .concluding = lifecycle { exchange.wipe() }
+    }
+
     // MARK: State
 
     public var result: SessionResult? {
@@ -193,7 +208,28 @@ public final class PartySession: SessionDriving {
         return nil
     }
 
-    public var isFinished: Bool { result != nil }
+    public var isFinished: Bool {
+        switch lifecycle {
+        case .finished, .concluding: return true
+        case .new, .running, .failed: return false
+        }
+    }
+
+    /// This party's result. An exchange that left work for after the connection closed (the
+    /// enrichment receiver's matching) does it now, so call this once the connection is closed.
+    /// - Throws: `sessionClosed` unless the session has finished; errors of the local work (the
+    ///   session is then failed).
+    public func conclude() throws -> SessionResult {
+        switch lifecycle {
+        case .finished(let r): return r
+        case .concluding(let work):
+            let r = try failing { try work() }
+            lifecycle = .finished(r)
+            exchange.wipe()
+            return r
+        case .new, .running, .failed: throw CleanRoomProtocolError.sessionClosed
+        }
+    }
     public var anomalies: [String] { exchange.anomalies }
 
     /// When set before `begin()`, the session sends its HELLO and refuses at the peer's first
@@ -207,6 +243,7 @@ public final class PartySession: SessionDriving {
         case .new: return "not started"
         case .running: return exchange.phaseDescription
         case .finished: return "finished"
+        case .concluding: return "finished, concluding locally"
         case .failed: return "failed"
         }
     }
@@ -245,7 +282,7 @@ public final class PartySession: SessionDriving {
         switch lifecycle {
         case .running: break
         case .new: try failing { throw CleanRoomProtocolError.unexpectedMessage(type: frame.type.description, state: "not started") }
-        case .finished, .failed: throw CleanRoomProtocolError.sessionClosed
+        case .finished, .concluding, .failed: throw CleanRoomProtocolError.sessionClosed
         }
         try failing {
             if frame.type == .abort {
@@ -267,6 +304,13 @@ public final class PartySession: SessionDriving {
                 outbox.send(last)
                 lifecycle = .finished(result)
                 exchange.wipe()
+            case .finishedAfterClose(let work):
+                guard !unsent else {
+                    throw CleanRoomProtocolError.unexpectedMessage(
+                        type: frame.type.description, state: "still sending this party's own messages")
+                }
+                outbox.removeAll()
+                lifecycle = .concluding(work)
             }
         }
     }
@@ -274,7 +318,7 @@ public final class PartySession: SessionDriving {
     public func nextOutbound() throws -> Frame? {
         switch lifecycle {
         case .new, .failed: return nil
-        case .running, .finished: return try failing { try outbox.next() }
+        case .running, .finished, .concluding: return try failing { try outbox.next() }
         }
     }
 
@@ -295,8 +339,13 @@ public final class PartySession: SessionDriving {
         }
     }
 
+    /// The peer is told what it did wrong (codes 1-4) or which policy limit stopped the session
+    /// (3), but never the text of an error of this party's own (code 5): that text can carry its
+    /// own data (a row, a length, a position in its set).
     public func abortFrame(for error: Error) -> Frame {
-        AbortMessage(code: AbortMessage.code(for: error), reason: String(describing: error)).frame()
+        let code = AbortMessage.code(for: error)
+        let reason = code == AbortMessage.localCode ? "the session stopped on an error on this party's side" : String(describing: error)
+        return AbortMessage(code: code, reason: reason).frame()
     }
 
     /// Half-open ranges of at most `batchSize` elements, each frame staying well under the

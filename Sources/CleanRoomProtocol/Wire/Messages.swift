@@ -280,6 +280,8 @@ public struct AbortMessage: Equatable, Sendable {
 
     /// The code of a refusal under the collaboration's policy.
     public static let policyCode: UInt16 = 3
+    /// An error of the sender's own (not the peer's doing); its text stays local.
+    public static let localCode: UInt16 = 5
 
     /// Codes: 1 malformed or unexpected message, 2 handshake mismatch, 3 policy refusal,
     /// 4 rejected cryptographic value, 5 local failure.
@@ -296,7 +298,7 @@ public struct AbortMessage: Equatable, Sendable {
             case .lowOrderPoint, .invalidCiphertext, .invalidPublicKey, .invalidGroupTag, .invalidGroupElement,
                 .payloadAuthenticationFailed:
                 return 4
-            default: return 5
+            default: return localCode
             }
         }
     }

@@ -2,10 +2,11 @@
 // "Enrichment"). After the handshake it blinds each of its identifiers (OPRF_BLINDED), finalizes the
 // sender's evaluations into F(k, x) and the match tag of each, and keeps the sender's records (one
 // per sender identifier, sorted by tag). Once it holds every evaluation and every record it sends
-// DONE, waits for the sender's DONE, and only then matches and opens, one opening per own
-// identifier whether it matched or not: nothing the sender sees, not even how long the receiver
-// takes to close the connection, depends on what matched. A matched record that does not open or parse is an anomaly, not an abort
-// (an abort would tell the sender that one of its tags matched).
+// DONE and waits for the sender's DONE. Matching and opening happen only after that, once the
+// connection has closed (`ExchangeStep.finishedAfterClose`): nothing the sender sees, not even how
+// long the receiver takes to close the connection, depends on what matched. A matched record that
+// does not open or parse is only a warning in the receiver's own result, never an abort or a
+// freeze (either would tell the sender that one of its tags matched).
 // Thread safety: not thread-safe; one session drives it from one task.
 import CleanRoomCrypto
 import Foundation
@@ -71,7 +72,9 @@ final class EnrichmentReceiver: RoleExchange {
                 digest: context.digest, receiverNonce: nonce, senderNonce: peerNonce, receiverCount: context.ownCount, senderCount: count)
             outputs = [UInt8](repeating: 0, count: context.ownCount * OPRFRistretto255.outputBytes)
             tags = [UInt8](repeating: 0, count: context.ownCount * EnrichmentRecordCipher.matchTagBytes)
-            records.reserveCapacity(count * spec.recordWidth)
+            // Reserved up to 64 MiB from the announced count; beyond that the store grows as
+            // records arrive (a count near the policy's maximum must not reserve it all at once).
+            records.reserveCapacity(min(count, (64 << 20) / spec.recordWidth) * spec.recordWidth)
             outbox.stream(context.batchRanges(total: context.ownCount, width: 32)) { [unowned self] range in
                 try self.blindedBatch(range)
             }
@@ -88,7 +91,9 @@ final class EnrichmentReceiver: RoleExchange {
         case (.awaitingDone, .done):
             guard frame.payload.isEmpty else { throw CleanRoomProtocolError.malformedMessage(type: "DONE", problem: "unexpected payload") }
             phase = .done
-            return .finished(try match(), [])
+            // Matching and opening wait until the connection has closed (the runner concludes
+            // after closing): however long they take, the sender has already seen the close.
+            return .finishedAfterClose { [self] in try self.match() }
         default:
             throw CleanRoomProtocolError.unexpectedMessage(type: frame.type.description, state: phase.rawValue)
         }

@@ -161,16 +161,8 @@ enum EnrichmentContext {
     static func bytes(digest: [UInt8], receiverNonce: [UInt8], senderNonce: [UInt8], receiverCount: Int, senderCount: Int) throws
         -> [UInt8]
     {
-        var w = ByteWriter()
-        w.raw(Array("CleanRoom-v1 enrichment context".utf8))
-        w.u8(0)
-        w.raw(digest)
-        w.u16(UInt16(receiverNonce.count))
-        w.raw(receiverNonce)
-        w.u16(UInt16(senderNonce.count))
-        w.raw(senderNonce)
-        w.u64(UInt64(receiverCount))
-        w.u64(UInt64(senderCount))
-        return try SHA256.hash(w.bytes)
+        // The receiver is P1 and the sender P2: the handshake binding's layout under its own label.
+        try HandshakeBinding(digest: digest, p1Nonce: receiverNonce, p2Nonce: senderNonce, p1Count: receiverCount, p2Count: senderCount)
+            .bytes(label: "CleanRoom-v1 enrichment context")
     }
 }
