@@ -30,6 +30,11 @@ extension BenchCommand {
         @Option(help: "Value columns summed in intersection-sum (1 or 2).")
         var columns: Int = 2
 
+        @Option(
+            name: .customLong("group-by"),
+            help: "intersection-sum only: group the sums by a publisher column of this many labels (the demo's spend-by-campaign shape).")
+        var groups: Int?
+
         @Option(help: "Fraction of the smaller set that both parties hold.")
         var overlap: Double = 0.5
 
@@ -51,6 +56,12 @@ extension BenchCommand {
             }
             guard ["tls", "memory"].contains(transport) else { throw ValidationError("--transport: tls or memory") }
             guard (1...2).contains(columns) else { throw ValidationError("--columns: 1 or 2 (the sample data has two value columns)") }
+            if let groups {
+                guard analysis == "intersection-sum" else { throw ValidationError("--group-by: only with --analysis intersection-sum") }
+                guard (1...IntersectionSumSpec.Grouping.maxMaxGroups).contains(groups) else {
+                    throw ValidationError("--group-by: 1...\(IntersectionSumSpec.Grouping.maxMaxGroups) labels")
+                }
+            }
             guard size >= 1, (peerSize ?? 1) >= 1, (0...1).contains(overlap) else {
                 throw ValidationError("sizes must be positive, overlap in 0...1")
             }
@@ -63,7 +74,8 @@ extension BenchCommand {
             defer { try? FileManager.default.removeItem(atPath: dir) }
             func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
             try SampleData.write(rows: n, publisherRows: m, overlap: overlap, seed: 11, to: dir)
-            if analysis == "enrichment" { try Self.addSegmentColumn(path("publisher.csv")) }
+            if analysis == "enrichment" { try Self.addColumn(path("publisher.csv"), name: "segment") { Self.segment(row: $0) } }
+            if let groups { try Self.addColumn(path("publisher.csv"), name: "group") { "g\(($0 &* 2_654_435_761) % groups)" } }
 
             // The X25519 rate of this machine, measured before and after the session (three short
             // rounds each); the median of the six stands for the whole run.
@@ -115,7 +127,7 @@ extension BenchCommand {
             let elementsPerSecond = Double(n + m) / wall
             if json {
                 struct Out: Encodable {
-                    let analysis: String, transport: String, size: Int, peer_size: Int, columns: Int?, cores: Int
+                    let analysis: String, transport: String, size: Int, peer_size: Int, columns: Int?, groups: Int?, cores: Int
                     let x25519_microseconds: Double, ideal_seconds: Double, wall_seconds: Double, ratio_to_ideal: Double,
                         elements_per_second: Double
                     let privacy_epsilon: String?, privacy_ratio: Double?, enrichment_to_cardinality: Double?
@@ -123,7 +135,7 @@ extension BenchCommand {
                 }
                 let out = Out(
                     analysis: analysis, transport: transport, size: n, peer_size: m,
-                    columns: analysis == "intersection-sum" ? columns : nil, cores: cores,
+                    columns: analysis == "intersection-sum" ? columns : nil, groups: groups, cores: cores,
                     x25519_microseconds: x25519 * 1e6, ideal_seconds: ideal, wall_seconds: wall, ratio_to_ideal: wall / ideal,
                     elements_per_second: elementsPerSecond, privacy_epsilon: epsilon, privacy_ratio: privacyRatio,
                     enrichment_to_cardinality: enrichmentRatio,
@@ -134,7 +146,7 @@ extension BenchCommand {
                 return
             }
             print(
-                "cleanroom bench psi — \(analysis)\(analysis == "intersection-sum" ? " (\(columns) value column\(columns == 1 ? "" : "s"))" : ""), \(n) × \(m), overlap \(overlap), transport \(transport == "tls" ? "TLS, two processes" : "in memory, one process"), \(cores) cores"
+                "cleanroom bench psi — \(analysis)\(analysis == "intersection-sum" ? " (\(columns) value column\(columns == 1 ? "" : "s")\(groups.map { ", grouped by \($0) labels" } ?? ""))" : ""), \(n) × \(m), overlap \(overlap), transport \(transport == "tls" ? "TLS, two processes" : "in memory, one process"), \(cores) cores"
             )
             print(
                 String(
@@ -203,7 +215,8 @@ extension BenchCommand {
                 let adColumns = ["email"] + (analysis == "intersection-sum" ? Array(["purchase_amount", "quantity"].prefix(columns)) : [])
                 let ad = try CSVReader.read(path: path("advertiser.csv"), columns: adColumns)
                 let pub = try CSVReader.read(
-                    path: path("publisher.csv"), columns: analysis == "enrichment" ? ["email", "campaign", "segment"] : ["email"])
+                    path: path("publisher.csv"),
+                    columns: analysis == "enrichment" ? ["email", "campaign", "segment"] : groups == nil ? ["email"] : ["email", "group"])
                 let start = ContinuousClock.now
                 let a = try PartySession(collaboration: c, analysis: "bench", party: "advertiser", input: ad)
                 let b = try PartySession(collaboration: c, analysis: "bench", party: "publisher", input: pub)
@@ -250,26 +263,25 @@ extension BenchCommand {
             if transport == "memory" { print("(in memory: both parties share one process, so CPU and memory are the process's totals)") }
         }
 
-        /// Appends a `segment` column of exactly 16 bytes per row to the sample publisher file, so
-        /// that an enrichment carries two 16-byte columns (campaign names are at most 16 bytes).
-        static func addSegmentColumn(_ file: String) throws {
+        /// Appends a column `name` to the sample publisher file, `value(row)` for rows 1, 2, …
+        static func addColumn(_ file: String, name: String, value: (Int) -> String) throws {
             let text = try String(contentsOfFile: file, encoding: .utf8)
             var out = ""
             out.reserveCapacity(text.utf8.count * 3 / 2)
             var row = 0
             for line in text.split(separator: "\r\n", omittingEmptySubsequences: true) {
-                if row == 0 {
-                    out += line
-                    out += ",segment\r\n"
-                } else {
-                    let hex = String((UInt64(row) &* 0x9E37_79B9_7F4A_7C15) >> 16, radix: 16)  // at most 12 digits
-                    let segment: String = "seg-" + String(repeating: "0", count: 12 - hex.count) + hex
-                    out += line
-                    out += "," + segment + "\r\n"
-                }
+                out += line
+                out += "," + (row == 0 ? name : value(row)) + "\r\n"
                 row += 1
             }
             try out.write(toFile: file, atomically: true, encoding: .utf8)
+        }
+
+        /// A segment of exactly 16 bytes, so that an enrichment carries two 16-byte columns (campaign
+        /// names are at most 16 bytes).
+        static func segment(row: Int) -> String {
+            let hex = String((UInt64(row) &* 0x9E37_79B9_7F4A_7C15) >> 16, radix: 16)  // at most 12 digits
+            return "seg-" + String(repeating: "0", count: 12 - hex.count) + hex
         }
 
         func collaboration(_ ad: String, _ pub: String, port: Int, max: Int, privacy: String?, kind analysis: String) -> String {
@@ -281,8 +293,9 @@ extension BenchCommand {
             switch analysis {
             case "intersection-sum":
                 bench = .intersectionSum(
-                    "bench", owner: "advertiser", values: Array(valueColumns.prefix(columns)), receivers: both, minIntersection: 1,
-                    setSize: 1...max)
+                    "bench", owner: "advertiser", values: Array(valueColumns.prefix(columns)),
+                    grouping: groups.map { .init(party: "publisher", column: "group", minGroupSize: 1, maxGroups: Swift.max($0, 2)) },
+                    receivers: both, minIntersection: 1, setSize: 1...max)
             case "enrichment":
                 // The publisher's campaign (at most 16 bytes) and the bench's segment (16 bytes).
                 bench = .enrichment(
