@@ -12,6 +12,7 @@
 // the curve (a public property of the bytes); a tag that decrypts to no known group is reported as
 // such, not thrown, since whether a shifted tag lands on a group depends on P1's secret labels.
 // Thread safety: immutable after construction; all methods may run concurrently.
+import CGMP
 import COpenSSL
 
 /// Shared P-256 plumbing.
@@ -68,6 +69,9 @@ public enum GroupTag {
 /// P1's side: the ElGamal key, sealing and opening tags.
 public final class GroupTagKey: @unchecked Sendable {
     private let y: OpaquePointer  // secret scalar (BN_secure)
+    /// y as four little-endian limbs, and the group order n, for sealing (`sealScalar`).
+    private let yLimbs: UnsafeMutablePointer<mp_limb_t>
+    private let orderLimbs: [mp_limb_t]
     private let publicPoint: OpaquePointer  // Y = y·G
     /// Compressed Y, sent to P2 so it can re-randomise tags.
     public let publicKey: [UInt8]
@@ -85,6 +89,16 @@ public final class GroupTagKey: @unchecked Sendable {
             throw GroupTag.fail("EC_POINT_mul")
         }
         publicPoint = Y
+        yLimbs = .allocate(capacity: 4)
+        var order = [mp_limb_t](repeating: 0, count: 4)
+        let orderRead = order.withUnsafeMutableBufferPointer { Self.limbs(of: EC_GROUP_get0_order(GroupTag.curve)!, into: $0.baseAddress!) }
+        orderLimbs = order
+        guard Self.limbs(of: y, into: yLimbs), orderRead else {
+            yLimbs.deallocate()
+            BN_clear_free(y)
+            EC_POINT_free(Y)
+            throw GroupTag.fail("BN_bn2lebinpad")
+        }
         var pk = [UInt8](repeating: 0, count: 33)
         try pk.withUnsafeMutableBufferPointer { try GroupTag.encode(Y, into: $0.baseAddress!, ctx: ctx) }
         publicKey = pk
@@ -104,7 +118,38 @@ public final class GroupTagKey: @unchecked Sendable {
 
     deinit {
         BN_clear_free(y)
+        secureWipe(UnsafeMutableRawBufferPointer(start: yLimbs, count: 32))
+        yLimbs.deallocate()
         EC_POINT_free(publicPoint)
+    }
+
+    /// The four little-endian 64-bit limbs of a scalar below 2^256 (constant time: fixed width).
+    private static func limbs(of bn: OpaquePointer, into out: UnsafeMutablePointer<mp_limb_t>) -> Bool {
+        out.withMemoryRebound(to: UInt8.self, capacity: 32) { BN_bn2lebinpad(bn, $0, 32) == 32 }
+    }
+
+    /// k = (g + 1 + r·y) mod n, with GMP's side-channel-silent mpn_sec_ functions (fixed operand
+    /// sizes, no data-dependent branches or memory accesses), as a secure BIGNUM.
+    private func sealScalar(group: UInt32, r: OpaquePointer) throws -> OpaquePointer {
+        // Limbs: r (4), product (8), scratch.
+        let scratchLimbs = max(__gmpn_sec_mul_itch(4, 4), __gmpn_sec_add_1_itch(8), __gmpn_sec_div_r_itch(8, 4))
+        let buffer = UnsafeMutablePointer<mp_limb_t>.allocate(capacity: 12 + scratchLimbs)
+        defer {
+            secureWipe(UnsafeMutableRawBufferPointer(start: buffer, count: 8 * (12 + scratchLimbs)))
+            buffer.deallocate()
+        }
+        let rl = buffer, product = buffer + 4, scratch = buffer + 12
+        guard Self.limbs(of: r, into: rl) else { throw GroupTag.fail("BN_bn2lebinpad") }
+        __gmpn_sec_mul(product, rl, 4, yLimbs, 4, scratch)
+        _ = __gmpn_sec_add_1(product, product, 8, mp_limb_t(group) + 1, scratch)  // r·y < n² < 2^512 − 2^33: no carry out
+        orderLimbs.withUnsafeBufferPointer { __gmpn_sec_div_r(product, 8, $0.baseAddress!, 4, scratch) }  // remainder in product[0..<4]
+        guard let k = BN_secure_new() else { throw GroupTag.fail("BN_secure_new") }
+        guard product.withMemoryRebound(to: UInt8.self, capacity: 32, { BN_lebin2bn($0, 32, k) }) != nil else {
+            BN_clear_free(k)
+            throw GroupTag.fail("BN_lebin2bn")
+        }
+        BN_set_flags(k, BN_FLG_CONSTTIME)
+        return k
     }
 
     /// Writes Enc(group) (66 bytes) at `out`, with randomness from `source`.
@@ -116,14 +161,14 @@ public final class GroupTagKey: @unchecked Sendable {
         defer { BN_CTX_free(ctx) }
         let r = try GroupTag.randomScalar(source, ctx: ctx)
         defer { BN_clear_free(r) }
-        guard let g1 = BN_new() else { throw GroupTag.fail("BN_new") }
-        defer { BN_free(g1) }
+        // P1 knows y, so r·Y = (r·y)·G: c2 = (g+1)·G + r·Y = ((g + 1 + r·y) mod n)·G. Both points are
+        // then multiples of the generator, which OpenSSL multiplies from its precomputed table
+        // (about a third of the cost of a multiplication of another point).
+        let k = try sealScalar(group: group, r: r)
+        defer { BN_clear_free(k) }
         guard let c1 = EC_POINT_new(GroupTag.curve), let c2 = EC_POINT_new(GroupTag.curve) else { throw GroupTag.fail("EC_POINT_new") }
         defer { EC_POINT_free(c1); EC_POINT_free(c2) }
-        // c1 = r·G; c2 = (g+1)·G + r·Y in one double-scalar multiplication
-        guard BN_set_word(g1, UInt(group) + 1) == 1,
-            EC_POINT_mul(GroupTag.curve, c1, r, nil, nil, ctx) == 1,
-            EC_POINT_mul(GroupTag.curve, c2, g1, publicPoint, r, ctx) == 1
+        guard EC_POINT_mul(GroupTag.curve, c1, r, nil, nil, ctx) == 1, EC_POINT_mul(GroupTag.curve, c2, k, nil, nil, ctx) == 1
         else { throw GroupTag.fail("EC_POINT_mul") }
         try GroupTag.encode(c1, into: out, ctx: ctx)
         try GroupTag.encode(c2, into: out + 33, ctx: ctx)

@@ -87,7 +87,9 @@ public struct RunJob: Sendable {
             guard let enrichment = spec.enrichmentSpec, enrichment.receiver == me.name else {
                 throw RunnerError(.output, "--enriched-out: '\(spec.name)' is not an enrichment this party receives")
             }
-            try EnrichedCSV.check(dataPath: dataPath, columns: enrichment.columns.map(\.name), path: enrichedPath)
+            try EnrichedCSV.check(
+                dataPath: dataPath, columns: enrichment.columns.map(\.name), path: enrichedPath,
+                others: [collaborationPath, ledgerPath] + (resultPath.map { [$0] } ?? []))
         }
 
         // After a session in which the peer deviated, no session with that peer runs (in any

@@ -99,25 +99,34 @@ public enum SessionRunner {
         let limits = DriveLimits(
             idleTimeout: config.transport.idleTimeout, deadline: config.sessionTimeout ?? session.limits.maxDuration,
             maxPeerBytes: session.limits.maxPeerBytes, transcript: config.transcript)
-        let body: @Sendable (FrameChannel, PinnedCertificateVerifier) async throws -> SessionResult = { channel, verifier in
+        let body: @Sendable (FrameChannel, PinnedCertificateVerifier) async throws -> Void = { channel, verifier in
             try await drive(box, channel, verifier: verifier, limits: limits, progress: progress)
         }
         do {
             if let listen = me.listen {
                 let (host, port) = split(listen)
-                return try await PeerTransport.listen(host: host, port: port, config: config.transport, group: group, body: body)
+                try await PeerTransport.listen(host: host, port: port, config: config.transport, group: group, body: body)
+            } else {
+                guard let endpoint = peer.listen else {
+                    throw RunnerError(.configuration, "neither party listens; the collaboration file names one listener")
+                }
+                let (host, port) = split(endpoint)
+                try await PeerTransport.connect(host: host, port: port, config: config.transport, group: group, body: body)
             }
-            guard let endpoint = peer.listen else {
-                throw RunnerError(.configuration, "neither party listens; the collaboration file names one listener")
-            }
-            let (host, port) = split(endpoint)
-            return try await PeerTransport.connect(host: host, port: port, config: config.transport, group: group, body: body)
         } catch var error as RunnerError {
             // A deviation found before the failure still counts (it may be why the peer failed
             // the session afterwards).
             let found = session.anomalies
             if !found.isEmpty { error.anomalies = found }
             throw error
+        }
+        // The connection and, for the listener, the listening socket are closed: local work left
+        // for now (the enrichment receiver's matching) delays nothing the peer can observe, not
+        // even whether the port still accepts connections.
+        do {
+            return try session.conclude()
+        } catch {
+            throw RunnerError(.session, "\(error)")
         }
     }
 
@@ -144,11 +153,12 @@ public enum SessionRunner {
         var transcript: TranscriptDigest?
     }
 
-    /// Exchanges frames until the session finishes.
+    /// Exchanges frames until the session finishes on the wire (the caller concludes it once the
+    /// transport is closed).
     static func drive<Session: SessionDriving>(
         _ box: SessionBox<Session>, _ channel: FrameChannel, verifier: PinnedCertificateVerifier,
         limits: DriveLimits, progress: (@Sendable (RunProgress) -> Void)?
-    ) async throws -> SessionResult {
+    ) async throws {
         let session = box.session
         let timeout = limits.idleTimeout
         let deadline = SessionDeadline(limits.deadline)
@@ -355,13 +365,6 @@ public enum SessionRunner {
             guard session.isFinished else {
                 throw RunnerError(.session, "the session ended without a result while \(session.stateDescription)")
             }
-        }
-        // The connection is closed: local work left for now (the enrichment receiver's matching)
-        // cannot delay anything the peer sees.
-        do {
-            return try session.conclude()
-        } catch {
-            throw RunnerError(.session, "\(error)")
         }
     }
 }

@@ -113,9 +113,10 @@ import Testing
         #expect(receiverResult.result.enrichment?.rows.count == 6)
     }
 
-    @Test(arguments: ["missing-directory/enriched.csv", "advertiser.csv"])
+    @Test(arguments: ["missing-directory/enriched.csv", "advertiser.csv", "enrich-advertiser.json", "advertiser.ledger.sqlite"])
     func theEnrichedOutputIsCheckedBeforeTheSession(target: String) throws {
-        // A path that cannot be written (a missing directory, the input file itself) is refused
+        // A path that cannot be written (a missing directory) or names a file the run uses (its
+        // input, --out, the ledger) is refused
         // before the party listens: no session is spent, and the ledger counts none.
         let w = try TwoProcessTests.Workspace(rows: 50)
         defer { w.remove() }

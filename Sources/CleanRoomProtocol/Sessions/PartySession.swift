@@ -197,8 +197,12 @@ public final class PartySession: SessionDriving {
     }
 
     deinit {
-        // A session that finished on the wire but was never concluded still holds its secrets.
-        if case .concluding = lifecycle { exchange.wipe() }
+        // A session dropped while running (a transport error) or finished on the wire but never
+        // concluded still holds its secrets.
+        switch lifecycle {
+        case .running, .concluding: exchange.wipe()
+        case .new, .finished, .failed: break
+        }
     }
 
     // MARK: State

@@ -228,9 +228,9 @@ final class EnrichmentReceiver: RoleExchange {
                         }
                         let isMatch = lo < recordCount && !(tag < MatchTag(r, at: lo * width))
                         // Every own identifier costs one opening: an unmatched one opens the nearest
-                        // record with its own keys, which fails as any wrong key does. So the time
-                        // this takes (which the sender sees as the delay before the connection
-                        // closes) follows |X|, not the overlap.
+                        // record with its own keys, which fails as any wrong key does. (This runs
+                        // after the connection and the listener have closed, so the sender cannot
+                        // time it at all; equal work per identifier is a second line of defence.)
                         let k = min(lo, recordCount - 1)
                         let sealed = UnsafeRawBufferPointer(rebasing: r[(k * width + 16)..<((k + 1) * width)])
                         let y = UnsafeRawBufferPointer(rebasing: ys[(i * 64)..<((i + 1) * 64)])
