@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds the dudect-style harness against the kernel source and runs both tests.
+# Usage: Benchmarks/x25519-dudect/run.sh [RUNS]   (default 1,000,000 timed calls per test)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+shim="$here/../../Sources/CCleanRoomShim"
+out="${TMPDIR:-/tmp}/cleanroom-dudect-x25519"
+runs="${1:-1000000}"
+cc="${CC:-clang}"
+"$cc" -O2 -I"$shim/include" -o "$out" "$here/dudect_x25519.c" "$shim/x25519_ifma.c" "$shim/fixed_base_ifma.c" \
+    -lcrypto -lgmp -lpthread -lm
+status=0
+taskset -c "${DUDECT_CPU:-1}" "$out" scalar "$runs" || status=1
+taskset -c "${DUDECT_CPU:-1}" "$out" u "$runs" || status=1
+exit $status
