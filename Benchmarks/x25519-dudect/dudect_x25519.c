@@ -7,7 +7,9 @@
 // Tests: "scalar" (u random for both classes; class 0 scalar fixed, class 1 random) and "u"
 // (scalar random for both; class 0 u fixed, class 1 random). Usage: dudect_x25519 TEST [RUNS] [FIXED]
 // where FIXED (hex, 32 bytes) overrides the fixed value (defaults: the all-zero scalar, which
-// clamps to 2^254, and u = 0, a low-order point whose result is all zero).
+// clamps to 2^254, and u = 0, a low-order point whose result is all zero). Test "selftest" is
+// the scalar test with a deliberate leak (class 0 runs 300 extra loop iterations, about 0.2% of a
+// call), to show that the harness can see a difference of that size.
 #include "CCleanRoomShim.h"
 
 #include <math.h>
@@ -62,11 +64,12 @@ static int parse_hex(uint8_t *out, const char *s) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || (strcmp(argv[1], "scalar") != 0 && strcmp(argv[1], "u") != 0)) {
-        fprintf(stderr, "usage: %s scalar|u [runs] [fixed-hex]\n", argv[0]);
+    if (argc < 2 || (strcmp(argv[1], "scalar") != 0 && strcmp(argv[1], "u") != 0 && strcmp(argv[1], "selftest") != 0)) {
+        fprintf(stderr, "usage: %s scalar|u|selftest [runs] [fixed-hex]\n", argv[0]);
         return 2;
     }
-    const int test_scalar = strcmp(argv[1], "scalar") == 0;
+    const int selftest = strcmp(argv[1], "selftest") == 0;
+    const int test_scalar = selftest || strcmp(argv[1], "scalar") == 0;
     const long runs = argc > 2 ? atol(argv[2]) : 1000000;
     uint8_t fixed[32] = {0};
     if (argc > 3 && !parse_hex(fixed, argv[3])) {
@@ -100,6 +103,10 @@ int main(int argc, char **argv) {
             for (int i = 0; i < b; i++) {
                 uint64_t t0 = cycles();
                 cr_x25519_ifma8(out, k[i], 32, u[i]);
+                if (selftest && cls[i] == 0) {
+                    for (volatile int spin = 0; spin < 300; spin++) {
+                    }
+                }
                 t[i] = cycles() - t0;
             }
             if (!warm) {
