@@ -99,15 +99,15 @@ extension BenchCommand {
             guard pairs > 0 else { throw ValidationError("--pairs must be positive") }
             guard X25519Lanes.isAvailable else {
                 print(
-                    "x25519-check: the IFMA kernel is not available here (no AVX-512 IFMA, or CLEANROOM_DISABLE_IFMA is set); nothing to check"
-                )
+                    "x25519-check: the IFMA kernel is not available here (no AVX-512 IFMA, or CLEANROOM_DISABLE_IFMA is set);",
+                    terminator: "")
+                print(" nothing to check")
                 throw ExitCode.failure
             }
             let perItem = 8 * Self.groups
             let items = (pairs + perItem - 1) / perItem
-            print(
-                "x25519-check: \(pairs) pairs, \(items) work items of \(perItem), \(threads) threads, \(Self.edgeU.count) edge u-values mixed in"
-            )
+            print("x25519-check: \(pairs) pairs, \(items) work items of \(perItem), \(threads) threads, ", terminator: "")
+            print("\(Self.edgeU.count) edge u-values mixed in")
             let state = CheckState()
             let start = ContinuousClock.now
             let queue = DispatchQueue(label: "x25519-check", attributes: .concurrent)
@@ -135,8 +135,8 @@ extension BenchCommand {
             let seconds = (ContinuousClock.now - start).seconds
             print(
                 String(
-                    format:
-                        "x25519-check: %d pairs (%d edge u-values, %d all-zero results on both sides), %d mismatches, %.1f s (%.0f pairs/s)",
+                    format: "x25519-check: %d pairs (%d edge u-values, %d all-zero results on both sides), %d mismatches, "
+                        + "%.1f s (%.0f pairs/s)",
                     total.pairs, total.edges, total.zeros, total.mismatches, seconds, Double(total.pairs) / seconds))
             if let first = total.firstMismatch {
                 print("first mismatch: \(first)")
@@ -210,9 +210,10 @@ extension BenchCommand {
                     if zero[g] != kernelZero[8 * g + lane] || (!zero[g] && !got.elementsEqual(want)) {
                         t.mismatches += 1
                         if t.firstMismatch == nil {
-                            t.firstMismatch =
-                                "k=\(Hex.encode(Array(scalars[(32 * lane)..<(32 * lane + 32)]))) u=\(Hex.encode(Array(laneU[(32 * g)..<(32 * g + 32)]))) "
-                                + "kernel=\(kernelZero[8 * g + lane] ? "zero" : Hex.encode(Array(got))) openssl=\(zero[g] ? "zero" : Hex.encode(Array(want)))"
+                            let k = Hex.encode(Array(scalars[(32 * lane)..<(32 * lane + 32)]))
+                            let uHex = Hex.encode(Array(laneU[(32 * g)..<(32 * g + 32)]))
+                            let kernelText = kernelZero[8 * g + lane] ? "zero" : Hex.encode(Array(got))
+                            t.firstMismatch = "k=\(k) u=\(uHex) kernel=\(kernelText) openssl=\(zero[g] ? "zero" : Hex.encode(Array(want)))"
                         }
                     }
                 }
