@@ -46,10 +46,14 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]
         ),
-        // Small C shim: OpenSSL/GMP macros and a wiping allocator for GMP.
+        // Small C shim: OpenSSL/GMP macros, a wiping allocator for GMP, and the AVX-512 IFMA kernels.
+        // The kernels are compiled with -O2 in debug builds too: unoptimised, the X25519 kernel is
+        // about 60 times slower (10× OpenSSL), which tripled the debug test suite, and its ladder's
+        // stack frame grows from 2 KiB to hundreds of KiB. (unsafeFlags: fine for a root package.)
         .target(
             name: "CCleanRoomShim",
-            dependencies: ["COpenSSL", "CGMP"]
+            dependencies: ["COpenSSL", "CGMP"],
+            cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]
         ),
         .target(
             name: "CleanRoomCrypto",

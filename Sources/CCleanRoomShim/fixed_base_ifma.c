@@ -158,12 +158,15 @@ static void cr_ifma_detect(void) {
                      __builtin_cpu_supports("avx512ifma") && __builtin_cpu_supports("avx512vl");
 }
 
-int cr_fixed_base2_supported(void) {
+int cr_ifma_supported(void) {
     pthread_once(&cr_ifma_once, cr_ifma_detect);
     return cr_ifma_usable;
 }
+
+int cr_fixed_base2_supported(void) { return cr_ifma_supported(); }
 #else
 static cr_amm_fn cr_amm_for(int nv) { (void)nv; return NULL; }
+int cr_ifma_supported(void) { return 0; }
 int cr_fixed_base2_supported(void) { return 0; }
 #endif
 

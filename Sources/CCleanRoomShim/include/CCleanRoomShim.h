@@ -7,6 +7,7 @@
 #define CCLEANROOMSHIM_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <gmp.h>
 
 /// Installs (once, thread-safely) GMP memory functions that overwrite every block with
@@ -55,7 +56,11 @@ static inline void cr_mpn_sqr4(mp_ptr r, mp_srcptr a) {
 /// g1 mod m1 and g2 mod m2 (odd moduli of at most 3,326 bits) sharing one exponent.
 typedef struct cr_fixed_base2 cr_fixed_base2;
 
-/// 1 when this CPU has AVX-512 F, VL and IFMA and CLEANROOM_DISABLE_IFMA is unset (or "0").
+/// 1 when this CPU has AVX-512 F, VL and IFMA and CLEANROOM_DISABLE_IFMA is unset (or "0"), read
+/// once per process. Both IFMA kernels (Paillier fixed base, X25519) use this one test.
+int cr_ifma_supported(void);
+
+/// The same as cr_ifma_supported (the Paillier kernel's name for it).
 int cr_fixed_base2_supported(void);
 
 /// Builds both tables (window of `window` bits, exponents of at most `exponent_bits` bits).
@@ -70,5 +75,13 @@ void cr_fixed_base2_power(const cr_fixed_base2 *t, const mp_limb_t *e, size_t e_
 
 /// Wipes and frees both tables.
 void cr_fixed_base2_free(cr_fixed_base2 *t);
+
+/// Eight X25519 functions at once on AVX-512 IFMA (x25519_ifma.c, RFC 7748 §5), constant time in
+/// the scalars and the u-coordinates: out[32i..32i+31] = X25519(k_i, u[32i..32i+31]) for i = 0..7,
+/// where k_i is the 32 bytes at scalars + i·scalar_stride (stride 0: one scalar for all lanes),
+/// clamped here. u's top bit is ignored and non-canonical u (≥ p) is accepted, as RFC 7748 says;
+/// outputs are canonical. Returns the bitmask of lanes whose output is all zero (low-order or twist
+/// input, RFC 7748 §6.1), or −1 (output untouched) when cr_ifma_supported() is 0.
+int cr_x25519_ifma8(uint8_t *out, const uint8_t *scalars, size_t scalar_stride, const uint8_t *u);
 
 #endif

@@ -1,0 +1,354 @@
+// Eight X25519 functions at once on AVX-512 IFMA (x86-64 only; elsewhere cr_x25519_ifma8 returns
+// −1 and callers use OpenSSL). RFC 7748 §5: lane i computes X25519(k_i, u_i) with the Montgomery
+// ladder, 255 fixed steps, a conditional swap by masks, then x2·z2^(p−2).
+//
+// Layout: a field element of eight lanes is five zmm registers; register j holds limb j of every
+// lane, so the eight ladders run in lock step with no shuffles. Limbs are radix 2^52:
+// v = Σ l_j·2^(52j), j = 0..4 (260 bits of room for values mod p = 2^255 − 19).
+//
+// Invariant of a "carried" element (what every function below returns): l_0..l_3 < 2^52 and
+// l_4 < 2^47 + 2^6 (bit 47 of l_4 has weight 2^255), so v < 2^256. VPMADD52LUQ/VPMADD52HUQ read
+// only bits 51..0 of their inputs, so every multiplication input must be carried; sums and
+// differences are carried before use.
+//
+// Multiplication (fe_mul, fe_sq): column k collects lo(a_i·b_j) for i+j = k and hi(a_i·b_j) for
+// i+j = k−1, at most 10 terms below 2^52, so c_k < 10·2^52 < 2^56 (c_9 is one term). Columns 5..9
+// carry weight 2^260·2^(52(k−5)) and 2^260 ≡ 32·19 = 608 (mod p): each c_k, k ≥ 5, is folded as
+// lo(c_k[51:0]·608) into column k−5, hi(c_k[51:0]·608) < 2^10 into column k−4 and 608·(c_k >> 52)
+// < 2^14 into column k−4 (for k = 9 those two go around once more, ·608 < 2^25, into column 0).
+// Each folded column is below 2^56 + 2^52 + 2^10 + 2^14 + 2^25 < 2^57: no 64-bit lane overflows.
+//
+// Carry schedule (fe_carry), for lanes below 2^63: first the bits of l_4 from bit 47 up (weight
+// 2^255 ≡ 19) go to l_0 (19·(l_4 >> 47) < 19·2^16), then l_0 → l_1 → l_2 → l_3 → l_4 in order,
+// each keeping its low 52 bits. Every carry out of a limb below 2^63 + 2^21 is below 2^12, so l_4
+// ends below 2^47 + 2^12; from the products' bound (< 2^57) it ends below 2^47 + 2^6. Ending on
+// l_4, which has 5 bits of headroom below 2^52, is what makes one pass enough for the next
+// multiplication.
+//
+// Addition: limbs below 2^53, then one carry pass. Subtraction: a + 16p − b, with 16p written as
+// (2^53 − 304, 2^53 − 2, 2^53 − 2, 2^53 − 2, 2^51 − 2), each limb at least the bound of b's limb,
+// so no limb goes negative; limbs stay below 2^54, then one carry pass.
+//
+// Constant time: the ladder runs 255 steps for every scalar; the swap bit of each lane becomes an
+// all-ones or all-zero mask by subtraction and the swap is XOR/AND; the inversion is a fixed
+// addition chain; the final reduction computes both candidates and selects by mask. No branch and no
+// memory index depends on a scalar or a u-coordinate. Secret stack arrays are wiped with
+// OPENSSL_cleanse, the stack below the kernel is overwritten after it returns (spilled registers),
+// and zmm0–zmm31 are zeroed before returning.
+#include "CCleanRoomShim.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <openssl/crypto.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define X_TARGET __attribute__((target("avx512f,avx512vl,avx512ifma")))
+/* Optimised builds inline every field operation into the ladder (a frame of under 2 KiB). Without
+   optimisation, forced inlining would give the ladder a frame of about 500 KiB (every temporary of
+   every inlined call gets its own slot), too much for a worker thread's stack and for the stack
+   cleansing below, so there they stay ordinary functions. */
+#if defined(__OPTIMIZE__)
+#define X_INLINE static inline __attribute__((always_inline))
+#else
+#define X_INLINE static
+#endif
+
+typedef struct {
+    __m512i l[5];
+} fe8;
+
+#define M52 0xFFFFFFFFFFFFFull
+#define M47 0x7FFFFFFFFFFFull
+/* Stack cleansed after the ladder: several times its deepest use (objdump: under 2 KiB optimised,
+   about 23 KiB for the ladder and its deepest call chain unoptimised). */
+#if defined(__OPTIMIZE__)
+#define CR_X25519_BURN_BYTES 8192
+#else
+#define CR_X25519_BURN_BYTES 65536
+#endif
+
+X_TARGET X_INLINE __m512i bc(uint64_t x) { return _mm512_set1_epi64((long long)x); }
+
+/* The carry schedule described above. */
+X_TARGET X_INLINE void fe_carry(fe8 *r) {
+    const __m512i m52 = bc(M52), m47 = bc(M47), k19 = bc(19);
+    __m512i c = _mm512_srli_epi64(r->l[4], 47);
+    r->l[4] = _mm512_and_si512(r->l[4], m47);
+    /* c < 2^17, so the low half of c·19 is exact */
+    r->l[0] = _mm512_madd52lo_epu64(r->l[0], c, k19);
+    for (int j = 0; j < 4; j++) {
+        c = _mm512_srli_epi64(r->l[j], 52);
+        r->l[j] = _mm512_and_si512(r->l[j], m52);
+        r->l[j + 1] = _mm512_add_epi64(r->l[j + 1], c);
+    }
+}
+
+X_TARGET X_INLINE void fe_add(fe8 *r, const fe8 *a, const fe8 *b) {
+    for (int j = 0; j < 5; j++) r->l[j] = _mm512_add_epi64(a->l[j], b->l[j]);
+    fe_carry(r);
+}
+
+/* r = a + 16p − b, for carried a and b. */
+X_TARGET X_INLINE void fe_sub(fe8 *r, const fe8 *a, const fe8 *b) {
+    static const uint64_t p16[5] = {(1ull << 53) - 304, (1ull << 53) - 2, (1ull << 53) - 2, (1ull << 53) - 2,
+                                    (1ull << 51) - 2};
+    for (int j = 0; j < 5; j++) r->l[j] = _mm512_sub_epi64(_mm512_add_epi64(a->l[j], bc(p16[j])), b->l[j]);
+    fe_carry(r);
+}
+
+/* Folds ten columns (each < 2^57) into five and carries. */
+X_TARGET X_INLINE void fe_fold(fe8 *r, __m512i c[10]) {
+    const __m512i k608 = bc(608), zero = _mm512_setzero_si512();
+    for (int i = 0; i < 5; i++) c[i] = _mm512_madd52lo_epu64(c[i], c[i + 5], k608);
+    for (int i = 0; i < 4; i++) {
+        c[i + 1] = _mm512_madd52hi_epu64(c[i + 1], c[i + 5], k608);
+        c[i + 1] = _mm512_madd52lo_epu64(c[i + 1], _mm512_srli_epi64(c[i + 5], 52), k608);
+    }
+    __m512i h = _mm512_madd52hi_epu64(zero, c[9], k608);
+    h = _mm512_madd52lo_epu64(h, _mm512_srli_epi64(c[9], 52), k608);
+    c[0] = _mm512_madd52lo_epu64(c[0], h, k608);
+    for (int i = 0; i < 5; i++) r->l[i] = c[i];
+    fe_carry(r);
+}
+
+X_TARGET X_INLINE void fe_mul(fe8 *r, const fe8 *a, const fe8 *b) {
+    __m512i c[10];
+    for (int k = 0; k < 10; k++) c[k] = _mm512_setzero_si512();
+    for (int i = 0; i < 5; i++) {
+        for (int j = 0; j < 5; j++) {
+            c[i + j] = _mm512_madd52lo_epu64(c[i + j], a->l[i], b->l[j]);
+            c[i + j + 1] = _mm512_madd52hi_epu64(c[i + j + 1], a->l[i], b->l[j]);
+        }
+    }
+    fe_fold(r, c);
+}
+
+/* Squaring: the ten cross products once, doubled (each column < 2·5·2^52), then the squares. */
+X_TARGET X_INLINE void fe_sq(fe8 *r, const fe8 *a) {
+    __m512i c[10];
+    for (int k = 0; k < 10; k++) c[k] = _mm512_setzero_si512();
+    for (int i = 0; i < 5; i++) {
+        for (int j = i + 1; j < 5; j++) {
+            c[i + j] = _mm512_madd52lo_epu64(c[i + j], a->l[i], a->l[j]);
+            c[i + j + 1] = _mm512_madd52hi_epu64(c[i + j + 1], a->l[i], a->l[j]);
+        }
+    }
+    for (int k = 1; k < 10; k++) c[k] = _mm512_add_epi64(c[k], c[k]);
+    for (int i = 0; i < 5; i++) {
+        c[2 * i] = _mm512_madd52lo_epu64(c[2 * i], a->l[i], a->l[i]);
+        c[2 * i + 1] = _mm512_madd52hi_epu64(c[2 * i + 1], a->l[i], a->l[i]);
+    }
+    fe_fold(r, c);
+}
+
+X_TARGET X_INLINE void fe_sqn(fe8 *r, const fe8 *a, int n) {
+    fe_sq(r, a);
+    for (int i = 1; i < n; i++) fe_sq(r, r);
+}
+
+/* r = a + 121665·b (RFC 7748's a24 = (486662 − 2)/4). Columns: a_j + lo(b_j·a24) + hi(b_{j−1}·a24)
+   < 2^53 + 2^14; hi(b_4·a24) < 2^14 has weight 2^260 ≡ 608 and goes to column 0. */
+X_TARGET X_INLINE void fe_add_mul_a24(fe8 *r, const fe8 *a, const fe8 *b) {
+    const __m512i k = bc(121665), k608 = bc(608);
+    __m512i c[5];
+    for (int j = 0; j < 5; j++) c[j] = _mm512_madd52lo_epu64(a->l[j], b->l[j], k);
+    for (int j = 0; j < 4; j++) c[j + 1] = _mm512_madd52hi_epu64(c[j + 1], b->l[j], k);
+    const __m512i h = _mm512_madd52hi_epu64(_mm512_setzero_si512(), b->l[4], k);
+    c[0] = _mm512_madd52lo_epu64(c[0], h, k608);
+    for (int j = 0; j < 5; j++) r->l[j] = c[j];
+    fe_carry(r);
+}
+
+/* Swaps a and b in the lanes where mask is all ones. */
+X_TARGET X_INLINE void fe_cswap(fe8 *a, fe8 *b, __m512i mask) {
+    for (int j = 0; j < 5; j++) {
+        const __m512i t = _mm512_and_si512(_mm512_xor_si512(a->l[j], b->l[j]), mask);
+        a->l[j] = _mm512_xor_si512(a->l[j], t);
+        b->l[j] = _mm512_xor_si512(b->l[j], t);
+    }
+}
+
+/* r = z^(p−2) = z^(2^255 − 21): the addition chain of 254 squarings and 11 multiplications. */
+X_TARGET X_INLINE void fe_invert(fe8 *r, const fe8 *z) {
+    fe8 z2, z9, z11, t, a5, a10, a20, a50, a100;
+    fe_sq(&z2, z);              /* 2 */
+    fe_sqn(&t, &z2, 2);         /* 8 */
+    fe_mul(&z9, &t, z);         /* 9 */
+    fe_mul(&z11, &z9, &z2);     /* 11 */
+    fe_sq(&t, &z11);            /* 22 */
+    fe_mul(&a5, &t, &z9);       /* 2^5 − 1 */
+    fe_sqn(&t, &a5, 5);
+    fe_mul(&a10, &t, &a5);      /* 2^10 − 1 */
+    fe_sqn(&t, &a10, 10);
+    fe_mul(&a20, &t, &a10);     /* 2^20 − 1 */
+    fe_sqn(&t, &a20, 20);
+    fe_mul(&t, &t, &a20);       /* 2^40 − 1 */
+    fe_sqn(&t, &t, 10);
+    fe_mul(&a50, &t, &a10);     /* 2^50 − 1 */
+    fe_sqn(&t, &a50, 50);
+    fe_mul(&a100, &t, &a50);    /* 2^100 − 1 */
+    fe_sqn(&t, &a100, 100);
+    fe_mul(&t, &t, &a100);      /* 2^200 − 1 */
+    fe_sqn(&t, &t, 50);
+    fe_mul(&t, &t, &a50);       /* 2^250 − 1 */
+    fe_sqn(&t, &t, 5);          /* 2^255 − 32 */
+    fe_mul(r, &t, &z11);        /* 2^255 − 21 */
+}
+
+/* The unique representative in [0, p) of a carried element. */
+X_TARGET X_INLINE void fe_canonical(fe8 *r) {
+    const __m512i m52 = bc(M52), m47 = bc(M47), k19 = bc(19);
+    /* A second pass: the carry out of l_4 is now at most 1 and the value ends below 2^255 + 19 < 2p. */
+    fe_carry(r);
+    /* q = 1 exactly when v + 19 ≥ 2^255, that is v ≥ p; then v − p = v + 19 − 2^255. */
+    __m512i t[5];
+    t[0] = _mm512_add_epi64(r->l[0], k19);
+    for (int j = 0; j < 4; j++) {
+        t[j + 1] = _mm512_add_epi64(r->l[j + 1], _mm512_srli_epi64(t[j], 52));
+        t[j] = _mm512_and_si512(t[j], m52);
+    }
+    const __m512i q = _mm512_srli_epi64(t[4], 47);
+    const __m512i mask = _mm512_sub_epi64(_mm512_setzero_si512(), q);
+    t[4] = _mm512_and_si512(t[4], m47);
+    for (int j = 0; j < 5; j++) r->l[j] = _mm512_ternarylogic_epi64(mask, t[j], r->l[j], 0xCA); /* mask ? t : r */
+}
+
+/* The ladder and the inversion, on inputs already decoded to limbs; results stored as limbs. */
+X_TARGET __attribute__((noinline)) static int cr_x25519_ifma8_core(uint64_t out[5][8], const uint64_t k[4][8],
+                                                                   const uint64_t u[5][8]) {
+    fe8 x1, x2, z2, x3, z3, a, b, c, d, aa, bb, e, da, cb;
+    for (int j = 0; j < 5; j++) {
+        x1.l[j] = _mm512_loadu_si512(u[j]);
+        x3.l[j] = x1.l[j];
+        x2.l[j] = _mm512_setzero_si512();
+        z2.l[j] = _mm512_setzero_si512();
+        z3.l[j] = _mm512_setzero_si512();
+    }
+    x2.l[0] = bc(1);
+    z3.l[0] = bc(1);
+    __m512i swap = _mm512_setzero_si512();
+    const __m512i one = bc(1);
+    for (int t = 254; t >= 0; t--) {
+        /* bit t of every lane's scalar (t is public, the word index too) */
+        const __m512i kt =
+            _mm512_and_si512(_mm512_srlv_epi64(_mm512_loadu_si512(k[t >> 6]), bc((uint64_t)(t & 63))), one);
+        swap = _mm512_xor_si512(swap, kt);
+        const __m512i mask = _mm512_sub_epi64(_mm512_setzero_si512(), swap);
+        fe_cswap(&x2, &x3, mask);
+        fe_cswap(&z2, &z3, mask);
+        swap = kt;
+
+        fe_add(&a, &x2, &z2);
+        fe_sq(&aa, &a);
+        fe_sub(&b, &x2, &z2);
+        fe_sq(&bb, &b);
+        fe_sub(&e, &aa, &bb);
+        fe_add(&c, &x3, &z3);
+        fe_sub(&d, &x3, &z3);
+        fe_mul(&da, &d, &a);
+        fe_mul(&cb, &c, &b);
+        fe_add(&x3, &da, &cb);
+        fe_sq(&x3, &x3);
+        fe_sub(&z3, &da, &cb);
+        fe_sq(&z3, &z3);
+        fe_mul(&z3, &z3, &x1);
+        fe_mul(&x2, &aa, &bb);
+        fe_add_mul_a24(&z2, &aa, &e);
+        fe_mul(&z2, &z2, &e);
+    }
+    const __m512i mask = _mm512_sub_epi64(_mm512_setzero_si512(), swap);
+    fe_cswap(&x2, &x3, mask);
+    fe_cswap(&z2, &z3, mask);
+
+    fe_invert(&z2, &z2);
+    fe_mul(&x2, &x2, &z2);
+    fe_canonical(&x2);
+    __m512i any = x2.l[0];
+    for (int j = 0; j < 5; j++) {
+        _mm512_storeu_si512(out[j], x2.l[j]);
+        any = _mm512_or_si512(any, x2.l[j]);
+    }
+    return (int)_mm512_cmpeq_epi64_mask(any, _mm512_setzero_si512());
+}
+
+/* Zeroes every vector register (the kernel's values are dead; all of them are caller-saved). */
+X_TARGET __attribute__((noinline)) static void cr_zero_vector_registers(void) {
+    __asm__ volatile("vpxord %%zmm0, %%zmm0, %%zmm0\n\tvpxord %%zmm1, %%zmm1, %%zmm1\n\t"
+                     "vpxord %%zmm2, %%zmm2, %%zmm2\n\tvpxord %%zmm3, %%zmm3, %%zmm3\n\t"
+                     "vpxord %%zmm4, %%zmm4, %%zmm4\n\tvpxord %%zmm5, %%zmm5, %%zmm5\n\t"
+                     "vpxord %%zmm6, %%zmm6, %%zmm6\n\tvpxord %%zmm7, %%zmm7, %%zmm7\n\t"
+                     "vpxord %%zmm8, %%zmm8, %%zmm8\n\tvpxord %%zmm9, %%zmm9, %%zmm9\n\t"
+                     "vpxord %%zmm10, %%zmm10, %%zmm10\n\tvpxord %%zmm11, %%zmm11, %%zmm11\n\t"
+                     "vpxord %%zmm12, %%zmm12, %%zmm12\n\tvpxord %%zmm13, %%zmm13, %%zmm13\n\t"
+                     "vpxord %%zmm14, %%zmm14, %%zmm14\n\tvpxord %%zmm15, %%zmm15, %%zmm15\n\t"
+                     "vpxord %%zmm16, %%zmm16, %%zmm16\n\tvpxord %%zmm17, %%zmm17, %%zmm17\n\t"
+                     "vpxord %%zmm18, %%zmm18, %%zmm18\n\tvpxord %%zmm19, %%zmm19, %%zmm19\n\t"
+                     "vpxord %%zmm20, %%zmm20, %%zmm20\n\tvpxord %%zmm21, %%zmm21, %%zmm21\n\t"
+                     "vpxord %%zmm22, %%zmm22, %%zmm22\n\tvpxord %%zmm23, %%zmm23, %%zmm23\n\t"
+                     "vpxord %%zmm24, %%zmm24, %%zmm24\n\tvpxord %%zmm25, %%zmm25, %%zmm25\n\t"
+                     "vpxord %%zmm26, %%zmm26, %%zmm26\n\tvpxord %%zmm27, %%zmm27, %%zmm27\n\t"
+                     "vpxord %%zmm28, %%zmm28, %%zmm28\n\tvpxord %%zmm29, %%zmm29, %%zmm29\n\t"
+                     "vpxord %%zmm30, %%zmm30, %%zmm30\n\tvpxord %%zmm31, %%zmm31, %%zmm31\n\t"
+                     "vzeroupper" ::
+                         : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+                           "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20",
+                           "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30",
+                           "xmm31");
+}
+
+/* Overwrites the stack below the caller's frame, where the core kept its spilled registers. */
+__attribute__((noinline)) static void cr_burn_stack(void) {
+    volatile unsigned char pad[CR_X25519_BURN_BYTES];
+    OPENSSL_cleanse((void *)pad, sizeof pad);
+}
+
+static uint64_t cr_load64(const uint8_t *p) {
+    uint64_t w = 0;
+    for (int i = 7; i >= 0; i--) w = (w << 8) | p[i];
+    return w;
+}
+
+int cr_x25519_ifma8(uint8_t *out, const uint8_t *scalars, size_t scalar_stride, const uint8_t *u) {
+    if (!cr_ifma_supported()) return -1;
+    uint64_t k[4][8], ul[5][8], r[5][8];
+    for (int lane = 0; lane < 8; lane++) {
+        const uint8_t *s = scalars + (size_t)lane * scalar_stride;
+        uint64_t w[4];
+        for (int i = 0; i < 4; i++) w[i] = cr_load64(s + 8 * i);
+        /* clamping (RFC 7748 §5) */
+        w[0] &= ~(uint64_t)7;
+        w[3] &= ~((uint64_t)1 << 63);
+        w[3] |= (uint64_t)1 << 62;
+        for (int i = 0; i < 4; i++) k[i][lane] = w[i];
+        for (int i = 0; i < 4; i++) w[i] = cr_load64(u + 32 * lane + 8 * i);
+        /* the top bit of u is ignored; values in [p, 2^255) are used as they are (≡ u − p) */
+        w[3] &= ~((uint64_t)1 << 63);
+        ul[0][lane] = w[0] & M52;
+        ul[1][lane] = ((w[0] >> 52) | (w[1] << 12)) & M52;
+        ul[2][lane] = ((w[1] >> 40) | (w[2] << 24)) & M52;
+        ul[3][lane] = ((w[2] >> 28) | (w[3] << 36)) & M52;
+        ul[4][lane] = w[3] >> 16;
+        OPENSSL_cleanse(w, sizeof w);
+    }
+    const int zero_lanes = cr_x25519_ifma8_core(r, (const uint64_t(*)[8])k, (const uint64_t(*)[8])ul);
+    cr_zero_vector_registers();
+    cr_burn_stack();
+    for (int lane = 0; lane < 8; lane++) {
+        const uint64_t w[4] = {r[0][lane] | (r[1][lane] << 52), (r[1][lane] >> 12) | (r[2][lane] << 40),
+                               (r[2][lane] >> 24) | (r[3][lane] << 28), (r[3][lane] >> 36) | (r[4][lane] << 16)};
+        for (int i = 0; i < 32; i++) out[32 * lane + i] = (uint8_t)(w[i >> 3] >> (8 * (i & 7)));
+    }
+    OPENSSL_cleanse(k, sizeof k);
+    OPENSSL_cleanse(ul, sizeof ul);
+    OPENSSL_cleanse(r, sizeof r);
+    return zero_lanes;
+}
+
+#else
+int cr_x25519_ifma8(uint8_t *out, const uint8_t *scalars, size_t scalar_stride, const uint8_t *u) {
+    (void)out; (void)scalars; (void)scalar_stride; (void)u;
+    return -1;
+}
+#endif
