@@ -17,8 +17,12 @@ import COpenSSL
 
 /// Shared P-256 plumbing.
 public enum GroupTag {
-    /// One tag: two compressed P-256 points.
-    public static let tagBytes = 66
+    /// One tag: two uncompressed P-256 points (SEC 1 `04` ‖ x ‖ y). Uncompressed, a point is
+    /// checked by evaluating the curve equation instead of recovering y by a square root, which
+    /// was the largest single cost of re-randomising and opening a compressed tag.
+    public static let tagBytes = 130
+    /// One point of a tag.
+    static let pointBytes = 65
     /// A public key: one compressed point.
     public static let publicKeyBytes = 33
 
@@ -46,6 +50,26 @@ public enum GroupTag {
 
     static func encode(_ p: OpaquePointer, into out: UnsafeMutablePointer<UInt8>, ctx: OpaquePointer) throws {
         guard EC_POINT_point2oct(curve, p, POINT_CONVERSION_COMPRESSED, out, 33, ctx) == 33 else { throw fail("EC_POINT_point2oct") }
+    }
+
+    /// A tag's point, uncompressed (65 bytes).
+    static func encodeTagPoint(_ p: OpaquePointer, into out: UnsafeMutablePointer<UInt8>, ctx: OpaquePointer) throws {
+        guard EC_POINT_point2oct(curve, p, POINT_CONVERSION_UNCOMPRESSED, out, pointBytes, ctx) == pointBytes else {
+            throw fail("EC_POINT_point2oct")
+        }
+    }
+
+    /// Decodes a tag's uncompressed point; rejects other forms, points off the curve (OpenSSL
+    /// checks the equation for this form) and the point at infinity.
+    static func decodeTagPoint(_ bytes: UnsafePointer<UInt8>, ctx: OpaquePointer) throws -> OpaquePointer {
+        guard let p = EC_POINT_new(curve) else { throw fail("EC_POINT_new") }
+        guard bytes[0] == 4, EC_POINT_oct2point(curve, p, bytes, pointBytes, ctx) == 1, EC_POINT_is_at_infinity(curve, p) == 0
+        else {
+            EC_POINT_free(p)
+            ERR_clear_error()
+            throw CleanRoomCryptoError.invalidGroupTag
+        }
+        return p
     }
 
     /// Decodes a compressed point; rejects encodings off the curve and the point at infinity.
@@ -152,7 +176,7 @@ public final class GroupTagKey: @unchecked Sendable {
         return k
     }
 
-    /// Writes Enc(group) (66 bytes) at `out`, with randomness from `source`.
+    /// Writes Enc(group) (`GroupTag.tagBytes` bytes) at `out`, with randomness from `source`.
     public func seal(group: UInt32, into out: UnsafeMutablePointer<UInt8>, using source: some RandomSource = SecureRandom.system) throws {
         guard Int(group) < lookup.count else {
             throw CleanRoomCryptoError.unsupportedParameter(what: "group \(group) beyond the key's table")
@@ -170,8 +194,8 @@ public final class GroupTagKey: @unchecked Sendable {
         defer { EC_POINT_free(c1); EC_POINT_free(c2) }
         guard EC_POINT_mul(GroupTag.curve, c1, r, nil, nil, ctx) == 1, EC_POINT_mul(GroupTag.curve, c2, k, nil, nil, ctx) == 1
         else { throw GroupTag.fail("EC_POINT_mul") }
-        try GroupTag.encode(c1, into: out, ctx: ctx)
-        try GroupTag.encode(c2, into: out + 33, ctx: ctx)
+        try GroupTag.encodeTagPoint(c1, into: out, ctx: ctx)
+        try GroupTag.encodeTagPoint(c2, into: out + GroupTag.pointBytes, ctx: ctx)
     }
 
     /// Decrypts a tag to its group index; nil when it decrypts to no group of this key (a tag the
@@ -181,9 +205,9 @@ public final class GroupTagKey: @unchecked Sendable {
     public func open(_ tag: UnsafePointer<UInt8>) throws -> UInt32? {
         let ctx = try GroupTag.context()
         defer { BN_CTX_free(ctx) }
-        let c1 = try GroupTag.decode(tag, ctx: ctx)
+        let c1 = try GroupTag.decodeTagPoint(tag, ctx: ctx)
         defer { EC_POINT_free(c1) }
-        let c2 = try GroupTag.decode(tag + 33, ctx: ctx)
+        let c2 = try GroupTag.decodeTagPoint(tag + GroupTag.pointBytes, ctx: ctx)
         defer { EC_POINT_free(c2) }
         guard let m = EC_POINT_new(GroupTag.curve) else { throw GroupTag.fail("EC_POINT_new") }
         defer { EC_POINT_clear_free(m) }
@@ -220,14 +244,14 @@ public final class GroupTagRerandomizer: @unchecked Sendable {
 
     deinit { EC_POINT_free(publicPoint) }
 
-    /// Replaces the 66-byte tag at `tag` by (c1 + s·G, c2 + s·Y) with fresh s.
+    /// Replaces the tag at `tag` by (c1 + s·G, c2 + s·Y) with fresh s.
     /// - Throws: `invalidGroupTag` when either point is not on the curve.
     public func rerandomize(_ tag: UnsafeMutablePointer<UInt8>, using source: some RandomSource = SecureRandom.system) throws {
         let ctx = try GroupTag.context()
         defer { BN_CTX_free(ctx) }
-        let c1 = try GroupTag.decode(tag, ctx: ctx)
+        let c1 = try GroupTag.decodeTagPoint(tag, ctx: ctx)
         defer { EC_POINT_free(c1) }
-        let c2 = try GroupTag.decode(tag + 33, ctx: ctx)
+        let c2 = try GroupTag.decodeTagPoint(tag + GroupTag.pointBytes, ctx: ctx)
         defer { EC_POINT_free(c2) }
         let s = try GroupTag.randomScalar(source, ctx: ctx)
         defer { BN_clear_free(s) }
@@ -236,7 +260,7 @@ public final class GroupTagRerandomizer: @unchecked Sendable {
         guard EC_POINT_mul(GroupTag.curve, t, s, nil, nil, ctx) == 1, EC_POINT_add(GroupTag.curve, c1, c1, t, ctx) == 1,
             EC_POINT_mul(GroupTag.curve, t, nil, publicPoint, s, ctx) == 1, EC_POINT_add(GroupTag.curve, c2, c2, t, ctx) == 1
         else { throw GroupTag.fail("EC_POINT_mul") }
-        try GroupTag.encode(c1, into: tag, ctx: ctx)
-        try GroupTag.encode(c2, into: tag + 33, ctx: ctx)
+        try GroupTag.encodeTagPoint(c1, into: tag, ctx: ctx)
+        try GroupTag.encodeTagPoint(c2, into: tag + GroupTag.pointBytes, ctx: ctx)
     }
 }

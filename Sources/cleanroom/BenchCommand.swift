@@ -138,6 +138,30 @@ struct BenchCommand: ParsableCommand {
                 "enrichment record seal (HKDF + AES-256-GCM, width 32)", sealCost,
                 String(format: "%.3f× raw x25519", sealCost / median(samples[0])))
 
+            // Group tags of grouped intersection-sum (EC-ElGamal on P-256): P1 seals and opens one
+            // per own element, P2 re-randomises one per P1 element.
+            let tagKey = try GroupTagKey(groupCount: 16)
+            let rerandomizer = try GroupTagRerandomizer(publicKey: tagKey.publicKey)
+            var tag = [UInt8](repeating: 0, count: GroupTag.tagBytes)
+            let tagSeal = try measure(seconds) { n in
+                try tag.withUnsafeMutableBufferPointer { t in
+                    for i in 0..<n { try tagKey.seal(group: UInt32(i & 15), into: t.baseAddress!) }
+                }
+            }
+            let tagRerandomize = try measure(seconds) { n in
+                try tag.withUnsafeMutableBufferPointer { t in for _ in 0..<n { try rerandomizer.rerandomize(t.baseAddress!) } }
+            }
+            let tagOpen = try measure(seconds) { n in
+                try tag.withUnsafeBufferPointer { t in for _ in 0..<n { _ = try tagKey.open(t.baseAddress!) } }
+            }
+            for (name, cost) in [
+                ("group tag seal (P1; two fixed-base P-256 multiplications)", tagSeal),
+                ("group tag re-randomise (P2; decode 2, s·G + s·Y, encode 2)", tagRerandomize),
+                ("group tag open (P1; decode 2, y·c1, encode, look up)", tagOpen),
+            ] {
+                add(name, cost, String(format: "%.3f× raw x25519", cost / median(samples[0])))
+            }
+
             // Paillier.
             for bits in paillierBits {
                 let start = ContinuousClock.now

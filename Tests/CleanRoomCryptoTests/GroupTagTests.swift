@@ -16,7 +16,7 @@ import Testing
                 try tag.withUnsafeMutableBufferPointer { try p2.rerandomize($0.baseAddress!) }
                 #expect(try tag.withUnsafeBufferPointer { try key.open($0.baseAddress!) } == group)
             }
-            #expect(tag[0..<33] != sealed[0..<33] && tag[33...] != sealed[33...])
+            #expect(tag[0..<65] != sealed[0..<65] && tag[65...] != sealed[65...])
         }
     }
 
@@ -33,5 +33,25 @@ import Testing
         let other = try GroupTagKey(groupCount: 3)
         try b.withUnsafeMutableBufferPointer { try other.seal(group: 0, into: $0.baseAddress!) }
         #expect(try b.withUnsafeBufferPointer { try key.open($0.baseAddress!) } == nil)
+    }
+
+    @Test func malformedTagPointsAreRefused() throws {
+        let key = try GroupTagKey(groupCount: 3)
+        let p2 = try GroupTagRerandomizer(publicKey: key.publicKey)
+        var good = [UInt8](repeating: 0, count: GroupTag.tagBytes)
+        try good.withUnsafeMutableBufferPointer { try key.seal(group: 2, into: $0.baseAddress!) }
+        #expect(good[0] == 4 && good[65] == 4)
+        // Off the curve (y changed), a compressed or hybrid prefix, and all zeros: each refused by
+        // both parties as a property of the bytes.
+        var edits: [(inout [UInt8]) -> Void] = [{ $0[64] ^= 1 }, { $0[65 + 64] ^= 1 }, { $0[0] = 2 }, { $0[65] = 6 }]
+        edits.append { for i in 0..<65 { $0[i] = 0 } }
+        for edit in edits {
+            var tag = good
+            edit(&tag)
+            #expect(throws: CleanRoomCryptoError.invalidGroupTag) { try tag.withUnsafeBufferPointer { _ = try key.open($0.baseAddress!) } }
+            #expect(throws: CleanRoomCryptoError.invalidGroupTag) {
+                try tag.withUnsafeMutableBufferPointer { try p2.rerandomize($0.baseAddress!) }
+            }
+        }
     }
 }

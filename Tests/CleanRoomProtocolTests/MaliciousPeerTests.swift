@@ -100,9 +100,9 @@ import _CleanRoomTestSupport
             first = false
             var b = bytes
             let tag = 6 + 4 + (32 + GroupTag.tagBytes) * (record % 5) + 32
-            let c1 = Array(b[tag..<(tag + 33)])
-            b.replaceSubrange(tag..<(tag + 33), with: b[(tag + 33)..<(tag + 66)])
-            b.replaceSubrange((tag + 33)..<(tag + 66), with: c1)
+            let c1 = Array(b[tag..<(tag + 65)])
+            b.replaceSubrange(tag..<(tag + 65), with: b[(tag + 65)..<(tag + 130)])
+            b.replaceSubrange((tag + 65)..<(tag + 130), with: c1)
             return b
         }
         #expect(honest.pub.anomalies == nil)
@@ -127,9 +127,9 @@ import _CleanRoomTestSupport
                     swapped = true
                     var b = bytes
                     let tag = 6 + 4 + 32
-                    let c1 = Array(b[tag..<(tag + 33)])
-                    b.replaceSubrange(tag..<(tag + 33), with: b[(tag + 33)..<(tag + 66)])
-                    b.replaceSubrange((tag + 33)..<(tag + 66), with: c1)
+                    let c1 = Array(b[tag..<(tag + 65)])
+                    b.replaceSubrange(tag..<(tag + 65), with: b[(tag + 65)..<(tag + 130)])
+                    b.replaceSubrange((tag + 65)..<(tag + 130), with: c1)
                     return b
                 case .p2Elements: return Frame(type: .p2Elements, payload: Array(Self.payload(bytes).dropLast())).encoded()
                 default: return bytes
