@@ -6,7 +6,9 @@
 // lane, so the eight ladders run in lock step with no shuffles. Limbs are radix 2^52:
 // v = Σ l_j·2^(52j), j = 0..4 (260 bits of room for values mod p = 2^255 − 19).
 //
-// Invariant of a "carried" element (what every function below returns): l_0..l_3 < 2^52 and
+// The field operations described here live in fe25519_ifma.h, shared with hash_to_curve_ifma.c.
+//
+// Invariant of a "carried" element (what every field operation returns): l_0..l_3 < 2^52 and
 // l_4 < 2^47 + 2^6 (bit 47 of l_4 has weight 2^255), so v < 2^256. VPMADD52LUQ/VPMADD52HUQ read
 // only bits 51..0 of their inputs, so every multiplication input must be carried; sums and
 // differences are carried before use.
