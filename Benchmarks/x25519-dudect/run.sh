@@ -8,11 +8,13 @@ shim="$here/../../Sources/CCleanRoomShim"
 out="${TMPDIR:-/tmp}/cleanroom-dudect-x25519"
 runs="${1:-1000000}"
 cc="${CC:-clang}"
-"$cc" -O2 -I"$shim/include" -o "$out" "$here/dudect_x25519.c" "$shim/x25519_ifma.c" "$shim/fixed_base_ifma.c" \
+"$cc" -O2 -I"$shim/include" -o "$out" "$here/dudect_x25519.c" "$shim/x25519_ifma.c" "$shim/hash_to_curve_ifma.c" \
+    "$shim/fixed_base_ifma.c" \
     -lcrypto -lgmp -lpthread -lm
 status=0
 taskset -c "${DUDECT_CPU:-1}" "$out" scalar "$runs" || status=1
 taskset -c "${DUDECT_CPU:-1}" "$out" u "$runs" || status=1
+taskset -c "${DUDECT_CPU:-1}" "$out" h2c "$runs" || status=1
 if taskset -c "${DUDECT_CPU:-1}" "$out" selftest "$(( runs / 10 ))"; then
     echo "self-test: the deliberate leak was not detected"
     status=1

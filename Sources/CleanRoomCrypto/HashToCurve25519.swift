@@ -11,7 +11,14 @@
 // root choice and the point formulas do not branch on or index by secret values. The message
 // length (and DST length) is public and does influence timing through SHA-512. The batch API
 // uses Montgomery's simultaneous inversion; zero denominators are masked, not branched on.
+//
+// Eight lanes: where the CPU has AVX-512 IFMA (`X25519Lanes.isAvailable`, so not with
+// CLEANROOM_DISABLE_IFMA=1) and the hasher was made with `accelerated: true` (the default),
+// `hashToUBatch` expands eight messages here with SHA-512 and hands the 8·96 bytes to the C kernel
+// `cr_h2c_u_ifma8` (CCleanRoomShim/hash_to_curve_ifma.c), which runs the field and curve steps below
+// on eight lanes at once with per-lane inversion; the outputs are the same bytes.
 // Thread safety: a `HashToCurve25519` holds scratch space; use one instance per thread.
+import CCleanRoomShim
 import CGMP
 
 /// A point on curve25519 in Montgomery affine coordinates, each a canonical 32-byte
@@ -34,6 +41,10 @@ public final class HashToCurve25519 {
     private let expander: ExpandMessageXMD
     private let arena: Field25519Arena
     private var uniform = [UInt8](repeating: 0, count: 96)
+    /// Eight lanes of expand_message_xmd output for the IFMA kernel, then its output for a short group.
+    private var uniformLanes = [UInt8](repeating: 0, count: 8 * 96 + 8 * 32)
+    /// Whether `hashToUBatch` runs the eight-lane IFMA kernel (see the top of this file).
+    public let isAccelerated: Bool
 
     // Arena slots.
     private enum S {
@@ -50,8 +61,11 @@ public final class HashToCurve25519 {
     }
 
     /// Creates a hasher with domain separation tag `dst` (default: CleanRoom's).
+    /// - Parameter accelerated: let `hashToUBatch` use the IFMA kernel where available (`false`
+    ///   forces the GMP path, the reference the kernel is tested against).
     /// - Throws: if the tag is empty or OpenSSL cannot provide SHA-512.
-    public init(dst: [UInt8] = HashToCurve25519.cleanRoomDST) throws {
+    public init(dst: [UInt8] = HashToCurve25519.cleanRoomDST, accelerated: Bool = true) throws {
+        isAccelerated = accelerated && X25519Lanes.isAvailable
         expander = try ExpandMessageXMD(hash: .sha512, dst: dst)
         arena = Field25519Arena(slots: S.count)
         let p = BigInteger(1).shiftedLeft(255) - BigInteger(19)
@@ -78,6 +92,7 @@ public final class HashToCurve25519 {
 
     deinit {
         secureWipe(&uniform)
+        secureWipe(&uniformLanes)
         arena.wipeAndDeallocate()
     }
 
@@ -109,6 +124,11 @@ public final class HashToCurve25519 {
     /// The u-coordinate of hash_to_curve(msg) as 32 little-endian bytes, written to `output`.
     public func hashToU(_ message: UnsafeRawBufferPointer, into output: UnsafeMutableRawPointer) throws {
         try hashToEdwards(message)
+        storeU(into: output)
+    }
+
+    /// u = (Z + Y)/(Z − Y) of the point in slots p0 (0 for the identity), to `output`.
+    private func storeU(into output: UnsafeMutableRawPointer) {
         let w = arena.wide
         F25519.add(arena[S.a], arena[S.p0 + 2], arena[S.p0 + 1])  // Z + Y
         F25519.sub(arena[S.b], arena[S.p0 + 2], arena[S.p0 + 1])  // Z - Y
@@ -125,7 +145,8 @@ public final class HashToCurve25519 {
     }
 
     /// Hashes `count` messages and writes their u-coordinates (32 bytes each, in order) to
-    /// `output`, sharing one field inversion across the batch (Montgomery's trick).
+    /// `output`: eight at a time on the IFMA kernel when `isAccelerated`, else on GMP sharing one
+    /// field inversion across the batch (Montgomery's trick). Both give the same bytes.
     /// - Parameters:
     ///   - count: number of messages.
     ///   - message: returns the i-th message's bytes; called once per index, in order.
@@ -142,6 +163,10 @@ public final class HashToCurve25519 {
             count == 0 || (Int(bitPattern: output.baseAddress!) | Int(bitPattern: scratch.baseAddress!)) & 7 == 0,
             "output and scratch must be 8-byte aligned")
         guard count > 0 else { return }
+        if isAccelerated {
+            try hashToUBatchIFMA(count: count, message: message, output: output)
+            return
+        }
         let nums = scratch.baseAddress!.assumingMemoryBound(to: mp_limb_t.self)  // Z+Y per element
         let dens = nums + 4 * count  // running products
         let w = arena.wide
@@ -183,6 +208,33 @@ public final class HashToCurve25519 {
 
     // MARK: Internals
 
+    /// `hashToUBatch` on the IFMA kernel: groups of eight messages, the last one padded by
+    /// repeating its first message (only real lanes are copied out).
+    private func hashToUBatchIFMA(
+        count: Int, message: (Int) -> UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer
+    ) throws {
+        defer { secureWipe(&uniformLanes) }
+        try uniformLanes.withUnsafeMutableBytes { buffer in
+            // 8·96 bytes of expanded messages, then 8·32 bytes of output for a short last group
+            let lanes = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            let tail = lanes + 8 * 96
+            var start = 0
+            while start < count {
+                let real = min(8, count - start)
+                for lane in 0..<real {
+                    let uniform = UnsafeMutableRawBufferPointer(rebasing: buffer[(96 * lane)..<(96 * lane + 96)])
+                    try expander.expand(message(start + lane), into: uniform)
+                }
+                for lane in real..<8 { (lanes + 96 * lane).update(from: lanes, count: 96) }
+                let out = output.baseAddress!.advanced(by: 32 * start).assumingMemoryBound(to: UInt8.self)
+                let status = cr_h2c_u_ifma8(real == 8 ? out : tail, lanes)
+                guard status == 0 else { preconditionFailure("the IFMA hash-to-curve kernel became unavailable") }
+                if real < 8 { out.update(from: tail, count: 32 * real) }
+                start += real
+            }
+        }
+    }
+
     private func loadFieldElements(_ message: [UInt8]) throws {
         try message.withUnsafeBytes { try loadFieldElements($0) }
     }
@@ -191,9 +243,37 @@ public final class HashToCurve25519 {
     private func loadFieldElements(_ message: UnsafeRawBufferPointer) throws {
         try uniform.withUnsafeMutableBytes { buf in
             try expander.expand(message, into: buf)
-            F25519.loadReduced(arena[S.u], bigEndian: UnsafeRawBufferPointer(rebasing: buf[0..<48]), arena.wide)
-            F25519.loadReduced(arena[S.tmp], bigEndian: UnsafeRawBufferPointer(rebasing: buf[48..<96]), arena.wide)
+            loadFieldElements(uniform: UnsafeRawBufferPointer(buf))
         }
+    }
+
+    /// The two 48-byte big-endian halves of `uniform` reduced mod p: u0 → slot u, u1 → slot tmp.
+    private func loadFieldElements(uniform buf: UnsafeRawBufferPointer) {
+        F25519.loadReduced(arena[S.u], bigEndian: UnsafeRawBufferPointer(rebasing: buf[0..<48]), arena.wide)
+        F25519.loadReduced(arena[S.tmp], bigEndian: UnsafeRawBufferPointer(rebasing: buf[48..<96]), arena.wide)
+    }
+
+    /// The GMP path's u from 96 bytes of expand_message_xmd output (tests compare the kernel with it
+    /// on chosen bytes).
+    func referenceU(uniform: [UInt8]) -> [UInt8] {
+        precondition(uniform.count == 96)
+        uniform.withUnsafeBytes { loadFieldElements(uniform: $0) }
+        edwardsFromLoadedFieldElements()
+        var out = [UInt8](repeating: 0, count: 32)
+        out.withUnsafeMutableBytes { storeU(into: $0.baseAddress!) }
+        return out
+    }
+
+    /// The kernel's u for eight lanes of 96 bytes each, or nil when it is unavailable.
+    static func kernelU(uniform: [UInt8]) -> [UInt8]? {
+        precondition(uniform.count == 8 * 96)
+        var out = [UInt8](repeating: 0, count: 8 * 32)
+        let status = uniform.withUnsafeBytes { u in
+            out.withUnsafeMutableBytes {
+                cr_h2c_u_ifma8($0.baseAddress!.assumingMemoryBound(to: UInt8.self), u.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
+        }
+        return status == 0 ? out : nil
     }
 
     private func hashToEdwards(_ message: [UInt8]) throws {
@@ -203,6 +283,11 @@ public final class HashToCurve25519 {
     /// Leaves 8·(map(u0) + map(u1)) in slots p0 (extended Edwards coordinates).
     private func hashToEdwards(_ message: UnsafeRawBufferPointer) throws {
         try loadFieldElements(message)
+        edwardsFromLoadedFieldElements()
+    }
+
+    /// Leaves 8·(map(u0) + map(u1)) in slots p0 for u0, u1 already in slots u and tmp.
+    private func edwardsFromLoadedFieldElements() {
         // u1 is parked in tmp; the map uses tmp, so move it into p1's X slot first.
         F25519.copy(arena[S.p1], arena[S.tmp])
         mapToEdwards(into: S.p0)

@@ -84,4 +84,12 @@ void cr_fixed_base2_free(cr_fixed_base2 *t);
 /// input, RFC 7748 §6.1), or −1 (output untouched) when cr_ifma_supported() is 0.
 int cr_x25519_ifma8(uint8_t *out, const uint8_t *scalars, size_t scalar_stride, const uint8_t *u);
 
+/// The field and curve part of RFC 9380 hash_to_curve for curve25519_XMD:SHA-512_ELL2_RO_, eight
+/// messages at once on AVX-512 IFMA (hash_to_curve_ifma.c), constant time in the input: from lane
+/// i's 96 bytes of expand_message_xmd output at uniform[96i..96i+95] (two 48-byte big-endian
+/// halves, reduced mod p), Elligator 2 of each, their sum on edwards25519 times the cofactor 8,
+/// and out[32i..32i+31] = the Montgomery u-coordinate (Z + Y)/(Z − Y), canonical little-endian
+/// (0 for the identity). Returns 0, or −1 (output untouched) when cr_ifma_supported() is 0.
+int cr_h2c_u_ifma8(uint8_t out[8 * 32], const uint8_t uniform[8 * 96]);
+
 #endif
