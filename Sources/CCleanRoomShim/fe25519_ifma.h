@@ -126,31 +126,47 @@ X_TARGET X_INLINE void fe_cswap(fe8 *a, fe8 *b, __m512i mask) {
     }
 }
 
+/* t = z^(2^250 − 1) and z11 = z^11: the common part of the inversion and of the square-root
+   exponent (p − 5)/8. */
+X_TARGET X_INLINE void fe_pow2_250_1(fe8 *t, fe8 *z11, const fe8 *z) {
+    fe8 z2, z9, a5, a10, a20, a50, a100;
+    fe_sq(&z2, z);              /* 2 */
+    fe_sqn(t, &z2, 2);          /* 8 */
+    fe_mul(&z9, t, z);          /* 9 */
+    fe_mul(z11, &z9, &z2);      /* 11 */
+    fe_sq(t, z11);              /* 22 */
+    fe_mul(&a5, t, &z9);        /* 2^5 − 1 */
+    fe_sqn(t, &a5, 5);
+    fe_mul(&a10, t, &a5);       /* 2^10 − 1 */
+    fe_sqn(t, &a10, 10);
+    fe_mul(&a20, t, &a10);      /* 2^20 − 1 */
+    fe_sqn(t, &a20, 20);
+    fe_mul(t, t, &a20);         /* 2^40 − 1 */
+    fe_sqn(t, t, 10);
+    fe_mul(&a50, t, &a10);      /* 2^50 − 1 */
+    fe_sqn(t, &a50, 50);
+    fe_mul(&a100, t, &a50);     /* 2^100 − 1 */
+    fe_sqn(t, &a100, 100);
+    fe_mul(t, t, &a100);        /* 2^200 − 1 */
+    fe_sqn(t, t, 50);
+    fe_mul(t, t, &a50);         /* 2^250 − 1 */
+}
+
 /* r = z^(p−2) = z^(2^255 − 21): the addition chain of 254 squarings and 11 multiplications. */
 X_TARGET X_INLINE void fe_invert(fe8 *r, const fe8 *z) {
-    fe8 z2, z9, z11, t, a5, a10, a20, a50, a100;
-    fe_sq(&z2, z);              /* 2 */
-    fe_sqn(&t, &z2, 2);         /* 8 */
-    fe_mul(&z9, &t, z);         /* 9 */
-    fe_mul(&z11, &z9, &z2);     /* 11 */
-    fe_sq(&t, &z11);            /* 22 */
-    fe_mul(&a5, &t, &z9);       /* 2^5 − 1 */
-    fe_sqn(&t, &a5, 5);
-    fe_mul(&a10, &t, &a5);      /* 2^10 − 1 */
-    fe_sqn(&t, &a10, 10);
-    fe_mul(&a20, &t, &a10);     /* 2^20 − 1 */
-    fe_sqn(&t, &a20, 20);
-    fe_mul(&t, &t, &a20);       /* 2^40 − 1 */
-    fe_sqn(&t, &t, 10);
-    fe_mul(&a50, &t, &a10);     /* 2^50 − 1 */
-    fe_sqn(&t, &a50, 50);
-    fe_mul(&a100, &t, &a50);    /* 2^100 − 1 */
-    fe_sqn(&t, &a100, 100);
-    fe_mul(&t, &t, &a100);      /* 2^200 − 1 */
-    fe_sqn(&t, &t, 50);
-    fe_mul(&t, &t, &a50);       /* 2^250 − 1 */
+    fe8 t, z11;
+    fe_pow2_250_1(&t, &z11, z);
     fe_sqn(&t, &t, 5);          /* 2^255 − 32 */
     fe_mul(r, &t, &z11);        /* 2^255 − 21 */
+}
+
+/* Writes the eight canonical results (five 52-bit limbs per lane) as 32-byte little-endian strings. */
+static inline void cr_store_lanes(uint8_t *out, uint64_t r[5][8]) {
+    for (int lane = 0; lane < 8; lane++) {
+        const uint64_t w[4] = {r[0][lane] | (r[1][lane] << 52), (r[1][lane] >> 12) | (r[2][lane] << 40),
+                               (r[2][lane] >> 24) | (r[3][lane] << 28), (r[3][lane] >> 36) | (r[4][lane] << 16)};
+        for (int i = 0; i < 32; i++) out[32 * lane + i] = (uint8_t)(w[i >> 3] >> (8 * (i & 7)));
+    }
 }
 
 /* The unique representative in [0, p) of a carried element. */

@@ -53,27 +53,8 @@ static const uint64_t H2C_D2[5] = {0x69b9426b2f159ull, 0x9a8283b156ebdull, 0xef3
 
 /* r = z^((p − 5)/8) = z^(2^252 − 3): the inversion's chain up to 2^250 − 1, two squarings, times z. */
 X_TARGET X_INLINE void fe_pow22523(fe8 *r, const fe8 *z) {
-    fe8 z2, z9, t, a5, a10, a20, a50, a100;
-    fe_sq(&z2, z);              /* 2 */
-    fe_sqn(&t, &z2, 2);         /* 8 */
-    fe_mul(&z9, &t, z);         /* 9 */
-    fe_mul(&t, &z9, &z2);       /* 11 */
-    fe_sq(&t, &t);              /* 22 */
-    fe_mul(&a5, &t, &z9);       /* 2^5 − 1 */
-    fe_sqn(&t, &a5, 5);
-    fe_mul(&a10, &t, &a5);      /* 2^10 − 1 */
-    fe_sqn(&t, &a10, 10);
-    fe_mul(&a20, &t, &a10);     /* 2^20 − 1 */
-    fe_sqn(&t, &a20, 20);
-    fe_mul(&t, &t, &a20);       /* 2^40 − 1 */
-    fe_sqn(&t, &t, 10);
-    fe_mul(&a50, &t, &a10);     /* 2^50 − 1 */
-    fe_sqn(&t, &a50, 50);
-    fe_mul(&a100, &t, &a50);    /* 2^100 − 1 */
-    fe_sqn(&t, &a100, 100);
-    fe_mul(&t, &t, &a100);      /* 2^200 − 1 */
-    fe_sqn(&t, &t, 50);
-    fe_mul(&t, &t, &a50);       /* 2^250 − 1 */
+    fe8 t, z11;
+    fe_pow2_250_1(&t, &z11, z);
     fe_sqn(&t, &t, 2);          /* 2^252 − 4 */
     fe_mul(r, &t, z);           /* 2^252 − 3 */
 }
@@ -278,11 +259,7 @@ int cr_h2c_u_ifma8(uint8_t out[8 * 32], const uint8_t uniform[8 * 96]) {
     cr_h2c_ifma8_core(r, (const uint64_t(*)[8])u0, (const uint64_t(*)[8])u1);
     cr_zero_vector_registers();
     cr_burn_stack();
-    for (int lane = 0; lane < 8; lane++) {
-        const uint64_t w[4] = {r[0][lane] | (r[1][lane] << 52), (r[1][lane] >> 12) | (r[2][lane] << 40),
-                               (r[2][lane] >> 24) | (r[3][lane] << 28), (r[3][lane] >> 36) | (r[4][lane] << 16)};
-        for (int i = 0; i < 32; i++) out[32 * lane + i] = (uint8_t)(w[i >> 3] >> (8 * (i & 7)));
-    }
+    cr_store_lanes(out, r);
     OPENSSL_cleanse(u0, sizeof u0);
     OPENSSL_cleanse(u1, sizeof u1);
     OPENSSL_cleanse(r, sizeof r);

@@ -142,11 +142,7 @@ int cr_x25519_ifma8(uint8_t *out, const uint8_t *scalars, size_t scalar_stride, 
     const int zero_lanes = cr_x25519_ifma8_core(r, (const uint64_t(*)[8])k, (const uint64_t(*)[8])ul);
     cr_zero_vector_registers();
     cr_burn_stack();
-    for (int lane = 0; lane < 8; lane++) {
-        const uint64_t w[4] = {r[0][lane] | (r[1][lane] << 52), (r[1][lane] >> 12) | (r[2][lane] << 40),
-                               (r[2][lane] >> 24) | (r[3][lane] << 28), (r[3][lane] >> 36) | (r[4][lane] << 16)};
-        for (int i = 0; i < 32; i++) out[32 * lane + i] = (uint8_t)(w[i >> 3] >> (8 * (i & 7)));
-    }
+    cr_store_lanes(out, r);
     OPENSSL_cleanse(k, sizeof k);
     OPENSSL_cleanse(ul, sizeof ul);
     OPENSSL_cleanse(r, sizeof r);
