@@ -31,6 +31,7 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include "fe25519_ifma.h"
+#include "ge25519_ifma.h"
 
 /* Canonical constants as five 52-bit limbs (computed from their definitions in RFC 9380 G.2.1 and
    RFC 7748 §4.1; HashToCurve25519.swift derives the same values at run time). */
@@ -47,22 +48,6 @@ static const uint64_t H2C_C2[5] = {0xe1b274a0ea0b1ull, 0x06ad2fe478c4eull, 0xdfb
 /* sqrt(−486664) with sgn0 = 0 (RFC 9380 G.2.2's c1) */
 static const uint64_t H2C_ED[5] = {0xe04aaff457e06ull, 0xd14b7d1a82cc6ull, 0x3fc4f7ec5a1d3ull, 0x06bbd27b08dc0ull,
                                    0x00f26edf460a0ull};
-/* 2d, d = −121665/121666 (edwards25519) */
-static const uint64_t H2C_D2[5] = {0x69b9426b2f159ull, 0x9a8283b156ebdull, 0xef3d13000e014ull, 0xfce7198e80f2eull,
-                                   0x02406d9dc56dfull};
-
-/* r = z^((p − 5)/8) = z^(2^252 − 3): the inversion's chain up to 2^250 − 1, two squarings, times z. */
-X_TARGET X_INLINE void fe_pow22523(fe8 *r, const fe8 *z) {
-    fe8 t, z11;
-    fe_pow2_250_1(&t, &z11, z);
-    fe_sqn(&t, &t, 2);          /* 2^252 − 4 */
-    fe_mul(r, &t, z);           /* 2^252 − 3 */
-}
-
-/* Extended edwards25519 coordinates (X : Y : Z : T), T = XY/Z. */
-typedef struct {
-    fe8 x, y, z, t;
-} ge8;
 
 /* Elligator 2 of u (RFC 9380 G.2.1, steps numbered as there), then the map to edwards25519. */
 X_TARGET __attribute__((noinline)) static void h2c_map_to_edwards(ge8 *out, const fe8 *u) {
@@ -139,52 +124,6 @@ X_TARGET __attribute__((noinline)) static void h2c_map_to_edwards(ge8 *out, cons
     fe_mul(&out->y, &yen, &xed);
     fe_mul(&out->z, &xed, &yed);
     fe_mul(&out->t, &xen, &yen);
-}
-
-/* r = p + q, complete (add-2008-hwcd-3, a = −1). r may alias p or q. */
-X_TARGET X_INLINE void ge_add(ge8 *r, const ge8 *p, const ge8 *q) {
-    fe8 a, b, c, d, e, f, g, h, d2;
-    fe_broadcast(&d2, H2C_D2);
-    fe_sub(&a, &p->y, &p->x);
-    fe_sub(&e, &q->y, &q->x);
-    fe_mul(&a, &a, &e);             /* A = (Y1 − X1)(Y2 − X2) */
-    fe_add(&b, &p->y, &p->x);
-    fe_add(&e, &q->y, &q->x);
-    fe_mul(&b, &b, &e);             /* B = (Y1 + X1)(Y2 + X2) */
-    fe_mul(&c, &p->t, &q->t);
-    fe_mul(&c, &c, &d2);            /* C = 2d·T1·T2 */
-    fe_mul(&d, &p->z, &q->z);
-    fe_add(&d, &d, &d);             /* D = 2·Z1·Z2 */
-    fe_sub(&e, &b, &a);
-    fe_sub(&f, &d, &c);
-    fe_add(&g, &d, &c);
-    fe_add(&h, &b, &a);
-    fe_mul(&r->x, &e, &f);
-    fe_mul(&r->y, &g, &h);
-    fe_mul(&r->t, &e, &h);
-    fe_mul(&r->z, &f, &g);
-}
-
-/* p = 2p (dbl-2008-hwcd, a = −1). */
-X_TARGET X_INLINE void ge_double(ge8 *p) {
-    fe8 a, b, c, d, e, f, g, h, zero;
-    for (int j = 0; j < 5; j++) zero.l[j] = _mm512_setzero_si512();
-    fe_sq(&a, &p->x);               /* A = X1^2 */
-    fe_sq(&b, &p->y);               /* B = Y1^2 */
-    fe_sq(&c, &p->z);
-    fe_add(&c, &c, &c);             /* C = 2·Z1^2 */
-    fe_sub(&d, &zero, &a);          /* D = a·A = −A */
-    fe_add(&e, &p->x, &p->y);
-    fe_sq(&e, &e);
-    fe_sub(&e, &e, &a);
-    fe_sub(&e, &e, &b);             /* E = (X1 + Y1)^2 − A − B */
-    fe_add(&g, &d, &b);             /* G = D + B */
-    fe_sub(&f, &g, &c);             /* F = G − C */
-    fe_sub(&h, &d, &b);             /* H = D − B */
-    fe_mul(&p->x, &e, &f);
-    fe_mul(&p->y, &g, &h);
-    fe_mul(&p->t, &e, &h);
-    fe_mul(&p->z, &f, &g);
 }
 
 /* Steps 2–5 above on field elements already decoded to limbs; the canonical u stored as limbs. */

@@ -1,266 +1,361 @@
-// Re-randomisable group tags for grouped intersection-sum: EC-ElGamal over NIST P-256 (OpenSSL
-// EC; T. ElGamal, "A public key cryptosystem and a signature scheme based on discrete
-// logarithms", 1985, in its additive form on an elliptic curve).
+// Re-randomisable group tags for grouped intersection-sum: EC-ElGamal over ristretto255 (RFC 9496,
+// a prime-order group; T. ElGamal, "A public key cryptosystem and a signature scheme based on
+// discrete logarithms", 1985, in its additive form).
 //
-// P1 holds the key y (Y = y·G) and tags each blinded identifier with Enc(g) = (r·G, (g+1)·G + r·Y)
-// for its group index g. P2 re-randomises every tag it carries, (c1 + s·G, c2 + s·Y) with fresh s,
+// P1 holds the key y (Y = y·B) and tags each blinded identifier with Enc(g) = (r·B, (g+1)·B + r·Y)
+// for its group index g. P2 re-randomises every tag it carries, (c1 + s·B, c2 + s·Y) with fresh s,
 // before shuffling, so the tags P1 gets back cannot be linked to the ones it sent: P2's shuffle
-// keeps hiding which of P1's identifiers matched. P1 decrypts c2 − y·c1 = (g+1)·G and looks it
+// keeps hiding which of P1's identifiers matched. P1 decrypts c2 − y·c1 = (g+1)·B and looks it
 // up among its few group points. (An AEAD tag would pass through P2 unchanged and let P1 undo
 // the shuffle; this construction exists to prevent exactly that.)
-// Tags authenticate nothing: a hostile P2 can move or replace them. Every point is checked to be on
-// the curve (a public property of the bytes); a tag that decrypts to no known group is reported as
-// such, not thrown, since whether a shifted tag lands on a group depends on P1's secret labels.
+// Tags authenticate nothing: a hostile P2 can move or replace them. Every point is checked to be a
+// valid ristretto255 encoding and not the identity (a public property of the bytes); a tag that
+// decrypts to no known group is reported as such, not thrown, since whether a shifted tag lands on
+// a group depends on P1's secret labels.
+//
+// Two implementations give the same bytes for the same randomness: eight tags at a time on AVX-512
+// IFMA (CCleanRoomShim/ristretto255_ifma.c: fixed-base tables for B and Y, a constant-time
+// variable-base multiplication for opening), and libsodium's ristretto255 one tag at a time on
+// other CPUs, with CLEANROOM_DISABLE_IFMA=1, or with `accelerated: false`. Scalars come from
+// OpenSSL's DRBG (64 bytes reduced mod ℓ); libsodium is used for group and scalar arithmetic only.
 // Thread safety: immutable after construction; all methods may run concurrently.
-import CGMP
-import COpenSSL
+import CCleanRoomShim
+import CSodium
 
-/// Shared P-256 plumbing.
+/// Shared ristretto255 plumbing.
 public enum GroupTag {
-    /// One tag: two uncompressed P-256 points (SEC 1 `04` ‖ x ‖ y). Uncompressed, a point is
-    /// checked by evaluating the curve equation instead of recovering y by a square root, which
-    /// was the largest single cost of re-randomising and opening a compressed tag.
-    public static let tagBytes = 130
+    /// One tag: two ristretto255 encodings, c1 ‖ c2.
+    public static let tagBytes = 64
     /// One point of a tag.
-    static let pointBytes = 65
-    /// A public key: one compressed point.
-    public static let publicKeyBytes = 33
+    static let pointBytes = 32
+    /// A public key: one ristretto255 encoding.
+    public static let publicKeyBytes = 32
+    /// Tags per kernel call.
+    static let lanes = 8
 
-    /// The P-256 group; EC_GROUP objects are read-only after creation and safe to share.
-    nonisolated(unsafe) static let curve: OpaquePointer = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1)!
+    /// libsodium is initialised once (it keeps no state for ristretto255).
+    static let sodiumReady: Bool = sodium_init() >= 0
 
-    static func fail(_ op: String) -> CleanRoomCryptoError { .openSSLFailure(operation: op) }
+    /// The encoding of the generator B (RFC 9496 Appendix A.1, 1·B).
+    static let generator: [UInt8] = [
+        0xe2, 0xf2, 0xae, 0x0a, 0x6a, 0xbc, 0x4e, 0x71, 0xa8, 0x84, 0xa9, 0x61, 0xc5, 0x00, 0x51, 0x5f,
+        0x58, 0xe3, 0x0b, 0x6a, 0xa5, 0x82, 0xdd, 0x8d, 0xb6, 0xa6, 0x59, 0x45, 0xe0, 0x8d, 0x2d, 0x76,
+    ]
 
-    /// A uniformly random scalar in [1, order) from `source` (48 bytes reduced: bias below 2^-128).
-    static func randomScalar(_ source: some RandomSource, ctx: OpaquePointer) throws -> OpaquePointer {
-        var bytes = try SecureRandom.bytes(48, using: source)
-        defer { secureWipe(&bytes) }
-        guard let k = BN_secure_new(), let wide = BN_bin2bn(bytes, 48, nil) else { throw fail("BN_bin2bn") }
-        defer { BN_clear_free(wide) }
-        let order = EC_GROUP_get0_order(curve)!
-        guard let orderMinus1 = BN_dup(order) else { throw fail("BN_dup") }
-        defer { BN_free(orderMinus1) }
-        // k = wide mod (order − 1) + 1, in [1, order)
-        guard BN_sub_word(orderMinus1, 1) == 1, BN_nnmod(k, wide, orderMinus1, ctx) == 1, BN_add_word(k, 1) == 1 else {
-            BN_clear_free(k)
-            throw fail("BN_nnmod")
+    /// B's fixed-base table for the IFMA kernels, built once per process (about 0.6 ms); nil when
+    /// the kernels are not available.
+    static let baseTable: GroupTagTable? = GroupTagTable(point: generator)
+
+    static func sodiumFailure(_ op: String) -> CleanRoomCryptoError { .libsodiumFailure(operation: op) }
+
+    static func ready() throws {
+        guard sodiumReady else { throw sodiumFailure("sodium_init") }
+    }
+
+    /// A uniformly random non-zero scalar mod ℓ at `out` (32 bytes): 64 bytes from `source`
+    /// reduced mod ℓ (bias below 2^-250). Zero, with probability about 2^-252, is refused.
+    static func randomScalar(into out: UnsafeMutablePointer<UInt8>, using source: some RandomSource) throws {
+        var wide = try SecureRandom.bytes(64, using: source)
+        defer { secureWipe(&wide) }
+        crypto_core_ristretto255_scalar_reduce(out, wide)
+        guard sodium_is_zero(out, 32) == 0 else { throw sodiumFailure("a zero scalar") }
+    }
+
+    /// Whether 32 bytes are a canonical ristretto255 encoding other than the identity: the OPRF's
+    /// element checks, which also refuse bit 255 set (libsodium 1.0.18 alone would accept it).
+    static func isValidPoint(_ p: UnsafePointer<UInt8>) -> Bool {
+        (try? OPRFRistretto255.validateElement(UnsafeRawBufferPointer(start: p, count: pointBytes), index: 0)) != nil
+    }
+
+    /// The part of `isValidPoint` that libsodium's own decoding skips (bit 255 set, the identity),
+    /// for operations that decode the point themselves and fail on every other bad encoding.
+    static func passesPrefilter(_ p: UnsafePointer<UInt8>) -> Bool {
+        p[31] & 0x80 == 0 && sodium_is_zero(p, pointBytes) == 0
+    }
+
+    /// Whether the accelerated path runs, for `bench crypto` and the tests.
+    public static var isAccelerated: Bool { baseTable != nil }
+
+    /// k·B for each 32-byte little-endian scalar below 2^255, through the IFMA kernel (eight at a
+    /// time) or libsodium; the identity comes out as 32 zero bytes on both. For the RFC 9496
+    /// vectors and the cross-checks.
+    /// - Throws: `wrongLength` for a scalar of another size; `unsupportedParameter` when
+    ///   `accelerated` is true and the kernel is not available.
+    public static func baseMultiples(_ scalars: [[UInt8]], accelerated: Bool) throws -> [[UInt8]] {
+        try ready()
+        for k in scalars where k.count != 32 { throw CleanRoomCryptoError.wrongLength(what: "scalar", got: k.count, expected: 32) }
+        guard !accelerated else {
+            guard let base = baseTable else { throw CleanRoomCryptoError.unsupportedParameter(what: "the IFMA kernel is not available") }
+            var out: [[UInt8]] = []
+            for start in Swift.stride(from: 0, to: scalars.count, by: lanes) {
+                var batch = [UInt8](), result = [UInt8](repeating: 0, count: 32 * lanes)
+                for i in 0..<lanes { batch += scalars[min(start + i, scalars.count - 1)] }
+                guard cr_r255_fixed_mul8(&result, base.pointer, batch) == 0 else { throw sodiumFailure("cr_r255_fixed_mul8") }
+                for i in 0..<min(lanes, scalars.count - start) { out.append(Array(result[(32 * i)..<(32 * i + 32)])) }
+            }
+            return out
         }
-        return k
-    }
-
-    static func encode(_ p: OpaquePointer, into out: UnsafeMutablePointer<UInt8>, ctx: OpaquePointer) throws {
-        guard EC_POINT_point2oct(curve, p, POINT_CONVERSION_COMPRESSED, out, 33, ctx) == 33 else { throw fail("EC_POINT_point2oct") }
-    }
-
-    /// A tag's point, uncompressed (65 bytes).
-    static func encodeTagPoint(_ p: OpaquePointer, into out: UnsafeMutablePointer<UInt8>, ctx: OpaquePointer) throws {
-        guard EC_POINT_point2oct(curve, p, POINT_CONVERSION_UNCOMPRESSED, out, pointBytes, ctx) == pointBytes else {
-            throw fail("EC_POINT_point2oct")
+        return scalars.map { k in
+            var p = [UInt8](repeating: 0, count: 32), clamped = k
+            clamped[31] &= 0x7f
+            // libsodium refuses to return the identity; its encoding is all zeros.
+            if crypto_scalarmult_ristretto255_base(&p, clamped) != 0 { p = [UInt8](repeating: 0, count: 32) }
+            return p
         }
     }
+}
 
-    /// Decodes a tag's uncompressed point; rejects other forms, points off the curve (OpenSSL
-    /// checks the equation for this form) and the point at infinity.
-    static func decodeTagPoint(_ bytes: UnsafePointer<UInt8>, ctx: OpaquePointer) throws -> OpaquePointer {
-        guard let p = EC_POINT_new(curve) else { throw fail("EC_POINT_new") }
-        guard bytes[0] == 4, EC_POINT_oct2point(curve, p, bytes, pointBytes, ctx) == 1, EC_POINT_is_at_infinity(curve, p) == 0
-        else {
-            EC_POINT_free(p)
-            ERR_clear_error()
-            throw CleanRoomCryptoError.invalidGroupTag
-        }
-        return p
+/// A fixed-base table of one point for the IFMA kernels (ristretto255_ifma.c), wiped on release.
+final class GroupTagTable: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    /// nil when the kernels are not available or `point` is not a valid non-identity encoding.
+    init?(point: [UInt8]) {
+        guard point.count == GroupTag.pointBytes, let table = cr_r255_table_new(point) else { return nil }
+        pointer = table
     }
 
-    /// Decodes a compressed point; rejects encodings off the curve and the point at infinity.
-    static func decode(_ bytes: UnsafePointer<UInt8>, ctx: OpaquePointer) throws -> OpaquePointer {
-        guard let p = EC_POINT_new(curve) else { throw fail("EC_POINT_new") }
-        guard bytes[0] == 2 || bytes[0] == 3, EC_POINT_oct2point(curve, p, bytes, 33, ctx) == 1, EC_POINT_is_at_infinity(curve, p) == 0
-        else {
-            EC_POINT_free(p)
-            ERR_clear_error()
-            throw CleanRoomCryptoError.invalidGroupTag
-        }
-        return p
-    }
+    deinit { cr_r255_table_free(pointer) }
+}
 
-    static func context() throws -> OpaquePointer {
-        guard let ctx = BN_CTX_new() else { throw fail("BN_CTX_new") }
-        return ctx
+/// A scratch buffer for scalars, wiped when released.
+private struct ScalarScratch: ~Copyable {
+    let base: UnsafeMutablePointer<UInt8>
+    let count: Int
+    init(bytes: Int) {
+        count = bytes
+        base = .allocate(capacity: bytes)
+        base.initialize(repeating: 0, count: bytes)
+    }
+    deinit {
+        secureWipe(UnsafeMutableRawBufferPointer(start: base, count: count))
+        base.deallocate()
     }
 }
 
 /// P1's side: the ElGamal key, sealing and opening tags.
 public final class GroupTagKey: @unchecked Sendable {
-    private let y: OpaquePointer  // secret scalar (BN_secure)
-    /// y as four little-endian limbs, and the group order n, for sealing (`sealScalar`).
-    private let yLimbs: UnsafeMutablePointer<mp_limb_t>
-    private let orderLimbs: [mp_limb_t]
-    private let publicPoint: OpaquePointer  // Y = y·G
-    /// Compressed Y, sent to P2 so it can re-randomise tags.
+    /// The secret scalar y (32 bytes, little-endian, below ℓ), wiped in deinit.
+    private let y: UnsafeMutablePointer<UInt8>
+    /// Y = y·B, sent to P2 so it can re-randomise tags.
     public let publicKey: [UInt8]
-    /// Compressed (g+1)·G → g, for the groups this key opens.
+    /// Encoding of (g+1)·B → g, for the groups this key opens.
     private let lookup: [[UInt8]: UInt32]
+    /// Whether this key uses the IFMA kernels.
+    public let accelerated: Bool
 
     /// A fresh key able to open tags of groups 0..<groupCount.
-    public init(groupCount: Int, using source: some RandomSource = SecureRandom.system) throws {
+    /// - Parameter accelerated: false forces libsodium (the reference the kernels are tested against).
+    public init(groupCount: Int, accelerated: Bool = true, using source: some RandomSource = SecureRandom.system) throws {
         precondition(groupCount >= 1 && groupCount <= Int(UInt32.max))
-        let ctx = try GroupTag.context()
-        defer { BN_CTX_free(ctx) }
-        y = try GroupTag.randomScalar(source, ctx: ctx)
-        guard let Y = EC_POINT_new(GroupTag.curve), EC_POINT_mul(GroupTag.curve, Y, y, nil, nil, ctx) == 1 else {
-            BN_clear_free(y)
-            throw GroupTag.fail("EC_POINT_mul")
+        try GroupTag.ready()
+        y = .allocate(capacity: 32)
+        y.initialize(repeating: 0, count: 32)
+        do { try GroupTag.randomScalar(into: y, using: source) } catch {
+            y.deallocate()
+            throw error
         }
-        publicPoint = Y
-        yLimbs = .allocate(capacity: 4)
-        var order = [mp_limb_t](repeating: 0, count: 4)
-        let orderRead = order.withUnsafeMutableBufferPointer { Self.limbs(of: EC_GROUP_get0_order(GroupTag.curve)!, into: $0.baseAddress!) }
-        orderLimbs = order
-        guard Self.limbs(of: y, into: yLimbs), orderRead else {
-            yLimbs.deallocate()
-            BN_clear_free(y)
-            EC_POINT_free(Y)
-            throw GroupTag.fail("BN_bn2lebinpad")
+        var pk = [UInt8](repeating: 0, count: GroupTag.publicKeyBytes)
+        guard crypto_scalarmult_ristretto255_base(&pk, y) == 0 else {
+            secureWipe(UnsafeMutableRawBufferPointer(start: y, count: 32))
+            y.deallocate()
+            throw GroupTag.sodiumFailure("crypto_scalarmult_ristretto255_base")
         }
-        var pk = [UInt8](repeating: 0, count: 33)
-        try pk.withUnsafeMutableBufferPointer { try GroupTag.encode(Y, into: $0.baseAddress!, ctx: ctx) }
         publicKey = pk
         var table: [[UInt8]: UInt32] = [:]
         table.reserveCapacity(groupCount)
-        let generator = EC_GROUP_get0_generator(GroupTag.curve)!
-        guard let acc = EC_POINT_dup(generator, GroupTag.curve) else { throw GroupTag.fail("EC_POINT_dup") }
-        defer { EC_POINT_free(acc) }
-        var buffer = [UInt8](repeating: 0, count: 33)
+        var point = GroupTag.generator
         for g in 0..<groupCount {
-            try buffer.withUnsafeMutableBufferPointer { try GroupTag.encode(acc, into: $0.baseAddress!, ctx: ctx) }
-            table[buffer] = UInt32(g)
-            guard EC_POINT_add(GroupTag.curve, acc, acc, generator, ctx) == 1 else { throw GroupTag.fail("EC_POINT_add") }
+            table[point] = UInt32(g)
+            let previous = point
+            guard crypto_core_ristretto255_add(&point, previous, GroupTag.generator) == 0 else {
+                secureWipe(UnsafeMutableRawBufferPointer(start: y, count: 32))
+                y.deallocate()
+                throw GroupTag.sodiumFailure("crypto_core_ristretto255_add")
+            }
         }
         lookup = table
+        self.accelerated = accelerated && GroupTag.baseTable != nil
     }
 
     deinit {
-        BN_clear_free(y)
-        secureWipe(UnsafeMutableRawBufferPointer(start: yLimbs, count: 32))
-        yLimbs.deallocate()
-        EC_POINT_free(publicPoint)
+        secureWipe(UnsafeMutableRawBufferPointer(start: y, count: 32))
+        y.deallocate()
     }
 
-    /// The four little-endian 64-bit limbs of a scalar below 2^256 (constant time: fixed width).
-    private static func limbs(of bn: OpaquePointer, into out: UnsafeMutablePointer<mp_limb_t>) -> Bool {
-        out.withMemoryRebound(to: UInt8.self, capacity: 32) { BN_bn2lebinpad(bn, $0, 32) == 32 }
-    }
-
-    /// k = (g + 1 + r·y) mod n, with GMP's side-channel-silent mpn_sec_ functions (fixed operand
-    /// sizes, no data-dependent branches or memory accesses), as a secure BIGNUM.
-    private func sealScalar(group: UInt32, r: OpaquePointer) throws -> OpaquePointer {
-        // Limbs: r (4), product (8), scratch.
-        let scratchLimbs = max(__gmpn_sec_mul_itch(4, 4), __gmpn_sec_add_1_itch(8), __gmpn_sec_div_r_itch(8, 4))
-        let buffer = UnsafeMutablePointer<mp_limb_t>.allocate(capacity: 12 + scratchLimbs)
-        defer {
-            secureWipe(UnsafeMutableRawBufferPointer(start: buffer, count: 8 * (12 + scratchLimbs)))
-            buffer.deallocate()
-        }
-        let rl = buffer, product = buffer + 4, scratch = buffer + 12
-        guard Self.limbs(of: r, into: rl) else { throw GroupTag.fail("BN_bn2lebinpad") }
-        __gmpn_sec_mul(product, rl, 4, yLimbs, 4, scratch)
-        _ = __gmpn_sec_add_1(product, product, 8, mp_limb_t(group) + 1, scratch)  // r·y < n² < 2^512 − 2^33: no carry out
-        orderLimbs.withUnsafeBufferPointer { __gmpn_sec_div_r(product, 8, $0.baseAddress!, 4, scratch) }  // remainder in product[0..<4]
-        guard let k = BN_secure_new() else { throw GroupTag.fail("BN_secure_new") }
-        guard product.withMemoryRebound(to: UInt8.self, capacity: 32, { BN_lebin2bn($0, 32, k) }) != nil else {
-            BN_clear_free(k)
-            throw GroupTag.fail("BN_lebin2bn")
-        }
-        BN_set_flags(k, BN_FLG_CONSTTIME)
-        return k
-    }
-
-    /// Writes Enc(group) (`GroupTag.tagBytes` bytes) at `out`, with randomness from `source`.
-    public func seal(group: UInt32, into out: UnsafeMutablePointer<UInt8>, using source: some RandomSource = SecureRandom.system) throws {
-        guard Int(group) < lookup.count else {
+    /// Writes Enc(groups[i]) (`GroupTag.tagBytes` bytes) at `out + stride·i` for every i, with
+    /// one fresh scalar r per tag from `source`, drawn in order (both paths draw the same bytes).
+    /// - Throws: `unsupportedParameter` for a group beyond the key's table (nothing written).
+    public func seal(
+        groups: UnsafeBufferPointer<UInt32>, into out: UnsafeMutablePointer<UInt8>, stride: Int,
+        using source: some RandomSource = SecureRandom.system
+    ) throws {
+        for group in groups where Int(group) >= lookup.count {
             throw CleanRoomCryptoError.unsupportedParameter(what: "group \(group) beyond the key's table")
         }
-        let ctx = try GroupTag.context()
-        defer { BN_CTX_free(ctx) }
-        let r = try GroupTag.randomScalar(source, ctx: ctx)
-        defer { BN_clear_free(r) }
-        // P1 knows y, so r·Y = (r·y)·G: c2 = (g+1)·G + r·Y = ((g + 1 + r·y) mod n)·G. Both points are
-        // then multiples of the generator, which OpenSSL multiplies from its precomputed table
-        // (about a third of the cost of a multiplication of another point).
-        let k = try sealScalar(group: group, r: r)
-        defer { BN_clear_free(k) }
-        guard let c1 = EC_POINT_new(GroupTag.curve), let c2 = EC_POINT_new(GroupTag.curve) else { throw GroupTag.fail("EC_POINT_new") }
-        defer { EC_POINT_free(c1); EC_POINT_free(c2) }
-        guard EC_POINT_mul(GroupTag.curve, c1, r, nil, nil, ctx) == 1, EC_POINT_mul(GroupTag.curve, c2, k, nil, nil, ctx) == 1
-        else { throw GroupTag.fail("EC_POINT_mul") }
-        try GroupTag.encodeTagPoint(c1, into: out, ctx: ctx)
-        try GroupTag.encodeTagPoint(c2, into: out + GroupTag.pointBytes, ctx: ctx)
+        let lanes = GroupTag.lanes
+        // r (8 × 32), k (8 × 32), r·y and g+1 (32 each), two outputs (8 × 32 each)
+        let scratch = ScalarScratch(bytes: 32 * (4 * lanes + 2))
+        let r = scratch.base, k = r + 32 * lanes, ry = k + 32 * lanes, gp1 = ry + 32
+        let c1 = gp1 + 32, c2 = c1 + 32 * lanes
+        var start = 0
+        while start < groups.count {
+            let n = min(lanes, groups.count - start)
+            for i in 0..<n {
+                try GroupTag.randomScalar(into: r + 32 * i, using: source)
+                // P1 knows y, so r·Y = (r·y)·B and c2 = k·B with k = (g + 1 + r·y) mod ℓ: both
+                // points are multiples of the generator (libsodium's scalar arithmetic is constant time).
+                crypto_core_ristretto255_scalar_mul(ry, r + 32 * i, y)
+                gp1.initialize(repeating: 0, count: 32)
+                withUnsafeBytes(of: (UInt64(groups[start + i]) + 1).littleEndian) {
+                    gp1.update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: 8)
+                }
+                crypto_core_ristretto255_scalar_add(k + 32 * i, ry, gp1)
+                guard sodium_is_zero(k + 32 * i, 32) == 0 else { throw GroupTag.sodiumFailure("a zero scalar") }
+            }
+            if accelerated, let base = GroupTag.baseTable {
+                for i in n..<lanes {
+                    (r + 32 * i).update(from: r, count: 32)
+                    (k + 32 * i).update(from: k, count: 32)
+                }
+                guard cr_r255_fixed_mul8(c1, base.pointer, r) == 0, cr_r255_fixed_mul8(c2, base.pointer, k) == 0 else {
+                    throw CleanRoomCryptoError.unsupportedParameter(what: "the IFMA kernel became unavailable")
+                }
+                for i in 0..<n {
+                    let tag = out + stride * (start + i)
+                    tag.update(from: c1 + 32 * i, count: 32)
+                    (tag + 32).update(from: c2 + 32 * i, count: 32)
+                }
+            } else {
+                for i in 0..<n {
+                    let tag = out + stride * (start + i)
+                    guard crypto_scalarmult_ristretto255_base(tag, r + 32 * i) == 0,
+                        crypto_scalarmult_ristretto255_base(tag + 32, k + 32 * i) == 0
+                    else { throw GroupTag.sodiumFailure("crypto_scalarmult_ristretto255_base") }
+                }
+            }
+            start += n
+        }
     }
 
-    /// Decrypts a tag to its group index; nil when it decrypts to no group of this key (a tag the
-    /// peer altered). Callers must treat nil without a visible reaction: whether an altered tag
-    /// lands on a group depends on the secret group index.
-    /// - Throws: `invalidGroupTag` for points off the curve (public: a property of the bytes).
+    /// Writes Enc(group) (`GroupTag.tagBytes` bytes) at `out`.
+    public func seal(group: UInt32, into out: UnsafeMutablePointer<UInt8>, using source: some RandomSource = SecureRandom.system) throws {
+        try withUnsafePointer(to: group) {
+            try seal(groups: UnsafeBufferPointer(start: $0, count: 1), into: out, stride: GroupTag.tagBytes, using: source)
+        }
+    }
+
+    /// Decrypts `count` tags at `tags + stride·i` to their group indices; nil where a tag decrypts
+    /// to no group of this key (a tag the peer altered). Callers must treat nil without a visible
+    /// reaction: whether an altered tag lands on a group depends on the secret group index. Every
+    /// tag takes the same path whatever it decrypts to (the identity included: its encoding is
+    /// looked up like any other and found nowhere).
+    /// - Throws: `invalidGroupTag` when a point is not a valid encoding or is the identity (public:
+    ///   a property of the bytes).
+    public func open(_ tags: UnsafePointer<UInt8>, stride: Int, count: Int) throws -> [UInt32?] {
+        try decrypt(tags, stride: stride, count: count).map { lookup[$0] }
+    }
+
+    /// c2 − y·c1 for each tag, encoded (the identity as 32 zero bytes).
+    func decrypt(_ tags: UnsafePointer<UInt8>, stride: Int, count: Int) throws -> [[UInt8]] {
+        var points: [[UInt8]] = []
+        points.reserveCapacity(count)
+        let lanes = GroupTag.lanes
+        let scratch = ScalarScratch(bytes: 64 * lanes + 32 * lanes)
+        let batch = scratch.base, out = batch + 64 * lanes
+        var start = 0
+        while start < count {
+            let n = min(lanes, count - start)
+            if accelerated {
+                for i in 0..<lanes { (batch + 64 * i).update(from: tags + stride * (start + min(i, n - 1)), count: 64) }
+                let invalid = cr_r255_open8(out, batch, y)
+                guard invalid >= 0 else { throw CleanRoomCryptoError.unsupportedParameter(what: "the IFMA kernel became unavailable") }
+                guard invalid == 0 else { throw CleanRoomCryptoError.invalidGroupTag }
+            } else {
+                for i in 0..<n {
+                    let tag = tags + stride * (start + i), m = out + 32 * i
+                    // libsodium decodes (and so checks) c1 in the multiplication and c2 in the
+                    // subtraction; what it lets through (bit 255, the identity) is refused first.
+                    // y·c1 is never the identity for a valid c1 ≠ 0 (ℓ is prime, y ≠ 0).
+                    guard GroupTag.passesPrefilter(tag), GroupTag.passesPrefilter(tag + 32), crypto_scalarmult_ristretto255(m, y, tag) == 0,
+                        crypto_core_ristretto255_sub(m, tag + 32, m) == 0
+                    else { throw CleanRoomCryptoError.invalidGroupTag }
+                }
+            }
+            for i in 0..<n { points.append(Array(UnsafeBufferPointer(start: out + 32 * i, count: 32))) }
+            start += n
+        }
+        return points
+    }
+
+    /// Decrypts one tag (see `open(_:stride:count:)`).
     public func open(_ tag: UnsafePointer<UInt8>) throws -> UInt32? {
-        let ctx = try GroupTag.context()
-        defer { BN_CTX_free(ctx) }
-        let c1 = try GroupTag.decodeTagPoint(tag, ctx: ctx)
-        defer { EC_POINT_free(c1) }
-        let c2 = try GroupTag.decodeTagPoint(tag + GroupTag.pointBytes, ctx: ctx)
-        defer { EC_POINT_free(c2) }
-        guard let m = EC_POINT_new(GroupTag.curve) else { throw GroupTag.fail("EC_POINT_new") }
-        defer { EC_POINT_clear_free(m) }
-        // m = c2 − y·c1
-        guard EC_POINT_mul(GroupTag.curve, m, nil, c1, y, ctx) == 1, EC_POINT_invert(GroupTag.curve, m, ctx) == 1,
-            EC_POINT_add(GroupTag.curve, m, m, c2, ctx) == 1
-        else { throw GroupTag.fail("EC_POINT_mul") }
-        // (g+1)·G is never the point at infinity for a group of this key. An altered tag may give
-        // it; it then takes the same path as any other point (the generator is encoded and looked
-        // up in its place, and the answer discarded), so the time to open a tag says nothing about
-        // what it decrypted to.
-        let atInfinity = EC_POINT_is_at_infinity(GroupTag.curve, m) != 0
-        if atInfinity { guard EC_POINT_copy(m, EC_GROUP_get0_generator(GroupTag.curve)) == 1 else { throw GroupTag.fail("EC_POINT_copy") } }
-        var buffer = [UInt8](repeating: 0, count: 33)
-        try buffer.withUnsafeMutableBufferPointer { try GroupTag.encode(m, into: $0.baseAddress!, ctx: ctx) }
-        let group = lookup[buffer]
-        return atInfinity ? nil : group
+        try open(tag, stride: GroupTag.tagBytes, count: 1)[0]
     }
 }
 
 /// P2's side: re-randomises tags under P1's public key without learning anything from them.
 public final class GroupTagRerandomizer: @unchecked Sendable {
-    private let publicPoint: OpaquePointer
+    private let publicPoint: [UInt8]
+    /// Y's fixed-base table (built once per session, about 0.6 ms); nil on the libsodium path.
+    private let keyTable: GroupTagTable?
 
-    /// - Throws: `invalidGroupTag` when `publicKey` is not a compressed P-256 point.
-    public init(publicKey: [UInt8]) throws {
+    /// - Parameter accelerated: false forces libsodium.
+    /// - Throws: `wrongLength` for a key of another size; `invalidGroupTag` when `publicKey` is not
+    ///   a valid ristretto255 encoding or is the identity (which would leave c2 unchanged).
+    public init(publicKey: [UInt8], accelerated: Bool = true) throws {
         guard publicKey.count == GroupTag.publicKeyBytes else {
             throw CleanRoomCryptoError.wrongLength(what: "group-tag public key", got: publicKey.count, expected: GroupTag.publicKeyBytes)
         }
-        let ctx = try GroupTag.context()
-        defer { BN_CTX_free(ctx) }
-        publicPoint = try publicKey.withUnsafeBufferPointer { try GroupTag.decode($0.baseAddress!, ctx: ctx) }
+        try GroupTag.ready()
+        guard GroupTag.isValidPoint(publicKey) else { throw CleanRoomCryptoError.invalidGroupTag }
+        publicPoint = publicKey
+        keyTable = accelerated && GroupTag.baseTable != nil ? GroupTagTable(point: publicKey) : nil
     }
 
-    deinit { EC_POINT_free(publicPoint) }
+    /// Replaces each of the `count` tags at `tags + stride·i` by (c1 + s·B, c2 + s·Y) with a fresh
+    /// s per tag from `source`, drawn in order.
+    /// - Throws: `invalidGroupTag` when a point is not a valid encoding or is the identity.
+    public func rerandomize(
+        _ tags: UnsafeMutablePointer<UInt8>, stride: Int, count: Int, using source: some RandomSource = SecureRandom.system
+    ) throws {
+        let lanes = GroupTag.lanes
+        let scratch = ScalarScratch(bytes: 32 * lanes + 64 * lanes + 64)
+        let s = scratch.base, batch = s + 32 * lanes, t = batch + 64 * lanes
+        var start = 0
+        while start < count {
+            let n = min(lanes, count - start)
+            for i in 0..<n { try GroupTag.randomScalar(into: s + 32 * i, using: source) }
+            if let keyTable, let base = GroupTag.baseTable {
+                for i in n..<lanes { (s + 32 * i).update(from: s, count: 32) }
+                for i in 0..<lanes { (batch + 64 * i).update(from: tags + stride * (start + min(i, n - 1)), count: 64) }
+                let invalid = cr_r255_rerandomize8(batch, base.pointer, keyTable.pointer, s)
+                guard invalid >= 0 else { throw CleanRoomCryptoError.unsupportedParameter(what: "the IFMA kernel became unavailable") }
+                guard invalid == 0 else { throw CleanRoomCryptoError.invalidGroupTag }
+                for i in 0..<n { (tags + stride * (start + i)).update(from: batch + 64 * i, count: 64) }
+            } else {
+                for i in 0..<n {
+                    let tag = tags + stride * (start + i)
+                    guard GroupTag.passesPrefilter(tag), GroupTag.passesPrefilter(tag + 32) else {
+                        throw CleanRoomCryptoError.invalidGroupTag
+                    }
+                    // s ≠ 0 and Y is valid and not the identity: neither product can fail.
+                    guard crypto_scalarmult_ristretto255_base(t, s + 32 * i) == 0,
+                        crypto_scalarmult_ristretto255(t + 32, s + 32 * i, publicPoint) == 0
+                    else { throw GroupTag.sodiumFailure("crypto_scalarmult_ristretto255") }
+                    // The additions decode (and so check) c1 and c2; a tag is written only whole.
+                    guard crypto_core_ristretto255_add(t, tag, t) == 0, crypto_core_ristretto255_add(t + 32, tag + 32, t + 32) == 0 else {
+                        throw CleanRoomCryptoError.invalidGroupTag
+                    }
+                    tag.update(from: t, count: 64)
+                }
+            }
+            start += n
+        }
+    }
 
-    /// Replaces the tag at `tag` by (c1 + s·G, c2 + s·Y) with fresh s.
-    /// - Throws: `invalidGroupTag` when either point is not on the curve.
+    /// Re-randomises one tag (see `rerandomize(_:stride:count:using:)`).
     public func rerandomize(_ tag: UnsafeMutablePointer<UInt8>, using source: some RandomSource = SecureRandom.system) throws {
-        let ctx = try GroupTag.context()
-        defer { BN_CTX_free(ctx) }
-        let c1 = try GroupTag.decodeTagPoint(tag, ctx: ctx)
-        defer { EC_POINT_free(c1) }
-        let c2 = try GroupTag.decodeTagPoint(tag + GroupTag.pointBytes, ctx: ctx)
-        defer { EC_POINT_free(c2) }
-        let s = try GroupTag.randomScalar(source, ctx: ctx)
-        defer { BN_clear_free(s) }
-        guard let t = EC_POINT_new(GroupTag.curve) else { throw GroupTag.fail("EC_POINT_new") }
-        defer { EC_POINT_clear_free(t) }
-        guard EC_POINT_mul(GroupTag.curve, t, s, nil, nil, ctx) == 1, EC_POINT_add(GroupTag.curve, c1, c1, t, ctx) == 1,
-            EC_POINT_mul(GroupTag.curve, t, nil, publicPoint, s, ctx) == 1, EC_POINT_add(GroupTag.curve, c2, c2, t, ctx) == 1
-        else { throw GroupTag.fail("EC_POINT_mul") }
-        try GroupTag.encodeTagPoint(c1, into: tag, ctx: ctx)
-        try GroupTag.encodeTagPoint(c2, into: tag + GroupTag.pointBytes, ctx: ctx)
+        try rerandomize(tag, stride: GroupTag.tagBytes, count: 1, using: source)
     }
 }

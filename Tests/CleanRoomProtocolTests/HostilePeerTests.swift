@@ -146,8 +146,10 @@ import _CleanRoomTestSupport
         let f = try failure("spend-by-campaign") { _, type, bytes in
             guard type == .p2Reblinded else { return bytes }
             return Self.withPayload(bytes) { p in
+                // bit 0 of each record's c1 (after the 32-byte element): an odd s, which RFC 9496
+                // refuses as a negative encoding
                 var k = 4
-                while k < p.count { p[k + 40] ^= 1; k += 64 }
+                while k < p.count { p[k + 32] ^= 1; k += 32 + GroupTag.tagBytes }
             }
         }
         #expect(f.error as? CleanRoomCryptoError == .invalidGroupTag)

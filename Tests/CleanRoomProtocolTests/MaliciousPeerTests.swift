@@ -100,9 +100,10 @@ import _CleanRoomTestSupport
             first = false
             var b = bytes
             let tag = 6 + 4 + (32 + GroupTag.tagBytes) * (record % 5) + 32
-            let c1 = Array(b[tag..<(tag + 65)])
-            b.replaceSubrange(tag..<(tag + 65), with: b[(tag + 65)..<(tag + 130)])
-            b.replaceSubrange((tag + 65)..<(tag + 130), with: c1)
+            let half = GroupTag.tagBytes / 2
+            let c1 = Array(b[tag..<(tag + half)])
+            b.replaceSubrange(tag..<(tag + half), with: b[(tag + half)..<(tag + 2 * half)])
+            b.replaceSubrange((tag + half)..<(tag + 2 * half), with: c1)
             return b
         }
         #expect(honest.pub.anomalies == nil)
@@ -126,10 +127,10 @@ import _CleanRoomTestSupport
                 case .p2Reblinded where !swapped:
                     swapped = true
                     var b = bytes
-                    let tag = 6 + 4 + 32
-                    let c1 = Array(b[tag..<(tag + 65)])
-                    b.replaceSubrange(tag..<(tag + 65), with: b[(tag + 65)..<(tag + 130)])
-                    b.replaceSubrange((tag + 65)..<(tag + 130), with: c1)
+                    let tag = 6 + 4 + 32, half = GroupTag.tagBytes / 2
+                    let c1 = Array(b[tag..<(tag + half)])
+                    b.replaceSubrange(tag..<(tag + half), with: b[(tag + half)..<(tag + 2 * half)])
+                    b.replaceSubrange((tag + half)..<(tag + 2 * half), with: c1)
                     return b
                 case .p2Elements: return Frame(type: .p2Elements, payload: Array(Self.payload(bytes).dropLast())).encoded()
                 default: return bytes

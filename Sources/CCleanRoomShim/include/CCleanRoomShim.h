@@ -92,4 +92,29 @@ int cr_x25519_ifma8(uint8_t *out, const uint8_t *scalars, size_t scalar_stride, 
 /// (0 for the identity). Returns 0, or −1 (output untouched) when cr_ifma_supported() is 0.
 int cr_h2c_u_ifma8(uint8_t out[8 * 32], const uint8_t uniform[8 * 96]);
 
+/// ristretto255 (RFC 9496) on AVX-512 IFMA, eight lanes (ristretto255_ifma.c), for the group tags:
+/// a fixed-base table for one point, T[i][j] = (j + 1)·16^i·P.
+typedef struct cr_r255_table cr_r255_table;
+
+/// The table of the point encoded at `point`; NULL when cr_ifma_supported() is 0, the encoding is
+/// invalid or the identity, or memory is exhausted.
+cr_r255_table *cr_r255_table_new(const uint8_t point[32]);
+
+/// Wipes and frees a table (NULL is ignored).
+void cr_r255_table_free(cr_r255_table *t);
+
+/// out[32i..] = encoding of k_i·P for the eight 32-byte little-endian scalars k_i (bit 255 ignored),
+/// constant time in the scalars. Returns 0, or −1 (output untouched) without IFMA or table.
+int cr_r255_fixed_mul8(uint8_t out[8 * 32], const cr_r255_table *t, const uint8_t scalars[8 * 32]);
+
+/// Re-randomises eight ElGamal tags (c1 ‖ c2, 64 bytes each) in place: (c1 + s_i·B, c2 + s_i·Y)
+/// with `base` the table of B and `key` the table of Y. Returns the bitmask of lanes whose c1 or c2
+/// is not a valid ristretto255 encoding or is the identity (then nothing is written), or −1.
+int cr_r255_rerandomize8(uint8_t tags[8 * 64], const cr_r255_table *base, const cr_r255_table *key,
+                         const uint8_t scalars[8 * 32]);
+
+/// out[32i..] = encoding of c2 − y·c1 for eight tags, constant time in y. Returns the bitmask of
+/// lanes whose c1 or c2 is invalid or the identity (their output is meaningless), or −1.
+int cr_r255_open8(uint8_t out[8 * 32], const uint8_t tags[8 * 64], const uint8_t y[32]);
+
 #endif

@@ -119,7 +119,9 @@ final class IntersectionSumP1: P1Strategy {
             guard let base = buffer.baseAddress else { return }
             let out = UnsafeSendable(base)
             try parallelFor(ids.count, parallelism: context.parallelism) { chunk, _ in
-                for k in chunk { try tagKey.seal(group: groups[k], into: out.value + width * k + 32, using: random) }
+                try groups[chunk].withUnsafeBufferPointer {
+                    try tagKey.seal(groups: $0, into: out.value + width * chunk.lowerBound + 32, stride: width, using: random)
+                }
             }
         }
     }
@@ -132,7 +134,8 @@ final class IntersectionSumP1: P1Strategy {
                 guard let input = raw.baseAddress, let output = g.baseAddress else { return }
                 let (i, o) = (UnsafeSendable(input), UnsafeSendable(output))
                 try parallelFor(count, parallelism: context.parallelism) { chunk, _ in
-                    for k in chunk { o.value[k] = try tagKey.open(i.value + width * k + 32) ?? Self.unknownGroup }
+                    let opened = try tagKey.open(i.value + width * chunk.lowerBound + 32, stride: width, count: chunk.count)
+                    for (k, group) in zip(chunk, opened) { o.value[k] = group ?? Self.unknownGroup }
                 }
             }
         }

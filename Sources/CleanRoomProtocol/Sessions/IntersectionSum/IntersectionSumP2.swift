@@ -68,7 +68,8 @@ final class IntersectionSumP2: P2Strategy {
                 guard let base = raw.baseAddress else { return }
                 let shared = UnsafeSendable(base)
                 try parallelFor(count, parallelism: context.parallelism) { chunk, _ in
-                    for k in chunk { try rerandomizer.rerandomize(shared.value + width * k + 32, using: random) }
+                    try rerandomizer.rerandomize(
+                        shared.value + width * chunk.lowerBound + 32, stride: width, count: chunk.count, using: random)
                 }
             }
         } catch CleanRoomCryptoError.invalidGroupTag {
