@@ -43,9 +43,27 @@ X_TARGET X_INLINE void ge_identity(ge8 *r) {
     fe_zero(&r->t);
 }
 
+/* (X : Y : Z : T) = (E·F : G·H : F·G : E·H), the last step of every formula below. */
+X_TARGET X_INLINE void ge_from_efgh(ge8 *r, const fe8 *e, const fe8 *f, const fe8 *g, const fe8 *h) {
+    fe_mul(&r->x, e, f);
+    fe_mul(&r->y, g, h);
+    fe_mul(&r->t, e, h);
+    fe_mul(&r->z, f, g);
+}
+
+/* The common end of the additions: E = B − A, F = D − C, G = D + C, H = B + A, then the products. */
+X_TARGET X_INLINE void ge_add_finish(ge8 *r, const fe8 *a, const fe8 *b, const fe8 *c, const fe8 *d) {
+    fe8 e, f, g, h;
+    fe_sub(&e, b, a);
+    fe_sub(&f, d, c);
+    fe_add(&g, d, c);
+    fe_add(&h, b, a);
+    ge_from_efgh(r, &e, &f, &g, &h);
+}
+
 /* r = p + q, complete (add-2008-hwcd-3, a = −1). r may alias p or q. */
 X_TARGET X_INLINE void ge_add(ge8 *r, const ge8 *p, const ge8 *q) {
-    fe8 a, b, c, d, e, f, g, h, d2;
+    fe8 a, b, c, d, e, d2;
     fe_broadcast(&d2, GE_D2);
     fe_sub(&a, &p->y, &p->x);
     fe_sub(&e, &q->y, &q->x);
@@ -57,14 +75,7 @@ X_TARGET X_INLINE void ge_add(ge8 *r, const ge8 *p, const ge8 *q) {
     fe_mul(&c, &c, &d2);            /* C = 2d·T1·T2 */
     fe_mul(&d, &p->z, &q->z);
     fe_add(&d, &d, &d);             /* D = 2·Z1·Z2 */
-    fe_sub(&e, &b, &a);
-    fe_sub(&f, &d, &c);
-    fe_add(&g, &d, &c);
-    fe_add(&h, &b, &a);
-    fe_mul(&r->x, &e, &f);
-    fe_mul(&r->y, &g, &h);
-    fe_mul(&r->t, &e, &h);
-    fe_mul(&r->z, &f, &g);
+    ge_add_finish(r, &a, &b, &c, &d);
 }
 
 /* p = 2p (dbl-2008-hwcd, a = −1). */
@@ -83,10 +94,7 @@ X_TARGET X_INLINE void ge_double(ge8 *p) {
     fe_add(&g, &d, &b);             /* G = D + B */
     fe_sub(&f, &g, &c);             /* F = G − C */
     fe_sub(&h, &d, &b);             /* H = D − B */
-    fe_mul(&p->x, &e, &f);
-    fe_mul(&p->y, &g, &h);
-    fe_mul(&p->t, &e, &h);
-    fe_mul(&p->z, &f, &g);
+    ge_from_efgh(p, &e, &f, &g, &h);
 }
 
 #endif

@@ -196,40 +196,26 @@ X_TARGET X_INLINE void r255_encode(fe8 *s, const ge8 *p) {
 
 /* r = p + q for q in (y + x, y − x, 2d·x·y) form (madd-2008-hwcd-3 with Z2 = 1). r may alias p. */
 X_TARGET X_INLINE void ge_madd(ge8 *r, const ge8 *p, const pre8 *q) {
-    fe8 a, b, c, d, e, f, g, h;
+    fe8 a, b, c, d;
     fe_sub(&a, &p->y, &p->x);
     fe_mul(&a, &a, &q->ymx);
     fe_add(&b, &p->y, &p->x);
     fe_mul(&b, &b, &q->ypx);
     fe_mul(&c, &p->t, &q->xy2d);
     fe_add(&d, &p->z, &p->z);
-    fe_sub(&e, &b, &a);
-    fe_sub(&f, &d, &c);
-    fe_add(&g, &d, &c);
-    fe_add(&h, &b, &a);
-    fe_mul(&r->x, &e, &f);
-    fe_mul(&r->y, &g, &h);
-    fe_mul(&r->t, &e, &h);
-    fe_mul(&r->z, &f, &g);
+    ge_add_finish(r, &a, &b, &c, &d);
 }
 
 /* r = p + q for q in cached form (Y + X, Y − X, 2Z, 2d·T). r may alias p. */
 X_TARGET X_INLINE void ge_add_cached(ge8 *r, const ge8 *p, const cached8 *q) {
-    fe8 a, b, c, d, e, f, g, h;
+    fe8 a, b, c, d;
     fe_sub(&a, &p->y, &p->x);
     fe_mul(&a, &a, &q->ymx);
     fe_add(&b, &p->y, &p->x);
     fe_mul(&b, &b, &q->ypx);
     fe_mul(&c, &p->t, &q->t2d);
     fe_mul(&d, &p->z, &q->z2);
-    fe_sub(&e, &b, &a);
-    fe_sub(&f, &d, &c);
-    fe_add(&g, &d, &c);
-    fe_add(&h, &b, &a);
-    fe_mul(&r->x, &e, &f);
-    fe_mul(&r->y, &g, &h);
-    fe_mul(&r->t, &e, &h);
-    fe_mul(&r->z, &f, &g);
+    ge_add_finish(r, &a, &b, &c, &d);
 }
 
 X_TARGET X_INLINE void ge_to_cached(cached8 *c, const ge8 *p) {

@@ -16,8 +16,11 @@
 // Two implementations give the same bytes for the same randomness: eight tags at a time on AVX-512
 // IFMA (CCleanRoomShim/ristretto255_ifma.c: fixed-base tables for B and Y, a constant-time
 // variable-base multiplication for opening), and libsodium's ristretto255 one tag at a time on
-// other CPUs, with CLEANROOM_DISABLE_IFMA=1, or with `accelerated: false`. Scalars come from
-// OpenSSL's DRBG (64 bytes reduced mod ℓ); libsodium is used for group and scalar arithmetic only.
+// other CPUs, with CLEANROOM_DISABLE_IFMA=1, or with `accelerated: false`. Scalars come from the
+// caller's RandomSource (sessions: OpenSSL's DRBG), 64 bytes reduced mod ℓ; libsodium is used for
+// group and scalar arithmetic only. The group lookup after opening is a Dictionary, whose time may
+// differ slightly between a hit and a miss (as with the P-256 tags); a miss is reported to the peer
+// as an anomaly count anyway.
 // Thread safety: immutable after construction; all methods may run concurrently.
 import CCleanRoomShim
 import CSodium

@@ -10,16 +10,7 @@ import Testing
 @Suite struct GroupTagTests {
     static let paths: [Bool] = GroupTag.isAccelerated ? [true, false] : [false]
 
-    static func hex(_ s: String) -> [UInt8] {
-        var out: [UInt8] = []
-        var i = s.startIndex
-        while i < s.endIndex {
-            let j = s.index(i, offsetBy: 2)
-            out.append(UInt8(s[i..<j], radix: 16)!)
-            i = j
-        }
-        return out
-    }
+    static func hex(_ s: String) -> [UInt8] { Hex.decode(s) ?? [] }
 
     struct VectorFile: Decodable {
         struct Case: Decodable { let op: String; let scalar: String?; let encoding: String? }
