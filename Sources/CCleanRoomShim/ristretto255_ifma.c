@@ -48,6 +48,14 @@ static const uint64_t R_SQRT_M1[5] = {0xe1b274a0ea0b0ull, 0x06ad2fe478c4eull, 0x
 static const uint64_t R_INVSQRT_A_MINUS_D[5] = {0x8fdaa805d40eaull, 0x175a4172be99cull, 0xe01d8409d2f16ull,
                                                 0xfca216c27b91full, 0x0786c8905cfafull};
 
+/* 1 − d², (d − 1)² and sqrt(a·d − 1), for the one-way map (RFC 9496 §4.3.4) */
+static const uint64_t R_ONE_MINUS_D_SQ[5] = {0xc09c1945fc176ull, 0x38cd5e350fe27ull, 0xe70dfe42c81a1ull, 0xe0d79994abddbull,
+                                             0x0029072a8b2b3ull};
+static const uint64_t R_D_MINUS_ONE_SQ[5] = {0xd5aaa44ed4d20ull, 0x2cb01e199931aull, 0x29b4eebd29e4aull, 0x22414cdcd32f5ull,
+                                             0x05968b37af66cull};
+static const uint64_t R_SQRT_AD_MINUS_ONE[5] = {0x7f6a0497b2e1bull, 0x0c1b7854bd7e9ull, 0x1f5d1fdaf9d8eull,
+                                                0x48ac0f3cfcc93ull, 0x0376931bf2b83ull};
+
 /* One affine point as (y + x, y − x, 2d·x·y), canonical limbs. */
 typedef struct {
     uint64_t ypx[5], ymx[5], xy2d[5];
@@ -96,28 +104,76 @@ X_TARGET X_INLINE void fe_cneg(fe8 *r, const fe8 *a, __m512i mask) {
 /* CT_ABS: the non-negative one of a and −a. */
 X_TARGET X_INLINE void fe_abs(fe8 *r, const fe8 *a) { fe_cneg(r, a, fe_is_negative_mask(a)); }
 
-/* SQRT_RATIO_M1(1, v) of RFC 9496 §4.2: r = abs(1/sqrt(v)) or abs(sqrt(i/v)); returns was_square. */
-X_TARGET X_INLINE __m512i r255_invsqrt(fe8 *r, const fe8 *v) {
-    fe8 t, v3, v7, check, one, minus_one, sqrt_m1, minus_sqrt_m1, rp;
+/* SQRT_RATIO_M1(u, v) of RFC 9496 §4.2: r = abs(sqrt(u/v)) or abs(sqrt(i·u/v)); returns was_square. */
+X_TARGET X_INLINE __m512i r255_sqrt_ratio(fe8 *r, const fe8 *u, const fe8 *v) {
+    fe8 t, v3, v7, uv3, check, minus_u, minus_u_i, sqrt_m1, rp;
     fe_sq(&t, v);
     fe_mul(&v3, &t, v);             /* v^3 */
     fe_sq(&t, &v3);
     fe_mul(&v7, &t, v);             /* v^7 */
-    fe_pow22523(&t, &v7);
-    fe_mul(r, &v3, &t);             /* r = v^3·(v^7)^((p − 5)/8) */
+    fe_mul(&uv3, u, &v3);
+    fe_mul(&t, u, &v7);
+    fe_pow22523(&t, &t);
+    fe_mul(r, &uv3, &t);            /* r = (u·v^3)·(u·v^7)^((p − 5)/8) */
     fe_sq(&t, r);
     fe_mul(&check, &t, v);
-    fe_one(&one);
-    fe_neg(&minus_one, &one);
     fe_broadcast(&sqrt_m1, R_SQRT_M1);
-    fe_neg(&minus_sqrt_m1, &sqrt_m1);
-    const __m512i correct = fe_equal_mask(&check, &one);
-    const __m512i flipped = fe_equal_mask(&check, &minus_one);
-    const __m512i flipped_i = fe_equal_mask(&check, &minus_sqrt_m1);
+    fe_neg(&minus_u, u);
+    fe_mul(&minus_u_i, &minus_u, &sqrt_m1);
+    const __m512i correct = fe_equal_mask(&check, u);
+    const __m512i flipped = fe_equal_mask(&check, &minus_u);
+    const __m512i flipped_i = fe_equal_mask(&check, &minus_u_i);
     fe_mul(&rp, &sqrt_m1, r);
     fe_select(r, r, &rp, _mm512_or_si512(flipped, flipped_i));
     fe_abs(r, r);
     return _mm512_or_si512(correct, flipped);
+}
+
+/* SQRT_RATIO_M1(1, v). */
+X_TARGET X_INLINE __m512i r255_invsqrt(fe8 *r, const fe8 *v) {
+    fe8 one;
+    fe_one(&one);
+    return r255_sqrt_ratio(r, &one, v);
+}
+
+/* MAP of RFC 9496 §4.3.4 (one half of the one-way map), for a carried t. */
+X_TARGET X_INLINE void r255_map(ge8 *p, const fe8 *t) {
+    fe8 one, minus_one, d, k, r, u, v, s, sp, c, n, w0, w1, w2, w3, a, b;
+    fe_one(&one);
+    fe_neg(&minus_one, &one);
+    fe_broadcast(&d, R_D);
+    fe_broadcast(&k, R_SQRT_M1);
+    fe_sq(&r, t);
+    fe_mul(&r, &r, &k);             /* r = SQRT_M1·t² */
+    fe_add(&a, &r, &one);
+    fe_broadcast(&k, R_ONE_MINUS_D_SQ);
+    fe_mul(&u, &a, &k);             /* u = (r + 1)·ONE_MINUS_D_SQ */
+    fe_mul(&a, &r, &d);
+    fe_sub(&a, &minus_one, &a);
+    fe_add(&b, &r, &d);
+    fe_mul(&v, &a, &b);             /* v = (−1 − r·D)·(r + D) */
+    const __m512i was_square = r255_sqrt_ratio(&s, &u, &v);
+    fe_mul(&a, &s, t);
+    fe_abs(&a, &a);
+    fe_neg(&sp, &a);                /* s′ = −CT_ABS(s·t) */
+    fe_select(&s, &sp, &s, was_square);
+    fe_select(&c, &r, &minus_one, was_square);
+    fe_sub(&a, &r, &one);
+    fe_mul(&n, &c, &a);
+    fe_broadcast(&k, R_D_MINUS_ONE_SQ);
+    fe_mul(&n, &n, &k);
+    fe_sub(&n, &n, &v);             /* N = c·(r − 1)·D_MINUS_ONE_SQ − v */
+    fe_add(&w0, &s, &s);
+    fe_mul(&w0, &w0, &v);           /* w0 = 2·s·v */
+    fe_broadcast(&k, R_SQRT_AD_MINUS_ONE);
+    fe_mul(&w1, &n, &k);            /* w1 = N·SQRT_AD_MINUS_ONE */
+    fe_sq(&a, &s);
+    fe_sub(&w2, &one, &a);          /* w2 = 1 − s² */
+    fe_add(&w3, &one, &a);          /* w3 = 1 + s² */
+    fe_mul(&p->x, &w0, &w3);
+    fe_mul(&p->y, &w2, &w1);
+    fe_mul(&p->z, &w1, &w3);
+    fe_mul(&p->t, &w0, &w2);
 }
 
 /* DECODE of RFC 9496 §4.3.1 for s < 2^255 (the loader takes the top bit out and reports it in
@@ -535,6 +591,83 @@ int cr_r255_open8(uint8_t out[8 * 32], const uint8_t tags[8 * 64], const uint8_t
     return invalid;
 }
 
+
+/* Lanes whose canonical encoding is zero (the identity). */
+X_TARGET X_INLINE int r255_zero_lanes(const fe8 *s) {
+    __m512i x = s->l[0];
+    for (int j = 1; j < 5; j++) x = _mm512_or_si512(x, s->l[j]);
+    return (int)_mm512_cmpeq_epi64_mask(x, _mm512_setzero_si512());
+}
+
+X_TARGET __attribute__((noinline)) static int r255_hash_mul8_core(uint64_t out[5][8], const uint64_t u0[5][8],
+                                                                 const uint64_t u1[5][8], const int8_t e[64][8]) {
+    fe8 t0, t1, s;
+    ge8 a, b, m;
+    cached8 tab[8];
+    fe_load(&t0, u0);
+    fe_load(&t1, u1);
+    r255_map(&a, &t0);
+    r255_map(&b, &t1);
+    ge_add(&a, &a, &b);
+    r255_var_mul(&m, &a, e, tab);
+    r255_encode(&s, &m);
+    fe_store(out, &s);
+    OPENSSL_cleanse(tab, sizeof tab);
+    return r255_zero_lanes(&s);
+}
+
+int cr_r255_hash_mul8(uint8_t out[8 * 32], const uint8_t uniform[8 * 64], const uint8_t *scalars, size_t scalar_stride) {
+    if (!cr_ifma_supported()) return -1;
+    int8_t e[64][8];
+    uint64_t u0[5][8], u1[5][8], r[5][8];
+    for (int lane = 0; lane < 8; lane++) {
+        r255_recode(e, lane, scalars + (size_t)lane * scalar_stride);
+        (void)r255_load(u0, lane, uniform + 64 * lane);      /* bit 255 is masked, as the map says */
+        (void)r255_load(u1, lane, uniform + 64 * lane + 32);
+    }
+    const int zero = r255_hash_mul8_core(r, (const uint64_t(*)[8])u0, (const uint64_t(*)[8])u1, (const int8_t(*)[8])e);
+    cr_zero_vector_registers();
+    r255_burn_stack();
+    cr_store_lanes(out, r);
+    OPENSSL_cleanse(e, sizeof e);
+    OPENSSL_cleanse(u0, sizeof u0);
+    OPENSSL_cleanse(u1, sizeof u1);
+    OPENSSL_cleanse(r, sizeof r);
+    return zero;
+}
+
+X_TARGET __attribute__((noinline)) static int r255_mul8_core(uint64_t out[5][8], const uint64_t in[5][8], const uint64_t top[8],
+                                                            const int8_t e[64][8]) {
+    __m512i invalid = _mm512_loadu_si512(top);
+    fe8 s;
+    ge8 p, m;
+    cached8 tab[8];
+    fe_load(&s, in);
+    invalid = r255_decode(&p, &s, invalid);
+    r255_var_mul(&m, &p, e, tab);
+    r255_encode(&s, &m);
+    fe_store(out, &s);
+    OPENSSL_cleanse(tab, sizeof tab);
+    return (int)_mm512_cmpneq_epi64_mask(invalid, _mm512_setzero_si512());
+}
+
+int cr_r255_mul8(uint8_t out[8 * 32], const uint8_t points[8 * 32], const uint8_t *scalars, size_t scalar_stride) {
+    if (!cr_ifma_supported()) return -1;
+    int8_t e[64][8];
+    uint64_t in[5][8], r[5][8], top[8];
+    for (int lane = 0; lane < 8; lane++) {
+        r255_recode(e, lane, scalars + (size_t)lane * scalar_stride);
+        top[lane] = 0 - r255_load(in, lane, points + 32 * lane);
+    }
+    const int invalid = r255_mul8_core(r, (const uint64_t(*)[8])in, top, (const int8_t(*)[8])e);
+    cr_zero_vector_registers();
+    r255_burn_stack();
+    cr_store_lanes(out, r);
+    OPENSSL_cleanse(e, sizeof e);
+    OPENSSL_cleanse(r, sizeof r);
+    return invalid;
+}
+
 #else
 cr_r255_table *cr_r255_table_new(const uint8_t point[32]) {
     (void)point;
@@ -552,6 +685,14 @@ int cr_r255_rerandomize8(uint8_t tags[8 * 64], const cr_r255_table *base, const 
 }
 int cr_r255_open8(uint8_t out[8 * 32], const uint8_t tags[8 * 64], const uint8_t y[32]) {
     (void)out; (void)tags; (void)y;
+    return -1;
+}
+int cr_r255_hash_mul8(uint8_t out[8 * 32], const uint8_t uniform[8 * 64], const uint8_t *scalars, size_t scalar_stride) {
+    (void)out; (void)uniform; (void)scalars; (void)scalar_stride;
+    return -1;
+}
+int cr_r255_mul8(uint8_t out[8 * 32], const uint8_t points[8 * 32], const uint8_t *scalars, size_t scalar_stride) {
+    (void)out; (void)points; (void)scalars; (void)scalar_stride;
     return -1;
 }
 #endif

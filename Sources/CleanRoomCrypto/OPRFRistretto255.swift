@@ -1,3 +1,4 @@
+import CCleanRoomShim
 // RFC 9497, "Oblivious Pseudorandom Functions (OPRFs) Using Prime-Order Groups": the OPRF mode
 // (modeOPRF = 0x00; not VOPRF, not POPRF) with the suite OPRF(ristretto255, SHA-512), §4.1.
 //
@@ -144,6 +145,116 @@ public enum OPRFRistretto255 {
         }
     }
 
+    /// Lanes per call of the IFMA kernels (ristretto255_ifma.c).
+    static let lanes = 8
+
+    /// scalar_i · element_i for `elements.count / 32` consecutive elements from the peer, with the
+    /// checks of `validateElement`, where scalar_i is the 32 bytes at `scalars + i·scalarStride`
+    /// (stride 0: one scalar for all). On AVX-512 IFMA (when `accelerated`) eight at a time through
+    /// `cr_r255_mul8`, otherwise one at a time through `multiplyPeerElement`; the bytes are the
+    /// same. A bad element is reported by `multiplyPeerElement` in both cases, so the error (first
+    /// bad index and reason) is the same; outputs before it are written.
+    /// - Throws: `invalidGroupElement(index:reason:)`.
+    static func multiplyPeerElements(
+        _ elements: UnsafeRawBufferPointer, scalars: UnsafePointer<UInt8>, scalarStride: Int, into output: UnsafeMutablePointer<UInt8>,
+        accelerated: Bool
+    ) throws {
+        let n = elements.count / elementBytes
+        guard accelerated, X25519Lanes.isAvailable else {
+            for i in 0..<n {
+                try multiplyPeerElement(
+                    UnsafeRawBufferPointer(rebasing: elements[(i * 32)..<((i + 1) * 32)]), index: i, by: scalars + i * scalarStride,
+                    into: output + 32 * i)
+            }
+            return
+        }
+        // points (8 × 32), products (8 × 32), gathered scalars (8 × 32)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 3 * 32 * lanes, alignment: 64)
+        defer {
+            sodium_memzero(scratch.baseAddress, scratch.count)
+            scratch.deallocate()
+        }
+        let points = scratch.baseAddress!.assumingMemoryBound(to: UInt8.self), products = points + 32 * lanes,
+            gathered = products + 32 * lanes
+        let input = elements.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        for start in stride(from: 0, to: n, by: lanes) {
+            let m = min(lanes, n - start)
+            for i in 0..<lanes {
+                let j = start + min(i, m - 1)
+                (points + 32 * i).update(from: input + 32 * j, count: 32)
+                if scalarStride != 0 { (gathered + 32 * i).update(from: scalars + scalarStride * j, count: 32) }
+            }
+            let invalid = cr_r255_mul8(products, points, scalarStride == 0 ? scalars : UnsafePointer(gathered), scalarStride == 0 ? 0 : 32)
+            guard invalid >= 0 else { throw CleanRoomCryptoError.unsupportedParameter(what: "the IFMA kernel became unavailable") }
+            let real = Int(invalid) & ((1 << m) - 1)
+            let good = real == 0 ? m : real.trailingZeroBitCount
+            (output + 32 * start).update(from: products, count: 32 * good)
+            if good < m {
+                let i = start + good
+                try multiplyPeerElement(
+                    UnsafeRawBufferPointer(rebasing: elements[(i * 32)..<((i + 1) * 32)]), index: i, by: scalars + i * scalarStride,
+                    into: output + 32 * i)
+                throw CleanRoomCryptoError.libsodiumFailure(operation: "element \(i): the IFMA kernel refused what libsodium accepts")
+            }
+        }
+    }
+
+    /// scalar_i · HashToGroup(inputs[i]) for every input, into `output` (32 bytes each), scalars as
+    /// in `multiplyPeerElements`. On AVX-512 IFMA eight at a time through `cr_r255_hash_mul8`
+    /// (the one-way map and the multiplication in one pass), otherwise HashToGroup and libsodium.
+    /// Every scalar must be canonical and nonzero.
+    /// - Throws: `invalidOPRFInput` for an input too long or hashing to the identity.
+    static func hashAndMultiply(
+        _ inputs: [[UInt8]], scalars: UnsafePointer<UInt8>, scalarStride: Int, into output: UnsafeMutablePointer<UInt8>, accelerated: Bool
+    ) throws {
+        let xmd = try ExpandMessageXMD(hash: .sha512, dst: hashToGroupDST)
+        guard accelerated, X25519Lanes.isAvailable else {
+            var point = [UInt8](repeating: 0, count: elementBytes)  // HashToGroup of a private input
+            defer { sodium_memzero(&point, elementBytes) }
+            for (i, input) in inputs.enumerated() {
+                try point.withUnsafeMutableBytes { try hashToGroup(input, index: i, xmd: xmd, into: $0) }
+                guard crypto_scalarmult_ristretto255(output + 32 * i, scalars + i * scalarStride, point) == 0 else {
+                    throw CleanRoomCryptoError.libsodiumFailure(operation: "crypto_scalarmult_ristretto255")
+                }
+            }
+            return
+        }
+        // uniform strings (8 × 64), gathered scalars (8 × 32), products (8 × 32)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 128 * lanes, alignment: 64)
+        defer {
+            sodium_memzero(scratch.baseAddress, scratch.count)
+            scratch.deallocate()
+        }
+        let uniform = scratch.baseAddress!.assumingMemoryBound(to: UInt8.self), gathered = uniform + 64 * lanes
+        let products = gathered + 32 * lanes
+        for start in stride(from: 0, to: inputs.count, by: lanes) {
+            let m = min(lanes, inputs.count - start)
+            for i in 0..<lanes {
+                let j = start + min(i, m - 1)
+                if i < m {
+                    guard inputs[j].count <= maxInputBytes else {
+                        throw CleanRoomCryptoError.invalidOPRFInput(index: j, reason: "\(inputs[j].count) bytes, at most \(maxInputBytes)")
+                    }
+                    try inputs[j].withUnsafeBytes {
+                        try xmd.expand($0, into: UnsafeMutableRawBufferPointer(start: uniform + 64 * i, count: 64))
+                    }
+                } else {
+                    (uniform + 64 * i).update(from: uniform + 64 * (m - 1), count: 64)
+                }
+                if scalarStride != 0 { (gathered + 32 * i).update(from: scalars + scalarStride * j, count: 32) }
+            }
+            let zero = cr_r255_hash_mul8(
+                products, uniform, scalarStride == 0 ? scalars : UnsafePointer(gathered), scalarStride == 0 ? 0 : 32)
+            guard zero >= 0 else { throw CleanRoomCryptoError.unsupportedParameter(what: "the IFMA kernel became unavailable") }
+            let real = Int(zero) & ((1 << m) - 1)
+            guard real == 0 else {
+                throw CleanRoomCryptoError.invalidOPRFInput(
+                    index: start + real.trailingZeroBitCount, reason: "hashes to the identity element")
+            }
+            (output + 32 * start).update(from: products, count: 32 * m)
+        }
+    }
+
     /// k·B for a canonical scalar k (B the ristretto255 generator). For vectors: the result of
     /// k = 0 is the identity, which libsodium reports as a failure and this returns as 32 zeros.
     package static func scalarMultBase(_ scalar: [UInt8]) throws -> [UInt8] {
@@ -247,26 +358,30 @@ final class FinalizeDigest {
 /// elements, Evaluate on the server's own inputs.
 public final class OPRFServerKey: @unchecked Sendable {
     private let scalar: UnsafeMutableRawBufferPointer
+    /// Whether BlindEvaluate and Evaluate may use the IFMA kernels (when the CPU has them); false
+    /// forces libsodium, the reference the kernels are tested against. The bytes are the same.
+    public let accelerated: Bool
 
     /// A fresh key (GenerateKeyPair, RFC 9497 §3.2): a random nonzero scalar from `source`
     /// (OpenSSL's private DRBG unless a test passes another source).
-    public convenience init(using source: some RandomSource = SecureRandom.system) throws {
+    public convenience init(using source: some RandomSource = SecureRandom.system, accelerated: Bool = true) throws {
         try OPRFRistretto255.requireSodium()
         var bytes = [UInt8](repeating: 0, count: 32)
         defer { sodium_memzero(&bytes, 32) }
         try bytes.withUnsafeMutableBytes { try OPRFRistretto255.randomScalar(into: $0, using: source) }
-        try self.init(scalar: bytes)
+        try self.init(scalar: bytes, accelerated: accelerated)
     }
 
     /// A key from an explicit serialized scalar (vectors and tests).
     /// - Throws: `invalidScalar` unless 32 bytes, canonical and nonzero.
-    public init(scalar bytes: [UInt8]) throws {
+    public init(scalar bytes: [UInt8], accelerated: Bool = true) throws {
         try OPRFRistretto255.requireSodium()
         guard bytes.withUnsafeBytes({ OPRFRistretto255.isCanonicalNonzeroScalar($0) }) else {
             throw CleanRoomCryptoError.invalidScalar(reason: "a key must be 32 bytes, below the group order and not zero")
         }
         scalar = .allocate(byteCount: 32, alignment: 8)
         scalar.copyBytes(from: bytes)
+        self.accelerated = accelerated
     }
 
     /// DeriveKeyPair(seed, info) of RFC 9497 §3.2.1 (deterministic; RFC 9497's vectors use it).
@@ -331,12 +446,10 @@ public final class OPRFServerKey: @unchecked Sendable {
         guard output.count == input.count else {
             throw CleanRoomCryptoError.wrongLength(what: "evaluated element batch", got: output.count, expected: input.count)
         }
-        let k = scalar.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        for i in 0..<(input.count / ne) {
-            let element = UnsafeRawBufferPointer(rebasing: input[(i * ne)..<((i + 1) * ne)])
-            try OPRFRistretto255.multiplyPeerElement(
-                element, index: i, by: k, into: (output.baseAddress! + i * ne).assumingMemoryBound(to: UInt8.self))
-        }
+        guard !input.isEmpty else { return }
+        try OPRFRistretto255.multiplyPeerElements(
+            input, scalars: scalar.baseAddress!.assumingMemoryBound(to: UInt8.self), scalarStride: 0,
+            into: output.baseAddress!.assumingMemoryBound(to: UInt8.self), accelerated: accelerated)
     }
 
     /// BlindEvaluate on a batch of consecutive 32-byte blinded elements.
@@ -354,25 +467,18 @@ public final class OPRFServerKey: @unchecked Sendable {
         guard output.count == inputs.count * nh else {
             throw CleanRoomCryptoError.wrongLength(what: "OPRF output batch", got: output.count, expected: inputs.count * nh)
         }
-        let xmd = try ExpandMessageXMD(hash: .sha512, dst: OPRFRistretto255.hashToGroupDST)
         let digest = try FinalizeDigest()
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 * ne, alignment: 8)
+        let evaluated = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, inputs.count) * ne, alignment: 8)
         defer {
-            sodium_memzero(scratch.baseAddress, scratch.count)
-            scratch.deallocate()
+            sodium_memzero(evaluated.baseAddress, evaluated.count)
+            evaluated.deallocate()
         }
-        let point = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<ne])
-        let evaluated = UnsafeMutableRawBufferPointer(rebasing: scratch[ne..<(2 * ne)])
-        let k = scalar.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        try OPRFRistretto255.hashAndMultiply(
+            inputs, scalars: scalar.baseAddress!.assumingMemoryBound(to: UInt8.self), scalarStride: 0,
+            into: evaluated.baseAddress!.assumingMemoryBound(to: UInt8.self), accelerated: accelerated)
         for (i, input) in inputs.enumerated() {
-            try OPRFRistretto255.hashToGroup(input, index: i, xmd: xmd, into: point)
-            guard
-                crypto_scalarmult_ristretto255(
-                    evaluated.baseAddress!.assumingMemoryBound(to: UInt8.self), k, point.baseAddress!.assumingMemoryBound(to: UInt8.self))
-                    == 0
-            else { throw CleanRoomCryptoError.libsodiumFailure(operation: "crypto_scalarmult_ristretto255") }
             try OPRFRistretto255.finalizeHash(
-                input: input, element: UnsafeRawBufferPointer(evaluated), digest: digest,
+                input: input, element: UnsafeRawBufferPointer(rebasing: evaluated[(i * ne)..<((i + 1) * ne)]), digest: digest,
                 into: UnsafeMutableRawBufferPointer(rebasing: output[(i * nh)..<((i + 1) * nh)]))
         }
     }
@@ -395,11 +501,13 @@ public final class OPRFClientBatch: @unchecked Sendable {
     public let blindedElements: [UInt8]
     private let inputs: [[UInt8]]
     private let inverseBlinds: UnsafeMutableRawBufferPointer
+    /// Whether Blind and Finalize may use the IFMA kernels (see `OPRFServerKey.accelerated`).
+    public let accelerated: Bool
 
     /// Blind (RFC 9497 §3.3.1) with fresh random blinds from `source` (OpenSSL's private DRBG
     /// unless a test passes another source).
     /// - Throws: `invalidOPRFInput` for an input too long or hashing to the identity.
-    public convenience init(inputs: [[UInt8]], using source: some RandomSource = SecureRandom.system) throws {
+    public convenience init(inputs: [[UInt8]], using source: some RandomSource = SecureRandom.system, accelerated: Bool = true) throws {
         try OPRFRistretto255.requireSodium()
         var blinds = [UInt8](repeating: 0, count: inputs.count * 32)
         defer { sodium_memzero(&blinds, blinds.count) }
@@ -409,43 +517,39 @@ public final class OPRFClientBatch: @unchecked Sendable {
                     into: UnsafeMutableRawBufferPointer(rebasing: flat[(i * 32)..<((i + 1) * 32)]), using: source)
             }
         }
-        try self.init(inputs: inputs, flatBlinds: blinds)
+        try self.init(inputs: inputs, flatBlinds: blinds, accelerated: accelerated)
     }
 
     /// Blind with explicit blinds (RFC 9497's vectors fix them); sessions use `init(inputs:using:)`.
     /// - Throws: `invalidScalar` unless every blind is 32 bytes, canonical and nonzero;
     ///   `invalidOPRFInput` as above.
-    public convenience init(inputs: [[UInt8]], blinds: [[UInt8]]) throws {
+    public convenience init(inputs: [[UInt8]], blinds: [[UInt8]], accelerated: Bool = true) throws {
         try OPRFRistretto255.requireSodium()
         guard blinds.count == inputs.count, blinds.allSatisfy({ $0.count == 32 }) else {
             throw CleanRoomCryptoError.invalidScalar(reason: "one 32-byte blind per input is required")
         }
         var flat = blinds.flatMap { $0 }
         defer { sodium_memzero(&flat, flat.count) }
-        try self.init(inputs: inputs, flatBlinds: flat)
+        try self.init(inputs: inputs, flatBlinds: flat, accelerated: accelerated)
     }
 
-    private init(inputs: [[UInt8]], flatBlinds: [UInt8]) throws {
+    private init(inputs: [[UInt8]], flatBlinds: [UInt8], accelerated: Bool) throws {
         let ne = OPRFRistretto255.elementBytes
         let n = inputs.count
         let inverses = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, n) * 32, alignment: 8)
         var blinded = [UInt8](repeating: 0, count: n * ne)
         do {
-            let xmd = try ExpandMessageXMD(hash: .sha512, dst: OPRFRistretto255.hashToGroupDST)
-            var point = [UInt8](repeating: 0, count: ne)  // HashToGroup of a private input
-            defer { sodium_memzero(&point, ne) }
-            try blinded.withUnsafeMutableBytes { out in
+            try flatBlinds.withUnsafeBytes { all in
                 for i in 0..<n {
-                    try flatBlinds.withUnsafeBytes { all in
-                        let blind = UnsafeRawBufferPointer(rebasing: all[(i * 32)..<((i + 1) * 32)])
-                        guard OPRFRistretto255.isCanonicalNonzeroScalar(blind) else {
-                            throw CleanRoomCryptoError.invalidScalar(reason: "blind \(i) is not below the group order or is zero")
-                        }
-                        let r = blind.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                        try point.withUnsafeMutableBytes { try OPRFRistretto255.hashToGroup(inputs[i], index: i, xmd: xmd, into: $0) }
-                        guard crypto_scalarmult_ristretto255((out.baseAddress! + i * ne).assumingMemoryBound(to: UInt8.self), r, point) == 0
-                        else { throw CleanRoomCryptoError.libsodiumFailure(operation: "crypto_scalarmult_ristretto255") }
+                    guard OPRFRistretto255.isCanonicalNonzeroScalar(UnsafeRawBufferPointer(rebasing: all[(i * 32)..<((i + 1) * 32)])) else {
+                        throw CleanRoomCryptoError.invalidScalar(reason: "blind \(i) is not below the group order or is zero")
                     }
+                }
+                guard n > 0 else { return }
+                try blinded.withUnsafeMutableBytes { out in
+                    try OPRFRistretto255.hashAndMultiply(
+                        inputs, scalars: all.baseAddress!.assumingMemoryBound(to: UInt8.self), scalarStride: 32,
+                        into: out.baseAddress!.assumingMemoryBound(to: UInt8.self), accelerated: accelerated)
                 }
             }
             try flatBlinds.withUnsafeBytes { try Self.invertAll(UnsafeRawBufferPointer(rebasing: $0[0..<(n * 32)]), into: inverses) }
@@ -458,6 +562,7 @@ public final class OPRFClientBatch: @unchecked Sendable {
         self.inputs = inputs
         inverseBlinds = inverses
         blindedElements = blinded
+        self.accelerated = accelerated
     }
 
     deinit {
@@ -507,21 +612,20 @@ public final class OPRFClientBatch: @unchecked Sendable {
         guard output.count == count * nh else {
             throw CleanRoomCryptoError.wrongLength(what: "OPRF output batch", got: output.count, expected: count * nh)
         }
+        guard count > 0 else { return }
         let digest = try FinalizeDigest()
-        var unblinded = [UInt8](repeating: 0, count: ne)
-        defer { sodium_memzero(&unblinded, ne) }
+        let unblinded = UnsafeMutableRawBufferPointer.allocate(byteCount: count * ne, alignment: 8)
+        defer {
+            sodium_memzero(unblinded.baseAddress, unblinded.count)
+            unblinded.deallocate()
+        }
+        try OPRFRistretto255.multiplyPeerElements(
+            evaluated, scalars: inverseBlinds.baseAddress!.assumingMemoryBound(to: UInt8.self), scalarStride: 32,
+            into: unblinded.baseAddress!.assumingMemoryBound(to: UInt8.self), accelerated: accelerated)
         for i in 0..<count {
-            let element = UnsafeRawBufferPointer(rebasing: evaluated[(i * ne)..<((i + 1) * ne)])
-            try unblinded.withUnsafeMutableBytes { u in
-                try OPRFRistretto255.multiplyPeerElement(
-                    element, index: i, by: (inverseBlinds.baseAddress! + i * 32).assumingMemoryBound(to: UInt8.self),
-                    into: u.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-            try unblinded.withUnsafeBytes {
-                try OPRFRistretto255.finalizeHash(
-                    input: inputs[i], element: $0, digest: digest,
-                    into: UnsafeMutableRawBufferPointer(rebasing: output[(i * nh)..<((i + 1) * nh)]))
-            }
+            try OPRFRistretto255.finalizeHash(
+                input: inputs[i], element: UnsafeRawBufferPointer(rebasing: unblinded[(i * ne)..<((i + 1) * ne)]), digest: digest,
+                into: UnsafeMutableRawBufferPointer(rebasing: output[(i * nh)..<((i + 1) * nh)]))
         }
     }
 

@@ -117,4 +117,16 @@ int cr_r255_rerandomize8(uint8_t tags[8 * 64], const cr_r255_table *base, const 
 /// lanes whose c1 or c2 is invalid or the identity (their output is meaningless), or −1.
 int cr_r255_open8(uint8_t out[8 * 32], const uint8_t tags[8 * 64], const uint8_t y[32]);
 
+/// out[32i..] = encoding of k_i·(MAP(u_i[0..31]) + MAP(u_i[32..63])) for eight 64-byte uniform
+/// strings (RFC 9496 §4.3.4's one-way map, as libsodium's crypto_core_ristretto255_from_hash,
+/// then times k_i), k_i the 32 bytes at scalars + i·scalar_stride (stride 0: one scalar for all),
+/// constant time in both. Returns the bitmask of lanes whose output is the identity (32 zero
+/// bytes; for k_i ≠ 0 mod ℓ exactly when the hash is the identity), or −1 without IFMA.
+int cr_r255_hash_mul8(uint8_t out[8 * 32], const uint8_t uniform[8 * 64], const uint8_t *scalars, size_t scalar_stride);
+
+/// out[32i..] = encoding of k_i·P_i for eight encoded points, constant time in the scalars (as
+/// above). Returns the bitmask of lanes whose point is not a canonical encoding or is the identity
+/// (their output is meaningless), or −1 without IFMA.
+int cr_r255_mul8(uint8_t out[8 * 32], const uint8_t points[8 * 32], const uint8_t *scalars, size_t scalar_stride);
+
 #endif
