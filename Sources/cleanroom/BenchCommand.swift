@@ -119,32 +119,34 @@ struct BenchCommand: ParsableCommand {
                 "blind (X25519 via EVP, accelerated: false), batch of \(batch)", median(samples[5]),
                 String(format: "%.3f× raw x25519", ratio(5)))
 
-            // RFC 9497 OPRF on ristretto255 (enrichment), per element, batches of 1,024.
+            // RFC 9497 OPRF on ristretto255 (enrichment), per element, batches of 1,024, on the
+            // IFMA kernels (when the CPU has them) and on libsodium.
             let oprfBatch = 1024
             let oprfInputs = (0..<oprfBatch).map { Array("user\($0)@example.com".utf8) }
-            let oprfKey = try OPRFServerKey()
-            let oprfClient = try OPRFClientBatch(inputs: oprfInputs)
-            let evaluatedElements = try oprfKey.blindEvaluate(oprfClient.blindedElements)
-            let blindCost = try measure(seconds, unit: oprfBatch) { n in for _ in 0..<n { _ = try OPRFClientBatch(inputs: oprfInputs) } }
-            add(
-                "oprf blind (hash_to_group, r·P, r⁻¹), batch of \(oprfBatch)", blindCost,
-                String(format: "%.3f× raw x25519", blindCost / median(samples[0])))
-            let evalCost = try measure(seconds, unit: oprfBatch) { n in
-                for _ in 0..<n { _ = try oprfKey.blindEvaluate(oprfClient.blindedElements) }
+            for accelerated in X25519Lanes.isAvailable ? [true, false] : [false] {
+                let path = accelerated ? "AVX-512 IFMA 8 lanes" : "libsodium"
+                let oprfKey = try OPRFServerKey(accelerated: accelerated)
+                let oprfClient = try OPRFClientBatch(inputs: oprfInputs, accelerated: accelerated)
+                let evaluatedElements = try oprfKey.blindEvaluate(oprfClient.blindedElements)
+                let blindCost = try measure(seconds, unit: oprfBatch) { n in
+                    for _ in 0..<n { _ = try OPRFClientBatch(inputs: oprfInputs, accelerated: accelerated) }
+                }
+                let evalCost = try measure(seconds, unit: oprfBatch) { n in
+                    for _ in 0..<n { _ = try oprfKey.blindEvaluate(oprfClient.blindedElements) }
+                }
+                let finalizeCost = try measure(seconds, unit: oprfBatch) { n in
+                    for _ in 0..<n { _ = try oprfClient.finalize(evaluatedElements) }
+                }
+                let directCost = try measure(seconds, unit: oprfBatch) { n in for _ in 0..<n { _ = try oprfKey.evaluate(oprfInputs) } }
+                for (name, cost) in [
+                    ("oprf blind (hash_to_group, r·P, r⁻¹), \(path), batch of \(oprfBatch)", blindCost),
+                    ("oprf blind-evaluate (validate, k·P), \(path), batch of \(oprfBatch)", evalCost),
+                    ("oprf finalize (validate, r⁻¹·Z, SHA-512), \(path), batch of \(oprfBatch)", finalizeCost),
+                    ("oprf evaluate (sender's own rows), \(path), batch of \(oprfBatch)", directCost),
+                ] {
+                    add(name, cost, String(format: "%.3f× raw x25519", cost / median(samples[0])))
+                }
             }
-            add(
-                "oprf blind-evaluate (validate, k·B), batch of \(oprfBatch)", evalCost,
-                String(format: "%.3f× raw x25519", evalCost / median(samples[0])))
-            let finalizeCost = try measure(seconds, unit: oprfBatch) { n in
-                for _ in 0..<n { _ = try oprfClient.finalize(evaluatedElements) }
-            }
-            add(
-                "oprf finalize (validate, r⁻¹·Z, SHA-512), batch of \(oprfBatch)", finalizeCost,
-                String(format: "%.3f× raw x25519", finalizeCost / median(samples[0])))
-            let directCost = try measure(seconds, unit: oprfBatch) { n in for _ in 0..<n { _ = try oprfKey.evaluate(oprfInputs) } }
-            add(
-                "oprf evaluate (sender's own rows), batch of \(oprfBatch)", directCost,
-                String(format: "%.3f× raw x25519", directCost / median(samples[0])))
             let recordCipher = try EnrichmentRecordCipher(context: Array("bench".utf8), payloadWidth: 32)
             let prfOutput = try SecureRandom.bytes(64)
             let payload = [UInt8](repeating: 0x61, count: 20)
