@@ -1,3 +1,4 @@
+import CCleanRoomShim
 import CleanRoomCryptoVectors
 import Foundation
 import Testing
@@ -67,6 +68,27 @@ import Testing
                 } catch let CleanRoomCryptoError.invalidGroupElement(index, _) {
                     #expect(index == position)
                 }
+            }
+        }
+    }
+
+    /// RFC 9496 Appendix A.3: the one-way map of each 64-byte string through the kernel's map
+    /// (`cr_r255_hash_mul8` with the scalar 1), eight at a time.
+    @Test(.enabled(if: X25519Lanes.isAvailable, ifmaSkipReason)) func oneWayMapMatchesRFC9496() throws {
+        struct File: Decodable {
+            struct Case: Decodable { let op: String; let uniform_bytes: String?; let encoding: String? }
+            let cases: [Case]
+        }
+        let data = try Data(contentsOf: VectorFileRunner.bundledDirectory.appendingPathComponent("ristretto255_rfc9496.json"))
+        let cases = try JSONDecoder().decode(File.self, from: data).cases.filter { $0.op == "from_uniform_bytes" }
+        #expect(cases.count == 11)
+        let one = [1] + [UInt8](repeating: 0, count: 31)
+        for start in stride(from: 0, to: cases.count, by: 8) {
+            var uniform = [UInt8](), out = [UInt8](repeating: 0, count: 256)
+            for i in 0..<8 { uniform += Hex.decode(cases[min(start + i, cases.count - 1)].uniform_bytes!)! }
+            #expect(cr_r255_hash_mul8(&out, uniform, one, 0) == 0)
+            for i in 0..<min(8, cases.count - start) {
+                #expect(Hex.encode(out[(32 * i)..<(32 * i + 32)]) == cases[start + i].encoding!, "case \(start + i)")
             }
         }
     }
