@@ -203,7 +203,11 @@ public enum OPRFRistretto255 {
     /// in `multiplyPeerElements`. On AVX-512 IFMA eight at a time through `cr_r255_hash_mul8`
     /// (the one-way map and the multiplication in one pass), otherwise HashToGroup and libsodium.
     /// Every scalar must be canonical and nonzero.
-    /// - Throws: `invalidOPRFInput` for an input too long or hashing to the identity.
+    /// - Throws: `invalidOPRFInput` for an input too long or hashing to the identity. With several
+    ///   bad inputs the index reported is the first too-long one, or else the first hashing to
+    ///   the identity; on the kernel path a too-long input later in the same group of eight is
+    ///   reported before an earlier identity hash (which needs an expand_message_xmd preimage of
+    ///   one of two known field elements, so it is never seen in practice).
     static func hashAndMultiply(
         _ inputs: [[UInt8]], scalars: UnsafePointer<UInt8>, scalarStride: Int, into output: UnsafeMutablePointer<UInt8>, accelerated: Bool
     ) throws {
@@ -521,8 +525,8 @@ public final class OPRFClientBatch: @unchecked Sendable {
     }
 
     /// Blind with explicit blinds (RFC 9497's vectors fix them); sessions use `init(inputs:using:)`.
-    /// - Throws: `invalidScalar` unless every blind is 32 bytes, canonical and nonzero;
-    ///   `invalidOPRFInput` as above.
+    /// - Throws: `invalidScalar` unless every blind is 32 bytes, canonical and nonzero (all blinds
+    ///   are checked before any input is hashed); `invalidOPRFInput` as above.
     public convenience init(inputs: [[UInt8]], blinds: [[UInt8]], accelerated: Bool = true) throws {
         try OPRFRistretto255.requireSodium()
         guard blinds.count == inputs.count, blinds.allSatisfy({ $0.count == 32 }) else {
