@@ -256,28 +256,30 @@ X_TARGET X_INLINE void r255_encode(fe8 *s, const ge8 *p) {
     fe_canonical(s);
 }
 
+/* r = p + q for q given as (Y + X, Y − X, 2d·T) with D = 2·Z1·Z2 already formed (add-2008-hwcd-3).
+   r may alias p. */
+X_TARGET X_INLINE void ge_add_prepared(ge8 *r, const ge8 *p, const fe8 *ypx, const fe8 *ymx, const fe8 *t2d, const fe8 *d) {
+    fe8 a, b, c;
+    fe_sub(&a, &p->y, &p->x);
+    fe_mul(&a, &a, ymx);
+    fe_add(&b, &p->y, &p->x);
+    fe_mul(&b, &b, ypx);
+    fe_mul(&c, &p->t, t2d);
+    ge_add_finish(r, &a, &b, &c, d);
+}
+
 /* r = p + q for q in (y + x, y − x, 2d·x·y) form (madd-2008-hwcd-3 with Z2 = 1). r may alias p. */
 X_TARGET X_INLINE void ge_madd(ge8 *r, const ge8 *p, const pre8 *q) {
-    fe8 a, b, c, d;
-    fe_sub(&a, &p->y, &p->x);
-    fe_mul(&a, &a, &q->ymx);
-    fe_add(&b, &p->y, &p->x);
-    fe_mul(&b, &b, &q->ypx);
-    fe_mul(&c, &p->t, &q->xy2d);
+    fe8 d;
     fe_add(&d, &p->z, &p->z);
-    ge_add_finish(r, &a, &b, &c, &d);
+    ge_add_prepared(r, p, &q->ypx, &q->ymx, &q->xy2d, &d);
 }
 
 /* r = p + q for q in cached form (Y + X, Y − X, 2Z, 2d·T). r may alias p. */
 X_TARGET X_INLINE void ge_add_cached(ge8 *r, const ge8 *p, const cached8 *q) {
-    fe8 a, b, c, d;
-    fe_sub(&a, &p->y, &p->x);
-    fe_mul(&a, &a, &q->ymx);
-    fe_add(&b, &p->y, &p->x);
-    fe_mul(&b, &b, &q->ypx);
-    fe_mul(&c, &p->t, &q->t2d);
+    fe8 d;
     fe_mul(&d, &p->z, &q->z2);
-    ge_add_finish(r, &a, &b, &c, &d);
+    ge_add_prepared(r, p, &q->ypx, &q->ymx, &q->t2d, &d);
 }
 
 X_TARGET X_INLINE void ge_to_cached(cached8 *c, const ge8 *p) {

@@ -145,6 +145,27 @@ public enum OPRFRistretto255 {
         }
     }
 
+    /// Finalize's hash (`finalizeHash`) of each input with its element, the elements computed by
+    /// `products` into a scratch buffer of `inputs.count × 32` bytes that is wiped afterwards (the
+    /// elements are the unblinded PRF points, secret). Outputs are 64 bytes each, in input order.
+    static func finalizeProducts(
+        of inputs: [[UInt8]], into output: UnsafeMutableRawBufferPointer, products: (UnsafeMutablePointer<UInt8>) throws -> Void
+    ) throws {
+        guard !inputs.isEmpty else { return }
+        let digest = try FinalizeDigest()
+        let elements = UnsafeMutableRawBufferPointer.allocate(byteCount: inputs.count * elementBytes, alignment: 8)
+        defer {
+            sodium_memzero(elements.baseAddress, elements.count)
+            elements.deallocate()
+        }
+        try products(elements.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        for (i, input) in inputs.enumerated() {
+            try finalizeHash(
+                input: input, element: UnsafeRawBufferPointer(rebasing: elements[(i * elementBytes)..<((i + 1) * elementBytes)]),
+                digest: digest, into: UnsafeMutableRawBufferPointer(rebasing: output[(i * outputBytes)..<((i + 1) * outputBytes)]))
+        }
+    }
+
     /// Lanes per call of the IFMA kernels (ristretto255_ifma.c).
     static let lanes = 8
 
@@ -471,19 +492,9 @@ public final class OPRFServerKey: @unchecked Sendable {
         guard output.count == inputs.count * nh else {
             throw CleanRoomCryptoError.wrongLength(what: "OPRF output batch", got: output.count, expected: inputs.count * nh)
         }
-        let digest = try FinalizeDigest()
-        let evaluated = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, inputs.count) * ne, alignment: 8)
-        defer {
-            sodium_memzero(evaluated.baseAddress, evaluated.count)
-            evaluated.deallocate()
-        }
-        try OPRFRistretto255.hashAndMultiply(
-            inputs, scalars: scalar.baseAddress!.assumingMemoryBound(to: UInt8.self), scalarStride: 0,
-            into: evaluated.baseAddress!.assumingMemoryBound(to: UInt8.self), accelerated: accelerated)
-        for (i, input) in inputs.enumerated() {
-            try OPRFRistretto255.finalizeHash(
-                input: input, element: UnsafeRawBufferPointer(rebasing: evaluated[(i * ne)..<((i + 1) * ne)]), digest: digest,
-                into: UnsafeMutableRawBufferPointer(rebasing: output[(i * nh)..<((i + 1) * nh)]))
+        let k = scalar.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        try OPRFRistretto255.finalizeProducts(of: inputs, into: output) {
+            try OPRFRistretto255.hashAndMultiply(inputs, scalars: k, scalarStride: 0, into: $0, accelerated: accelerated)
         }
     }
 
@@ -616,20 +627,9 @@ public final class OPRFClientBatch: @unchecked Sendable {
         guard output.count == count * nh else {
             throw CleanRoomCryptoError.wrongLength(what: "OPRF output batch", got: output.count, expected: count * nh)
         }
-        guard count > 0 else { return }
-        let digest = try FinalizeDigest()
-        let unblinded = UnsafeMutableRawBufferPointer.allocate(byteCount: count * ne, alignment: 8)
-        defer {
-            sodium_memzero(unblinded.baseAddress, unblinded.count)
-            unblinded.deallocate()
-        }
-        try OPRFRistretto255.multiplyPeerElements(
-            evaluated, scalars: inverseBlinds.baseAddress!.assumingMemoryBound(to: UInt8.self), scalarStride: 32,
-            into: unblinded.baseAddress!.assumingMemoryBound(to: UInt8.self), accelerated: accelerated)
-        for i in 0..<count {
-            try OPRFRistretto255.finalizeHash(
-                input: inputs[i], element: UnsafeRawBufferPointer(rebasing: unblinded[(i * ne)..<((i + 1) * ne)]), digest: digest,
-                into: UnsafeMutableRawBufferPointer(rebasing: output[(i * nh)..<((i + 1) * nh)]))
+        let inverses = inverseBlinds.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        try OPRFRistretto255.finalizeProducts(of: inputs, into: output) {
+            try OPRFRistretto255.multiplyPeerElements(evaluated, scalars: inverses, scalarStride: 32, into: $0, accelerated: accelerated)
         }
     }
 

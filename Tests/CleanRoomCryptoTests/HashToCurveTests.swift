@@ -8,26 +8,11 @@ import Testing
         let messages: [[UInt8]] = (0..<257).map { i in
             i == 0 ? [] : Array("customer-\(i)@example.com".utf8) + [UInt8](repeating: UInt8(i & 0xff), count: i % 7)
         }
-        var out = [UInt64](repeating: 0, count: 4 * messages.count)
-        var scratch = [UInt64](repeating: 0, count: 8 * messages.count)
         // Messages laid out back to back, as a batch arrives from a reader.
-        let flat = messages.flatMap { $0 }
-        var offsets = [0]
-        for m in messages { offsets.append(offsets.last! + m.count) }
-        try flat.withUnsafeBytes { all in
-            try out.withUnsafeMutableBytes { o in
-                try scratch.withUnsafeMutableBytes { s in
-                    try hasher.hashToUBatch(
-                        count: messages.count,
-                        message: { i in UnsafeRawBufferPointer(rebasing: all[offsets[i]..<offsets[i + 1]]) },
-                        output: o, scratch: s)
-                }
-            }
-        }
-        let bytes = out.withUnsafeBytes { Array($0) }
+        let batch = try HashToCurveIFMATests.batch(hasher, messages)
         for (i, m) in messages.enumerated() {
             let single = try hasher.hashToU(m)
-            #expect(Array(bytes[(32 * i)..<(32 * i + 32)]) == single, "message \(i)")
+            #expect(batch[i] == single, "message \(i)")
             #expect(single == (try hasher.hashToCurve(m)).u)
         }
     }
