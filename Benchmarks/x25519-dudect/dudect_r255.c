@@ -35,7 +35,7 @@
 /* RFC 9496 §4.4: the encoding of the generator B */
 static const char GENERATOR_HEX[] = "e2f2ae0a6abc4e71a884a961c500515f58e30b6aa582dd8db6a65945e08d2d76";
 
-enum { FB, RERAND, OPEN, OPEN_MSG, SELFTEST };
+enum { FB, RERAND, OPEN, OPEN_MSG, SELFTEST, MUL, HASH };
 
 /* A uniformly random scalar below 2^255 (bit 255 cleared). */
 static void random_scalar255(uint8_t k[32]) {
@@ -73,12 +73,12 @@ static void make_tags(uint8_t tags[8 * 64]) {
 }
 
 int main(int argc, char **argv) {
-    static const char *names[] = {"fb", "rerand", "open", "open-msg", "selftest"};
+    static const char *names[] = {"fb", "rerand", "open", "open-msg", "selftest", "mul", "hash"};
     int test = -1;
-    for (int i = 0; argc >= 2 && i < 5; i++)
+    for (int i = 0; argc >= 2 && i < 7; i++)
         if (strcmp(argv[1], names[i]) == 0) test = i;
     if (test < 0) {
-        fprintf(stderr, "usage: %s fb|rerand|open|open-msg|selftest [runs] [fixed-hex]\n", argv[0]);
+        fprintf(stderr, "usage: %s fb|rerand|open|open-msg|selftest|mul|hash [runs] [fixed-hex]\n", argv[0]);
         return 2;
     }
     const long runs = argc > 2 ? atol(argv[2]) : 1000000;
@@ -102,8 +102,10 @@ int main(int argc, char **argv) {
     if (ty == NULL) die("cr_r255_table_new(Y) failed");
 
     /* fixed tags (rerand, open, selftest) */
-    uint8_t fixed_tags[8 * 64];
+    uint8_t fixed_tags[8 * 64], fixed_points[8 * 32];
     make_tags(fixed_tags);
+    /* mul: the eight tags' c1 as the (public) points */
+    for (int lane = 0; lane < 8; lane++) memcpy(fixed_points + 32 * lane, fixed_tags + 64 * lane, 32);
     /* open-msg: y (fixed for both classes), M = FIXED·B and its encoding */
     uint8_t y_msg[32], y_red[32], m_red[32], m_enc[32];
     random_scalar255(y_msg);
@@ -157,6 +159,14 @@ int main(int argc, char **argv) {
                         memcpy(tags[i] + 64 * lane + 32, c2 + 32 * lane, 32);
                     }
                     memcpy(k[i], y_msg, 32);
+                } else if (test == HASH) {
+                    /* the secret is the uniform string (from a private identifier): class 0 has
+                       FIXED ‖ FIXED in every lane, class 1 random bytes; scalars random in both */
+                    if (cls[i] == 0) {
+                        for (int lane = 0; lane < 16; lane++) memcpy(tags[i] + 32 * lane, fixed, 32);
+                    } else {
+                        RAND_bytes(tags[i], 512);
+                    }
                 } else if (test == RERAND) {
                     memcpy(tags[i], fixed_tags, sizeof fixed_tags);
                     if (cls[i] == 0)
@@ -173,6 +183,8 @@ int main(int argc, char **argv) {
                 case RERAND: ret[i] = cr_r255_rerandomize8(tags[i], tb, ty, k[i]); break;
                 case OPEN: ret[i] = cr_r255_open8(outs[i], fixed_tags, k[i]); break;
                 case OPEN_MSG: ret[i] = cr_r255_open8(outs[i], tags[i], k[i]); break;
+                case MUL: ret[i] = cr_r255_mul8(outs[i], fixed_points, k[i], 32); break;
+                case HASH: ret[i] = cr_r255_hash_mul8(outs[i], tags[i], k[i], 32); break;
                 default:
                     ret[i] = cr_r255_open8(outs[i], fixed_tags, k[i]);
                     if (cls[i] == 0) {
@@ -184,10 +196,18 @@ int main(int argc, char **argv) {
             }
             /* checks, outside the timed region */
             for (int i = 0; i < b; i++) {
-                if (ret[i] != 0) die("a kernel call failed or reported an invalid lane");
+                /* hash: an all-zero FIXED hashes to the identity, which the mask reports */
+                if (ret[i] < 0 || (ret[i] != 0 && test != HASH)) die("a kernel call failed or reported an invalid lane");
                 if (test == OPEN_MSG && cls[i] == 0)
                     for (int lane = 0; lane < 8; lane++)
                         if (memcmp(outs[i] + 32 * lane, m_enc, 32) != 0) die("open-msg: a lane did not decrypt to M");
+            }
+            if (test == MUL) {
+                for (int lane = 0; lane < 8; lane++) {
+                    uint8_t want[32];
+                    if (crypto_scalarmult_ristretto255(want, k[0] + 32 * lane, fixed_points + 32 * lane) != 0) memset(want, 0, 32);
+                    if (memcmp(want, outs[0] + 32 * lane, 32) != 0) die("mul: result differs from libsodium");
+                }
             }
             if (test == FB) {
                 for (int lane = 0; lane < 8; lane++) {

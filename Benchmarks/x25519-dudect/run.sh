@@ -3,8 +3,9 @@
 # by a self-test with a deliberate leak, which must report a difference.
 #   x25519: dudect_x25519.c on x25519_ifma.c and hash_to_curve_ifma.c (tests scalar, u, h2c);
 #   r255:   dudect_r255.c on ristretto255_ifma.c (tests fb and open with the all-zero and with a
-#           fixed random scalar, open-msg with M the identity and M = FIXED·B, rerand), needs
-#           libsodium.
+#           fixed random scalar, open-msg with M the identity and M = FIXED·B, rerand, and for the
+#           OPRF's entry points mul (scalars fixed vs random) and hash (uniform string fixed vs
+#           random)), needs libsodium.
 # Usage: Benchmarks/x25519-dudect/run.sh [RUNS] [x25519|r255|all]
 #        (default 1,000,000 timed calls per test; self-tests RUNS/10; default all)
 set -euo pipefail
@@ -49,6 +50,9 @@ if [ "$which" = r255 ] || [ "$which" = all ]; then
     taskset -c "$cpu" "$out" open-msg "$runs" || status=1
     taskset -c "$cpu" "$out" open-msg "$runs" "$fixed" || status=1
     taskset -c "$cpu" "$out" rerand "$runs" "$fixed" || status=1
+    taskset -c "$cpu" "$out" mul "$runs" "$fixed" || status=1
+    taskset -c "$cpu" "$out" hash "$runs" || status=1
+    taskset -c "$cpu" "$out" hash "$runs" "$fixed" || status=1
     selftest "$out" r255
 fi
 exit $status
